@@ -1,0 +1,48 @@
+"""The FastAPI application: JSON API under /api/v1 (and, later, the pages)."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+from fastapi import APIRouter, FastAPI
+from sqlalchemy.engine import Engine
+
+from services.api import errors, routes
+from shared.clock import Clock, SystemClock
+from shared.db import get_engine
+from shared.settings import Settings, get_settings
+
+API_PREFIX = "/api/v1"
+
+
+def _routers() -> list[APIRouter]:
+    """Every module in services/api/routes that defines `router` is mounted."""
+    found = []
+    for info in sorted(pkgutil.iter_modules(routes.__path__), key=lambda i: i.name):
+        module = importlib.import_module(f"{routes.__name__}.{info.name}")
+        router = getattr(module, "router", None)
+        if isinstance(router, APIRouter):
+            found.append(router)
+    return found
+
+
+def create_app(
+    settings: Settings | None = None, *, engine: Engine | None = None, clock: Clock | None = None
+) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="共治 Gongzhi API",
+        version="1",
+        description="Interagency enforcement coordination: cases, assignments, inspections, feedback.",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.engine = engine or get_engine(settings.database_url)
+    app.state.clock = clock or SystemClock()
+    errors.install(app)
+    for router in _routers():
+        app.include_router(router, prefix=API_PREFIX)
+    return app

@@ -1,0 +1,89 @@
+"""FastAPI dependencies: session, clock, settings, the signed-in user, If-Match, language."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from sqlmodel import Session
+
+from shared.clock import Clock
+from shared.errors import PreconditionRequired, Unauthorized
+from shared.i18n import pick_language
+from shared.settings import Settings
+from shared.users import service as users
+from shared.users.models import User
+
+SESSION_COOKIE = "gongzhi_session"
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    session = Session(request.app.state.engine, expire_on_commit=False)
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+def get_clock(request: Request) -> Clock:
+    return request.app.state.clock  # type: ignore[no-any-return]
+
+
+def get_app_settings(request: Request) -> Settings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+ClockDep = Annotated[Clock, Depends(get_clock)]
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+
+
+def bearer_or_cookie(request: Request) -> str | None:
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        return auth[7:].strip() or None
+    return request.cookies.get(SESSION_COOKIE)
+
+
+def get_current_user(request: Request, session: SessionDep, clock: ClockDep) -> User:
+    token = bearer_or_cookie(request)
+    if not token:
+        raise Unauthorized()
+    user = users.user_for_token(session, clock, token)
+    request.state.user = user
+    return user
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+_ETAG = re.compile(r'^\s*(?:W/)?"?(\d{1,9})"?\s*$')
+
+
+def if_match(
+    if_match: Annotated[
+        str | None,
+        Header(description='The version you read, from the ETag: "3"'),
+    ] = None,
+) -> int:
+    if if_match is None:
+        raise PreconditionRequired()
+    m = _ETAG.match(if_match)
+    if m is None:
+        raise PreconditionRequired()
+    return int(m.group(1))
+
+
+IfMatch = Annotated[int, Depends(if_match)]
+
+
+def language(request: Request) -> str:
+    return pick_language(request.headers.get("accept-language"))
+
+
+LanguageDep = Annotated[str, Depends(language)]
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'

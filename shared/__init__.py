@@ -1,0 +1,1 @@
+"""Gongzhi's domain: settings, database, tables and the rules every caller shares."""

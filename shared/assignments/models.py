@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Index
+from sqlmodel import Field, SQLModel
+
+from shared.columns import enum_field, utc_field
+
+
+class AssignmentState(StrEnum):
+    DISPATCHED = "dispatched"  # 待签收
+    ACCEPTED = "accepted"  # 办理中
+    SUBMITTED = "submitted"  # 待审核
+    DONE = "done"  # 已办结
+    RETURNED = "returned"  # 已退回
+    CANCELLED = "cancelled"  # 已撤销
+
+
+OPEN_STATES = (AssignmentState.DISPATCHED, AssignmentState.ACCEPTED, AssignmentState.SUBMITTED)
+ACTIVE_STATES = (AssignmentState.DISPATCHED, AssignmentState.ACCEPTED)
+
+
+class ReturnReason(StrEnum):
+    NOT_OUR_JURISDICTION = "not_our_jurisdiction"
+    WRONG_LOCALITY = "wrong_locality"
+    UNCLEAR_OWNERSHIP = "unclear_ownership"
+    DUPLICATE = "duplicate"
+    OTHER = "other"
+
+
+class Assignment(SQLModel, table=True):
+    """任务/工单 — never "Task", so it cannot be confused with a Celery task."""
+
+    __table_args__ = (
+        Index("ix_assignment_queue", "department_id", "state", "feedback_due_at"),
+        Index("ix_assignment_state_due", "state", "feedback_due_at"),
+        Index("ix_assignment_state_acceptance", "state", "acceptance_due_at"),
+        Index("ix_assignment_case", "case_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id")
+    inspection_id: int | None = Field(default=None, foreign_key="inspection.id", index=True)
+    department_id: int = Field(foreign_key="department.id")
+    assignee_id: int | None = Field(default=None, foreign_key="user.id")
+    instructions: str = Field(default="", max_length=4000)
+    state: AssignmentState = enum_field(AssignmentState.DISPATCHED)
+    dispatched_by: int = Field(foreign_key="user.id")
+    dispatched_at: datetime = utc_field()
+    acceptance_due_at: datetime = utc_field()
+    feedback_due_at: datetime = utc_field()
+    original_feedback_due_at: datetime = utc_field()
+    working_days: int
+    # Due times that fall in a year without an official holiday schedule.
+    due_provisional: bool = False
+    accepted_at: datetime | None = utc_field(nullable=True, default=None)
+    first_submitted_at: datetime | None = utc_field(nullable=True, default=None, index=True)
+    done_at: datetime | None = utc_field(nullable=True, default=None, index=True)
+    return_count: int = 0
+    return_reason: ReturnReason | None = enum_field(None, nullable=True)
+    return_note: str | None = Field(default=None, max_length=2000)
+    # Returned twice: the coordinator decides (审定) instead of bouncing it again.
+    needs_decision: bool = False
+    cancel_reason: str | None = Field(default=None, max_length=2000)
+    updated_at: datetime = utc_field()
+    version: int = 1
+
+
+class ExtensionState(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    DENIED = "denied"
+
+
+class ExtensionRequest(SQLModel, table=True):
+    """延期申请"""
+
+    __tablename__ = "extension_request"
+
+    id: int | None = Field(default=None, primary_key=True)
+    assignment_id: int = Field(foreign_key="assignment.id", index=True)
+    requested_by: int = Field(foreign_key="user.id")
+    requested_at: datetime = utc_field()
+    extra_working_days: int
+    reason: str = Field(max_length=2000)
+    state: ExtensionState = enum_field(ExtensionState.PENDING, index=True)
+    decided_by: int | None = Field(default=None, foreign_key="user.id")
+    decided_at: datetime | None = utc_field(nullable=True, default=None)
+    decision_comment: str | None = Field(default=None, max_length=2000)
+    new_due_at: datetime | None = utc_field(nullable=True, default=None)

@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlmodel import Field, SQLModel
+
+from shared.columns import enum_field, utc_field
+
+
+class DepartmentKind(StrEnum):
+    """部门类别"""
+
+    MARKET_REGULATION = "market_regulation"
+    CONSUMER_ASSOCIATION = "consumer_association"
+    PUBLIC_SECURITY = "public_security"
+    HEALTH = "health"
+    COMMERCE = "commerce"
+    CULTURE_TOURISM = "culture_tourism"
+    EDUCATION = "education"
+    SPORTS = "sports"
+    HOUSING = "housing"
+    OTHER = "other"
+
+
+class Department(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=32, unique=True)
+    name: str = Field(max_length=100)
+    kind: DepartmentKind = enum_field(DepartmentKind.OTHER)
+    email: str | None = Field(default=None, max_length=254)
+    active: bool = True
+    created_at: datetime = utc_field()

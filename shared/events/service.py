@@ -1,0 +1,78 @@
+"""The timeline and audit trail: one append-only row per change, in the caller's transaction."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from shared.clock import Clock
+from shared.events.models import Event
+from shared.users.models import User
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def record(
+    session: Session,
+    clock: Clock,
+    actor: User | None,
+    object_type: str,
+    object_id: int | None,
+    action: str,
+    *,
+    case_id: int | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> Event:
+    event = Event(
+        at=clock.now(),
+        actor_id=actor.id if actor else None,
+        object_type=object_type,
+        object_id=object_id or 0,
+        case_id=case_id,
+        action=action,
+        before=_jsonable(before) if before is not None else None,
+        after=_jsonable(after) if after is not None else None,
+    )
+    session.add(event)
+    return event
+
+
+def diff(obj: Any, changes: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Before/after of only the fields that really change."""
+    before: dict[str, Any] = {}
+    after: dict[str, Any] = {}
+    for name, value in changes.items():
+        old = getattr(obj, name)
+        if old != value:
+            before[name] = old
+            after[name] = value
+    return before, after
+
+
+def timeline(session: Session, case_id: int, limit: int = 500) -> list[Event]:
+    return list(
+        session.scalars(
+            select(Event)
+            .where(Event.case_id == case_id)  # type: ignore[arg-type]
+            .order_by(Event.at, Event.id)  # type: ignore[arg-type]
+            .limit(limit)
+        )
+    )

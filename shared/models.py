@@ -1,0 +1,39 @@
+"""Imports every table so SQLModel.metadata is complete (Alembic, tests, create_all)."""
+
+from sqlmodel import SQLModel
+
+from shared.assignments.models import Assignment, ExtensionRequest
+from shared.attachments.models import Attachment
+from shared.calendar.models import CalendarDay, CalendarYear
+from shared.campaigns.models import Campaign
+from shared.cases.models import Case, CaseSequence, CaseShare
+from shared.departments.models import Department
+from shared.events.models import Event
+from shared.feedback.models import Feedback
+from shared.inspections.models import Inspection, InspectionParticipant
+from shared.outbox.models import OutboxMessage
+from shared.users.models import AuthToken, LoginAttempt, User
+
+metadata = SQLModel.metadata
+
+__all__ = [
+    "Assignment",
+    "Attachment",
+    "AuthToken",
+    "CalendarDay",
+    "CalendarYear",
+    "Campaign",
+    "Case",
+    "CaseSequence",
+    "CaseShare",
+    "Department",
+    "Event",
+    "ExtensionRequest",
+    "Feedback",
+    "Inspection",
+    "InspectionParticipant",
+    "LoginAttempt",
+    "OutboxMessage",
+    "User",
+    "metadata",
+]

@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Index, Text
+from sqlmodel import Field, SQLModel
+
+from shared.columns import enum_field, utc_field
+
+
+class OutboxState(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    UNKNOWN = "unknown"  # the worker died mid-send: an admin resends or discards
+    DISCARDED = "discarded"
+
+
+class OutboxMessage(SQLModel, table=True):
+    __tablename__ = "outbox_message"
+    __table_args__ = (Index("ix_outbox_state_next", "state", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    dedup_key: str = Field(max_length=200, unique=True)
+    kind: str = Field(max_length=64)
+    recipient_user_id: int | None = Field(default=None, foreign_key="user.id", index=True)
+    to_address: str = Field(max_length=254)
+    subject: str = Field(max_length=300)
+    body_text: str = Field(sa_type=Text)
+    body_html: str = Field(sa_type=Text)
+    state: OutboxState = enum_field(OutboxState.PENDING)
+    attempts: int = 0
+    next_attempt_at: datetime = utc_field()
+    last_error: str | None = Field(default=None, max_length=2000)
+    created_at: datetime = utc_field()
+    claimed_at: datetime | None = utc_field(nullable=True, default=None)
+    sent_at: datetime | None = utc_field(nullable=True, default=None)

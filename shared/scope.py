@@ -1,0 +1,100 @@
+"""Who may see and touch what — the one module every read goes through.
+
+A case is visible to its lead department, the departments it is shared with,
+coordinators, leaders and admins.  To anyone else it does not exist: lookups
+answer NotFound (404), never Forbidden, so ids cannot be probed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, exists, false, or_, select, true
+from sqlmodel import Session
+
+from shared.assignments.models import Assignment
+from shared.cases.models import Case, CaseShare
+from shared.errors import Forbidden, NotFound
+from shared.users.models import Role, User
+
+GLOBAL_READERS = frozenset({Role.COORDINATOR, Role.LEADER, Role.ADMIN})
+DEPARTMENT_ROLES = frozenset({Role.LIAISON, Role.HEAD})
+
+
+def sees_everything(actor: User) -> bool:
+    return actor.role in GLOBAL_READERS
+
+
+def case_visible(actor: User, case_id_column: Any = None) -> ColumnElement[bool]:
+    """SQL condition: the case (by id column) is visible to the actor."""
+    if sees_everything(actor):
+        return true()
+    if actor.role not in DEPARTMENT_ROLES:
+        return false()
+    case_id_column = case_id_column if case_id_column is not None else Case.id
+    shared_with_me = exists().where(
+        CaseShare.case_id == case_id_column,  # type: ignore[arg-type]
+        CaseShare.department_id == actor.department_id,  # type: ignore[arg-type]
+    )
+    lead_is_me = exists().where(
+        Case.id == case_id_column,  # type: ignore[arg-type]
+        Case.lead_department_id == actor.department_id,  # type: ignore[arg-type]
+    )
+    if case_id_column is Case.id:
+        lead_is_me = Case.lead_department_id == actor.department_id  # type: ignore[assignment]
+    return or_(lead_is_me, shared_with_me)
+
+
+def case_for_read(session: Session, actor: User, case_id: int, *, for_update: bool = False) -> Case:
+    stmt = select(Case).where(Case.id == case_id, case_visible(actor))  # type: ignore[arg-type]
+    if for_update:
+        stmt = stmt.with_for_update()
+    case = session.scalars(stmt).first()
+    if case is None:
+        raise NotFound()
+    return case
+
+
+def assignment_for_read(
+    session: Session, actor: User, assignment_id: int, *, for_update: bool = False
+) -> Assignment:
+    stmt = select(Assignment).where(
+        Assignment.id == assignment_id,  # type: ignore[arg-type]
+        case_visible(actor, Assignment.case_id),
+    )
+    if for_update:
+        stmt = stmt.with_for_update()
+    assignment = session.scalars(stmt).first()
+    if assignment is None:
+        raise NotFound()
+    return assignment
+
+
+def sees_personal_data(actor: User, case: Case) -> bool:
+    """Complainant data in full: the lead department and coordinators only."""
+    return actor.role == Role.COORDINATOR or (
+        actor.role in DEPARTMENT_ROLES and actor.department_id == case.lead_department_id
+    )
+
+
+def can_manage_case(actor: User, case: Case) -> bool:
+    """Dispatch, review, close: the case's coordinator, or a coordinator of its lead department."""
+    return actor.role == Role.COORDINATOR and (
+        actor.id == case.coordinator_id or actor.department_id == case.lead_department_id
+    )
+
+
+def require_case_manager(actor: User, case: Case) -> None:
+    if not can_manage_case(actor, case):
+        raise Forbidden()
+
+
+def require_department_member(actor: User, department_id: int) -> None:
+    """Liaisons and heads act only for their own department."""
+    if actor.role not in DEPARTMENT_ROLES or actor.department_id != department_id:
+        raise Forbidden()
+
+
+def require_role(actor: User, *roles: Role) -> None:
+    if actor.role not in roles:
+        raise Forbidden()

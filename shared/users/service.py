@@ -1,0 +1,139 @@
+"""Users and sign-in: argon2 passwords, hashed opaque tokens, per-account throttling."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from shared.clock import Clock
+from shared.departments.models import Department
+from shared.errors import Invalid, NotFound, TooManyRequests, Unauthorized
+from shared.events import service as events
+from shared.settings import Settings
+from shared.users.models import AuthToken, LoginAttempt, NotifyMode, Role, User
+from shared.users.passwords import hash_password, verify_password
+
+# Verified against when the username is unknown, so both paths cost one argon2 hash.
+_DUMMY_HASH = hash_password("not-a-real-password")
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_user(
+    session: Session,
+    clock: Clock,
+    *,
+    username: str,
+    name: str,
+    email: str,
+    department_id: int,
+    role: Role,
+    password: str,
+    language: str = "zh-CN",
+    notify_mode: NotifyMode = NotifyMode.DIGEST,
+    actor: User | None = None,
+) -> User:
+    if session.get(Department, department_id) is None:
+        raise Invalid("department_id", "not_found")
+    if session.scalar(select(User.id).where(User.username == username)) is not None:  # type: ignore[arg-type]
+        raise Invalid("username", "username_taken")
+    if len(password) < 8:
+        raise Invalid("password", "field_too_short", min=8)
+    user = User(
+        username=username,
+        name=name,
+        email=email,
+        department_id=department_id,
+        role=role,
+        password_hash=hash_password(password),
+        language=language,
+        notify_mode=notify_mode,
+        created_at=clock.now(),
+    )
+    session.add(user)
+    session.flush()
+    events.record(
+        session, clock, actor, "user", user.id, "created",
+        after={"username": username, "role": role.value, "department_id": department_id},
+    )
+    return user
+
+
+def authenticate(
+    session: Session, clock: Clock, settings: Settings, username: str, password: str
+) -> User:
+    """Check a password; too many recent failures on this account answer 429.
+
+    Only the targeted account is throttled, so an attacker cannot lock out others,
+    and a correct password does not get through while the account is throttled.
+    """
+    now = clock.now()
+    window_start = now - timedelta(minutes=settings.login_window_minutes)
+    failures = session.scalar(
+        select(func.count())
+        .select_from(LoginAttempt)
+        .where(
+            LoginAttempt.username == username,  # type: ignore[arg-type]
+            LoginAttempt.success.is_(False),  # type: ignore[attr-defined]
+            LoginAttempt.at >= window_start,  # type: ignore[operator]
+        )
+    )
+    if (failures or 0) >= settings.login_max_failures:
+        raise TooManyRequests(minutes=settings.login_window_minutes)
+    user = session.scalar(select(User).where(User.username == username))  # type: ignore[arg-type]
+    ok = verify_password(password, user.password_hash if user else _DUMMY_HASH)
+    ok = ok and user is not None and user.active
+    session.add(LoginAttempt(username=username[:64], at=now, success=ok))
+    session.flush()
+    if not ok or user is None:
+        raise Unauthorized("bad_credentials")
+    return user
+
+
+def issue_token(session: Session, clock: Clock, settings: Settings, user: User) -> str:
+    token = secrets.token_urlsafe(32)
+    now = clock.now()
+    session.add(
+        AuthToken(
+            token_hash=_token_hash(token),
+            user_id=user.id,  # type: ignore[arg-type]
+            created_at=now,
+            expires_at=now + timedelta(hours=settings.token_ttl_hours),
+        )
+    )
+    session.flush()
+    return token
+
+
+def user_for_token(session: Session, clock: Clock, token: str) -> User:
+    row = session.execute(
+        select(User, AuthToken.expires_at, AuthToken.revoked)
+        .join(AuthToken, AuthToken.user_id == User.id)  # type: ignore[arg-type]
+        .where(AuthToken.token_hash == _token_hash(token))  # type: ignore[arg-type]
+    ).first()
+    if row is None:
+        raise Unauthorized()
+    user, expires_at, revoked = row
+    if revoked or expires_at <= clock.now() or not user.active:
+        raise Unauthorized()
+    return user  # type: ignore[no-any-return]
+
+
+def revoke_token(session: Session, token: str) -> None:
+    row = session.scalar(select(AuthToken).where(AuthToken.token_hash == _token_hash(token)))  # type: ignore[arg-type]
+    if row is not None:
+        row.revoked = True
+        session.flush()
+
+
+def get_user(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound()
+    return user

@@ -1,0 +1,171 @@
+"""Fixtures shared by the whole suite.
+
+Database tests run once on SQLite and once on PostgreSQL (the `db_url`
+fixture).  A server that is missing makes its tests skip, saying why — unless
+GONGZHI_TEST_REQUIRE_SERVICES=1 (set by .ci/run), which turns every such skip
+into a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+os.environ.setdefault("GONGZHI_DEMO", "1")
+
+import shared.models  # noqa: E402
+from shared.clock import FrozenClock  # noqa: E402
+from shared.db import make_engine  # noqa: E402
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "GONGZHI_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+REDIS_URL = os.environ.get("GONGZHI_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+REQUIRE_SERVICES = os.environ.get("GONGZHI_TEST_REQUIRE_SERVICES") == "1"
+
+
+def missing_service(reason: str) -> None:
+    """Skip on a bare machine; fail where CI promised every service."""
+    if REQUIRE_SERVICES:
+        pytest.fail(f"required service missing: {reason}")
+    pytest.skip(reason)
+
+
+def _postgres_reachable() -> str | None:
+    try:
+        engine = create_engine(POSTGRES_ADMIN_URL, connect_args={"connect_timeout": 3})
+        with engine.connect() as conn:
+            conn.execute(text("select 1"))
+        engine.dispose()
+        return None
+    except Exception as exc:  # noqa: BLE001 - any failure means "not here"
+        return f"PostgreSQL not reachable at {POSTGRES_ADMIN_URL}: {exc.__class__.__name__}"
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """A fresh database for this test session, dropped at the end."""
+    problem = _postgres_reachable()
+    if problem:
+        missing_service(problem)
+    name = f"gongzhi_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    engine = make_engine(url)
+    shared.models.metadata.create_all(engine)
+    engine.dispose()
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _truncate_all(engine: Engine) -> None:
+    tables = [t.name for t in reversed(shared.models.metadata.sorted_tables)]
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            quoted = ", ".join(f'"{t}"' for t in tables)
+            conn.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+        else:
+            for t in tables:
+                conn.execute(text(f'DELETE FROM "{t}"'))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'test.db'}"
+        engine = make_engine(url)
+        shared.models.metadata.create_all(engine)
+        engine.dispose()
+        return url
+    url: str = request.getfixturevalue("postgres_database")
+    return url
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    engine = make_engine(db_url)
+    if engine.dialect.name == "postgresql":
+        _truncate_all(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    with Session(engine, expire_on_commit=False) as s:
+        yield s
+
+
+# Tuesday 2026-12-01 10:00 in Shanghai: an ordinary working day.
+DEFAULT_NOW = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(DEFAULT_NOW)
+
+
+# ---------------------------------------------------------------- API harness
+
+from fastapi.testclient import TestClient  # noqa: E402
+
+from services.api.app import create_app  # noqa: E402
+from shared.settings import Settings  # noqa: E402
+from tests.factories import World, build_world  # noqa: E402
+
+
+@pytest.fixture
+def settings(db_url: str, tmp_path: Path) -> Settings:
+    return Settings(demo=True, database_url=db_url, data_dir=tmp_path / "data")
+
+
+@pytest.fixture
+def app(settings: Settings, engine: Engine, clock: FrozenClock):  # type: ignore[no-untyped-def]
+    return create_app(settings, engine=engine, clock=clock)
+
+
+@pytest.fixture
+def world(session: Session, clock: FrozenClock) -> World:
+    """Departments of a city and one user of each role per department that needs it."""
+    w = build_world(session, clock)
+    session.commit()
+    return w
+
+
+class Api:
+    """A TestClient per user: `api.as_user(user).get(...)`."""
+
+    def __init__(self, app) -> None:  # type: ignore[no-untyped-def]
+        self.app = app
+        self._tokens: dict[str, str] = {}
+
+    def anonymous(self) -> TestClient:
+        return TestClient(self.app, raise_server_exceptions=False)
+
+    def as_user(self, user, lang: str = "zh-CN") -> TestClient:  # type: ignore[no-untyped-def]
+        client = TestClient(self.app, raise_server_exceptions=False)
+        token = self._tokens.get(user.username)
+        if token is None:
+            r = client.post("/api/v1/auth/login", json={"username": user.username, "password": "password123"})
+            assert r.status_code == 200, r.text
+            token = self._tokens[user.username] = r.json()["access_token"]
+        client.cookies.clear()
+        client.headers.update({"Authorization": f"Bearer {token}", "Accept-Language": lang})
+        return client
+
+
+@pytest.fixture
+def api(app) -> Api:  # type: ignore[no-untyped-def]
+    return Api(app)
