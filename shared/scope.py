@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import ColumnElement, exists, false, or_, select, true
+from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from shared.assignments.models import Assignment
@@ -31,17 +32,27 @@ def case_visible(actor: User, case_id_column: Any = None) -> ColumnElement[bool]
         return true()
     if actor.role not in DEPARTMENT_ROLES:
         return false()
-    case_id_column = case_id_column if case_id_column is not None else Case.id
-    shared_with_me = exists().where(
-        CaseShare.case_id == case_id_column,  # type: ignore[arg-type]
-        CaseShare.department_id == actor.department_id,  # type: ignore[arg-type]
+    if case_id_column is None:
+        shared_with_me = exists().where(
+            CaseShare.case_id == Case.id,  # type: ignore[arg-type]
+            CaseShare.department_id == actor.department_id,  # type: ignore[arg-type]
+        )
+        return or_(Case.lead_department_id == actor.department_id, shared_with_me)  # type: ignore[arg-type]
+    # Aliases keep these subqueries from correlating with a Case the outer query joins.
+    share = aliased(CaseShare)
+    lead = aliased(Case)
+    shared_with_me = (
+        select(share.case_id)
+        .where(share.case_id == case_id_column, share.department_id == actor.department_id)
+        .correlate_except(share)
+        .exists()
     )
-    lead_is_me = exists().where(
-        Case.id == case_id_column,  # type: ignore[arg-type]
-        Case.lead_department_id == actor.department_id,  # type: ignore[arg-type]
+    lead_is_me = (
+        select(lead.id)
+        .where(lead.id == case_id_column, lead.lead_department_id == actor.department_id)
+        .correlate_except(lead)
+        .exists()
     )
-    if case_id_column is Case.id:
-        lead_is_me = Case.lead_department_id == actor.department_id  # type: ignore[assignment]
     return or_(lead_is_me, shared_with_me)
 
 

@@ -155,13 +155,16 @@ class Api:
         return TestClient(self.app, raise_server_exceptions=False)
 
     def as_user(self, user, lang: str = "zh-CN") -> TestClient:  # type: ignore[no-untyped-def]
+        """A client holding a bearer token for `user` (issued directly: argon2 is tested in test_auth)."""
+        from shared.users import service as users
+
         client = TestClient(self.app, raise_server_exceptions=False)
         token = self._tokens.get(user.username)
         if token is None:
-            r = client.post("/api/v1/auth/login", json={"username": user.username, "password": "password123"})
-            assert r.status_code == 200, r.text
-            token = self._tokens[user.username] = r.json()["access_token"]
-        client.cookies.clear()
+            with Session(self.app.state.engine, expire_on_commit=False) as s:
+                token = users.issue_token(s, self.app.state.clock, self.app.state.settings, user)
+                s.commit()
+            self._tokens[user.username] = token
         client.headers.update({"Authorization": f"Bearer {token}", "Accept-Language": lang})
         return client
 
@@ -169,3 +172,34 @@ class Api:
 @pytest.fixture
 def api(app) -> Api:  # type: ignore[no-untyped-def]
     return Api(app)
+
+
+@pytest.fixture
+def make_case(session: Session, clock: FrozenClock, world: World):  # type: ignore[no-untyped-def]
+    """Open a case through the real service, as the coordinator would."""
+    from shared.cases import service as cases
+    from tests.factories import case_input
+
+    def _make(lead: str = "SCJG", shared: tuple[str, ...] = (), by=None, **overrides):  # type: ignore[no-untyped-def]
+        case = cases.create_case(session, clock, by or world.coordinator,
+                                 case_input(world, lead=lead, shared=shared, **overrides))
+        session.commit()
+        return case
+
+    return _make
+
+
+@pytest.fixture
+def dispatch(session: Session, clock: FrozenClock, world: World):  # type: ignore[no-untyped-def]
+    """Dispatch an assignment through the real service."""
+    from shared.assignments import service as assignments
+    from shared.assignments.schemas import DispatchIn
+
+    def _dispatch(case, dept: str, days: int = 5, by=None):  # type: ignore[no-untyped-def]
+        a = assignments.dispatch(session, clock, by or world.coordinator, case.id,
+                                 DispatchIn(department_id=world.dept(dept).id, working_days=days,
+                                            instructions="核查经营资质并反馈"))
+        session.commit()
+        return a
+
+    return _dispatch

@@ -55,6 +55,9 @@ class World:
 
 
 def build_world(session: Session, clock: Clock) -> World:
+    from shared.calendar.service import seed_from_package
+
+    seed_from_package(session, clock)
     w = World()
     now = clock.now()
     for code, name, kind in DEPARTMENTS:
@@ -81,3 +84,32 @@ def build_world(session: Session, clock: Clock) -> World:
         add(f"liaison_{code.lower()}", f"{surnames[i]}联络", code, Role.LIAISON)
         add(f"head_{code.lower()}", f"{surnames[i]}主任", code, Role.HEAD)
     return w
+
+
+def credit_code(first17: str = "91320100MA1XXXXX0") -> str:
+    from shared.cases.credit_code import with_check_character
+
+    return with_check_character(first17)
+
+
+def case_input(world: World, *, lead: str = "SCJG", shared: tuple[str, ...] = (), **overrides: object):  # type: ignore[no-untyped-def]
+    from shared.cases.models import CaseSource
+    from shared.cases.schemas import CaseCreate
+
+    values: dict[str, object] = {
+        "title": "某健身连锁门店预付卡退费难",
+        "description": "12315 热线集中投诉：门店停业，会员卡无法退费。",
+        "source": CaseSource.HOTLINE_12315,
+        "category": "预付式消费",
+        "region": "鼓楼区",
+        "enterprise_name": "某某健身管理有限公司",
+        "enterprise_credit_code": credit_code(),
+        "complainant_name": "张三",
+        "complainant_phone": "13812345678",
+        "complainant_id_number": "11010119900307451X",
+        "complainant_address": "江苏省南京市鼓楼区中山路1号",
+        "lead_department_id": world.dept(lead).id,
+        "shared_with": [world.dept(c).id for c in shared],
+    }
+    values.update(overrides)
+    return CaseCreate(**values)  # type: ignore[arg-type]

@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from shared.errors import DomainError, Invalid, InvalidTransition, Stale
-from shared.i18n import pick_language, translate
+from shared.i18n import MESSAGES, pick_language, translate
 
 _PYDANTIC_REASONS = {
     "missing": "field_required",
@@ -45,7 +45,7 @@ def _reason(err: dict[str, Any], lang: str) -> str:
         return translate(key, lang)
     if kind == "value_error" and "error" in ctx and hasattr(ctx["error"], "args"):
         message_key = str(ctx["error"].args[0]) if ctx["error"].args else ""
-        if message_key in ("credit_code_invalid",):
+        if message_key in MESSAGES:
             return translate(message_key, lang)
     return translate("field_invalid", lang)
 

@@ -46,7 +46,7 @@ class Assignment(SQLModel, table=True):
     department_id: int = Field(foreign_key="department.id")
     assignee_id: int | None = Field(default=None, foreign_key="user.id")
     instructions: str = Field(default="", max_length=4000)
-    state: AssignmentState = enum_field(AssignmentState.DISPATCHED)
+    state: AssignmentState = enum_field(AssignmentState, AssignmentState.DISPATCHED)
     dispatched_by: int = Field(foreign_key="user.id")
     dispatched_at: datetime = utc_field()
     acceptance_due_at: datetime = utc_field()
@@ -59,7 +59,7 @@ class Assignment(SQLModel, table=True):
     first_submitted_at: datetime | None = utc_field(nullable=True, default=None, index=True)
     done_at: datetime | None = utc_field(nullable=True, default=None, index=True)
     return_count: int = 0
-    return_reason: ReturnReason | None = enum_field(None, nullable=True)
+    return_reason: ReturnReason | None = enum_field(ReturnReason, None, nullable=True)
     return_note: str | None = Field(default=None, max_length=2000)
     # Returned twice: the coordinator decides (审定) instead of bouncing it again.
     needs_decision: bool = False
@@ -85,7 +85,7 @@ class ExtensionRequest(SQLModel, table=True):
     requested_at: datetime = utc_field()
     extra_working_days: int
     reason: str = Field(max_length=2000)
-    state: ExtensionState = enum_field(ExtensionState.PENDING, index=True)
+    state: ExtensionState = enum_field(ExtensionState, ExtensionState.PENDING, index=True)
     decided_by: int | None = Field(default=None, foreign_key="user.id")
     decided_at: datetime | None = utc_field(nullable=True, default=None)
     decision_comment: str | None = Field(default=None, max_length=2000)

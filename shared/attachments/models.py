@@ -19,7 +19,7 @@ class Attachment(SQLModel, table=True):
     __table_args__ = (Index("ix_attachment_owner", "owner_kind", "owner_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    owner_kind: OwnerKind = enum_field()
+    owner_kind: OwnerKind = enum_field(OwnerKind)
     owner_id: int
     # Visibility follows the case the file belongs to.
     case_id: int = Field(foreign_key="case.id", index=True)
@@ -30,3 +30,23 @@ class Attachment(SQLModel, table=True):
     storage_key: str = Field(max_length=128, unique=True)
     uploaded_by: int = Field(foreign_key="user.id")
     uploaded_at: datetime = utc_field()
+
+
+class AttachmentPublic(SQLModel):
+    """What the API shows of an attachment (never where it lies on disk)."""
+
+    id: int
+    owner_kind: OwnerKind
+    owner_id: int
+    case_id: int
+    file_name: str
+    media_type: str
+    size: int
+    sha256: str
+    uploaded_by: int
+    uploaded_at: datetime
+    download_url: str
+
+
+class AttachmentList(SQLModel):
+    items: list[AttachmentPublic]

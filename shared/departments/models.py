@@ -27,7 +27,8 @@ class Department(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(max_length=32, unique=True)
     name: str = Field(max_length=100)
-    kind: DepartmentKind = enum_field(DepartmentKind.OTHER)
+    kind: DepartmentKind = enum_field(DepartmentKind, DepartmentKind.OTHER)
     email: str | None = Field(default=None, max_length=254)
     active: bool = True
     created_at: datetime = utc_field()
+    version: int = 1

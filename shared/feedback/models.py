@@ -32,7 +32,7 @@ class Feedback(SQLModel, table=True):
     losses_recovered_yuan: Decimal = Field(
         default=Decimal("0"), sa_column=Column(Numeric(14, 2), nullable=False)
     )
-    review_decision: ReviewDecision | None = enum_field(None, nullable=True)
+    review_decision: ReviewDecision | None = enum_field(ReviewDecision, None, nullable=True)
     reviewed_by: int | None = Field(default=None, foreign_key="user.id")
     reviewed_at: datetime | None = utc_field(nullable=True, default=None, index=True)
     review_comment: str | None = Field(default=None, max_length=4000)

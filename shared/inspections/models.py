@@ -25,7 +25,7 @@ class Inspection(SQLModel, table=True):
     scheduled_on: date = Field(index=True)
     place: str = Field(default="", max_length=300)
     targets: str = Field(default="", max_length=4000)
-    status: InspectionStatus = enum_field(InspectionStatus.PLANNED)
+    status: InspectionStatus = enum_field(InspectionStatus, InspectionStatus.PLANNED)
     record: str = Field(default="", max_length=20000)
     close_reason: str | None = Field(default=None, max_length=2000)
     created_by: int = Field(foreign_key="user.id")

@@ -30,7 +30,7 @@ class OutboxMessage(SQLModel, table=True):
     subject: str = Field(max_length=300)
     body_text: str = Field(sa_type=Text)
     body_html: str = Field(sa_type=Text)
-    state: OutboxState = enum_field(OutboxState.PENDING)
+    state: OutboxState = enum_field(OutboxState, OutboxState.PENDING)
     attempts: int = 0
     next_attempt_at: datetime = utc_field()
     last_error: str | None = Field(default=None, max_length=2000)

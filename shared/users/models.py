@@ -28,10 +28,10 @@ class User(SQLModel, table=True):
     name: str = Field(max_length=100)
     email: str = Field(max_length=254)
     department_id: int = Field(foreign_key="department.id", index=True)
-    role: Role = enum_field(index=True)
+    role: Role = enum_field(Role, index=True)
     password_hash: str = Field(max_length=255)
     language: str = Field(default="zh-CN", max_length=8)
-    notify_mode: NotifyMode = enum_field(NotifyMode.DIGEST)
+    notify_mode: NotifyMode = enum_field(NotifyMode, NotifyMode.DIGEST)
     # Notification kinds this user opted out of; 督办 (escalation) cannot be.
     notify_opt_out: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     active: bool = True

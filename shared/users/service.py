@@ -11,11 +11,12 @@ from sqlmodel import Session
 
 from shared.clock import Clock
 from shared.departments.models import Department
-from shared.errors import Invalid, NotFound, TooManyRequests, Unauthorized
+from shared.errors import Forbidden, Invalid, NotFound, TooManyRequests, Unauthorized
 from shared.events import service as events
 from shared.settings import Settings
 from shared.users.models import AuthToken, LoginAttempt, NotifyMode, Role, User
 from shared.users.passwords import hash_password, verify_password
+from shared.versioning import bump, check_version
 
 # Verified against when the username is unknown, so both paths cost one argon2 hash.
 _DUMMY_HASH = hash_password("not-a-real-password")
@@ -136,4 +137,57 @@ def get_user(session: Session, user_id: int) -> User:
     user = session.get(User, user_id)
     if user is None:
         raise NotFound()
+    return user
+
+
+def list_users(session: Session, actor: User) -> list[User]:
+    """Admins see everyone; others see the people of their own department."""
+    stmt = select(User).order_by(User.id)  # type: ignore[arg-type]
+    if actor.role != Role.ADMIN:
+        stmt = stmt.where(User.department_id == actor.department_id)  # type: ignore[arg-type]
+    return list(session.scalars(stmt))
+
+
+def update_user(session: Session, clock: Clock, actor: User, user_id: int, version: int,
+                changes: dict[str, object]) -> User:
+    if actor.role != Role.ADMIN:
+        raise Forbidden()
+    user = session.scalars(select(User).where(User.id == user_id).with_for_update()).first()  # type: ignore[arg-type]
+    if user is None:
+        raise NotFound()
+    check_version(user, version)
+    password = changes.pop("password", None)
+    if "department_id" in changes and session.get(Department, changes["department_id"]) is None:
+        raise Invalid("department_id", "department_unknown", ids=str(changes["department_id"]))
+    before, after = events.diff(user, changes)
+    for name, value in after.items():
+        setattr(user, name, value)
+    if password:
+        user.password_hash = hash_password(str(password))
+        after["password"] = before["password"] = "***"
+    if after:
+        bump(user)
+        events.record(session, clock, actor, "user", user.id, "updated", before=before, after=after)
+    session.flush()
+    return user
+
+
+OPT_OUT_FORBIDDEN = frozenset({"escalation"})  # 督办 always reaches its recipient
+
+
+def update_preferences(session: Session, clock: Clock, actor: User, version: int,
+                       changes: dict[str, object]) -> User:
+    user = session.scalars(select(User).where(User.id == actor.id).with_for_update()).first()  # type: ignore[arg-type]
+    assert user is not None
+    check_version(user, version)
+    opt_out = changes.get("notify_opt_out")
+    if isinstance(opt_out, list) and OPT_OUT_FORBIDDEN & set(opt_out):
+        raise Invalid("notify_opt_out", "escalation_cannot_opt_out")
+    before, after = events.diff(user, changes)
+    for name, value in after.items():
+        setattr(user, name, value)
+    if after:
+        bump(user)
+        events.record(session, clock, actor, "user", user.id, "preferences_changed", before=before, after=after)
+    session.flush()
     return user

@@ -1,0 +1,146 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+from sqlalchemy import or_, select
+
+from services.api.deps import ClockDep, CurrentUser, IfMatch, SessionDep, etag
+from shared.assignments.queries import escape_like
+from shared.cases import service
+from shared.cases.models import Case, CaseSource, CaseStatus
+from shared.cases.schemas import (
+    CaseCreate,
+    CasePage,
+    CasePublic,
+    CaseSummary,
+    CaseUpdate,
+    CommentIn,
+    EventPublic,
+    ReasonIn,
+    ShareIn,
+)
+from shared.clock import Clock
+from shared.events import service as events
+from shared.pagination import after_cursor, encode_cursor
+from shared.scope import case_for_read, case_visible
+from shared.users.models import User
+from sqlmodel import Session
+
+router = APIRouter(tags=["cases"])
+
+
+def case_public(session: Session, clock: Clock, actor: User, case: Case) -> CasePublic:
+    return CasePublic(
+        **case.model_dump(),
+        complainant=service.complainant_view(session, clock, actor, case),
+        shared_with=service.shared_department_ids(session, case.id),  # type: ignore[arg-type]
+        open_assignments=service.open_assignment_count(session, case.id),  # type: ignore[arg-type]
+    )
+
+
+def _respond(session: Session, clock: Clock, actor: User, case: Case, response: Response) -> CasePublic:
+    body = case_public(session, clock, actor, case)
+    session.commit()  # also commits the audit row of an unmasked read
+    response.headers["ETag"] = etag(case.version)
+    return body
+
+
+@router.post("/cases", response_model=CasePublic, status_code=201)
+def create_case(body: CaseCreate, session: SessionDep, clock: ClockDep, user: CurrentUser,
+                response: Response) -> CasePublic:
+    """开案: open a case and share it with other departments (coordinators)."""
+    case = service.create_case(session, clock, user, body)
+    return _respond(session, clock, user, case, response)
+
+
+@router.get("/cases", response_model=CasePage)
+def list_cases(
+    session: SessionDep, user: CurrentUser,
+    status: CaseStatus | None = None,
+    campaign_id: int | None = None,
+    category: str | None = Query(default=None, max_length=64),
+    source: CaseSource | None = None,
+    lead_department_id: int | None = None,
+    typical: bool | None = None,
+    q: Annotated[str | None, Query(max_length=100, description="标题或企业名称")] = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> CasePage:
+    """Cases you can see, newest first, with keyset pagination."""
+    stmt = select(Case).where(case_visible(user))
+    if status:
+        stmt = stmt.where(Case.status == status)  # type: ignore[arg-type]
+    if campaign_id is not None:
+        stmt = stmt.where(Case.campaign_id == campaign_id)  # type: ignore[arg-type]
+    if category:
+        stmt = stmt.where(Case.category == category)  # type: ignore[arg-type]
+    if source:
+        stmt = stmt.where(Case.source == source)  # type: ignore[arg-type]
+    if lead_department_id is not None:
+        stmt = stmt.where(Case.lead_department_id == lead_department_id)  # type: ignore[arg-type]
+    if typical is not None:
+        stmt = stmt.where(Case.is_typical.is_(typical))  # type: ignore[attr-defined]
+    if q:
+        pattern = f"%{escape_like(q)}%"
+        stmt = stmt.where(or_(Case.title.ilike(pattern, escape="\\"),  # type: ignore[attr-defined]
+                              Case.enterprise_name.ilike(pattern, escape="\\")))  # type: ignore[union-attr]
+    if cursor:
+        stmt = stmt.where(after_cursor(Case.created_at, Case.id, cursor, descending=True))
+    rows = list(session.scalars(stmt.order_by(Case.created_at.desc(), Case.id.desc()).limit(limit + 1)))  # type: ignore[attr-defined,union-attr]
+    next_cursor = encode_cursor(rows[limit - 1].created_at, rows[limit - 1].id) if len(rows) > limit else None  # type: ignore[arg-type]
+    return CasePage(items=[CaseSummary.model_validate(c, from_attributes=True) for c in rows[:limit]],
+                    next_cursor=next_cursor)
+
+
+@router.get("/cases/{case_id}", response_model=CasePublic)
+def get_case(case_id: int, session: SessionDep, clock: ClockDep, user: CurrentUser,
+             response: Response) -> CasePublic:
+    """One case; complainant data masked unless you are its lead department or a coordinator."""
+    return _respond(session, clock, user, case_for_read(session, user, case_id), response)
+
+
+@router.patch("/cases/{case_id}", response_model=CasePublic)
+def update_case(case_id: int, body: CaseUpdate, session: SessionDep, clock: ClockDep,
+                user: CurrentUser, version: IfMatch, response: Response) -> CasePublic:
+    case = service.update_case(session, clock, user, case_id, version, body)
+    return _respond(session, clock, user, case, response)
+
+
+@router.post("/cases/{case_id}/share", response_model=CasePublic)
+def share_case(case_id: int, body: ShareIn, session: SessionDep, clock: ClockDep,
+               user: CurrentUser, version: IfMatch, response: Response) -> CasePublic:
+    """共享: make the case visible to more departments."""
+    case = service.share_case(session, clock, user, case_id, version, body.department_ids)
+    return _respond(session, clock, user, case, response)
+
+
+@router.post("/cases/{case_id}/close", response_model=CasePublic)
+def close_case(case_id: int, session: SessionDep, clock: ClockDep, user: CurrentUser,
+               version: IfMatch, response: Response, body: ReasonIn | None = None) -> CasePublic:
+    """结案: only when no assignment is still open."""
+    case = service.close_case(session, clock, user, case_id, version, body.reason if body else None)
+    return _respond(session, clock, user, case, response)
+
+
+@router.post("/cases/{case_id}/reopen", response_model=CasePublic)
+def reopen_case(case_id: int, body: ReasonIn, session: SessionDep, clock: ClockDep, user: CurrentUser,
+                version: IfMatch, response: Response) -> CasePublic:
+    case = service.reopen_case(session, clock, user, case_id, version, body.reason)
+    return _respond(session, clock, user, case, response)
+
+
+@router.post("/cases/{case_id}/comments", status_code=204)
+def comment_case(case_id: int, body: CommentIn, session: SessionDep, clock: ClockDep,
+                 user: CurrentUser) -> Response:
+    service.comment(session, clock, user, case_id, body.text)
+    session.commit()
+    return Response(status_code=204)
+
+
+@router.get("/cases/{case_id}/timeline", response_model=list[EventPublic])
+def case_timeline(case_id: int, session: SessionDep, user: CurrentUser) -> list[EventPublic]:
+    """Everything that happened to the case and its assignments, oldest first."""
+    case = case_for_read(session, user, case_id)
+    return [EventPublic.model_validate(e, from_attributes=True)
+            for e in events.timeline(session, case.id)]  # type: ignore[arg-type]

@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from services.api.deps import ClockDep, CurrentUser, IfMatch, SessionDep, etag
+from shared.scope import require_role
+from shared.users import service
+from shared.users.models import Role
+from shared.users.schemas import PreferencesIn, UserCreate, UserPublic, UserUpdate
+
+router = APIRouter(tags=["users"])
+
+
+def _public(user: object) -> UserPublic:
+    return UserPublic.model_validate(user, from_attributes=True)
+
+
+@router.get("/users", response_model=list[UserPublic])
+def list_users(session: SessionDep, user: CurrentUser) -> list[UserPublic]:
+    return [_public(u) for u in service.list_users(session, user)]
+
+
+@router.post("/users", response_model=UserPublic, status_code=201)
+def create_user(body: UserCreate, session: SessionDep, clock: ClockDep, user: CurrentUser,
+                response: Response) -> UserPublic:
+    require_role(user, Role.ADMIN)
+    created = service.create_user(
+        session, clock, username=body.username, name=body.name, email=str(body.email),
+        department_id=body.department_id, role=body.role, password=body.password,
+        language=body.language, actor=user,
+    )
+    session.commit()
+    response.headers["ETag"] = etag(created.version)
+    return _public(created)
+
+
+@router.patch("/users/{user_id}", response_model=UserPublic)
+def update_user(user_id: int, body: UserUpdate, session: SessionDep, clock: ClockDep, user: CurrentUser,
+                version: IfMatch, response: Response) -> UserPublic:
+    updated = service.update_user(session, clock, user, user_id, version, body.model_dump(exclude_unset=True))
+    session.commit()
+    response.headers["ETag"] = etag(updated.version)
+    return _public(updated)
+
+
+@router.patch("/me/preferences", response_model=UserPublic)
+def update_preferences(body: PreferencesIn, session: SessionDep, clock: ClockDep, user: CurrentUser,
+                       version: IfMatch, response: Response) -> UserPublic:
+    """Language, digest or immediate emails, and which reminder kinds to skip (督办 cannot be)."""
+    updated = service.update_preferences(session, clock, user, version, body.model_dump(exclude_unset=True))
+    session.commit()
+    response.headers["ETag"] = etag(updated.version)
+    return _public(updated)

@@ -1,0 +1,51 @@
+"""The assignment state machine — pure, no I/O."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from shared.assignments.models import AssignmentState as S
+from shared.errors import InvalidTransition
+
+
+class Action(StrEnum):
+    ACCEPT = "accept"  # 签收
+    RETURN = "return"  # 退回
+    REQUEST_EXTENSION = "request_extension"  # 申请延期
+    SUBMIT = "submit"  # 提交反馈
+    APPROVE = "approve"  # 办结
+    SEND_BACK = "send_back"  # 退回重办
+    CANCEL = "cancel"  # 撤销
+    REDISPATCH = "redispatch"  # 重新派发 (after a return)
+
+
+ALLOWED: dict[S, dict[Action, S]] = {
+    S.DISPATCHED: {Action.ACCEPT: S.ACCEPTED, Action.RETURN: S.RETURNED, Action.CANCEL: S.CANCELLED},
+    S.ACCEPTED: {
+        Action.SUBMIT: S.SUBMITTED,
+        Action.REQUEST_EXTENSION: S.ACCEPTED,
+        Action.CANCEL: S.CANCELLED,
+    },
+    S.SUBMITTED: {Action.APPROVE: S.DONE, Action.SEND_BACK: S.ACCEPTED, Action.CANCEL: S.CANCELLED},
+    S.RETURNED: {Action.REDISPATCH: S.DISPATCHED, Action.CANCEL: S.CANCELLED},
+    S.DONE: {},
+    S.CANCELLED: {},
+}
+
+# Returned this many times, an assignment is flagged for the coordinator to decide (审定).
+RETURNS_BEFORE_DECISION = 2
+
+
+def allowed_actions(current: S) -> list[str]:
+    return sorted(a.value for a in ALLOWED.get(S(current), {}))
+
+
+def next_state(current: S, action: Action) -> S:
+    try:
+        return ALLOWED[S(current)][action]
+    except KeyError:
+        raise InvalidTransition(S(current).value, action.value, allowed_actions(current)) from None
+
+
+def is_open(state: S) -> bool:
+    return S(state) in (S.DISPATCHED, S.ACCEPTED, S.SUBMITTED, S.RETURNED)

@@ -1,0 +1,149 @@
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from pydantic import BaseModel, Field, model_validator
+
+from shared.assignments.models import AssignmentState, ExtensionState, ReturnReason
+
+
+class DispatchIn(BaseModel):
+    department_id: int
+    instructions: str = Field(default="", max_length=4000)
+    working_days: int | None = Field(
+        default=None, ge=1, le=120, description="办理时限（工作日）；缺省按案件来源的法定时限模板"
+    )
+    assignee_id: int | None = None
+
+
+class ReturnIn(BaseModel):
+    reason: ReturnReason
+    note: str | None = Field(default=None, max_length=2000)
+
+    @model_validator(mode="after")
+    def _other_needs_text(self) -> ReturnIn:
+        if self.reason == ReturnReason.OTHER and not (self.note and self.note.strip()):
+            raise ValueError("note_required_for_other")
+        return self
+
+
+class RedispatchIn(BaseModel):
+    department_id: int | None = Field(default=None, description="改派部门；缺省为原部门")
+    working_days: int | None = Field(default=None, ge=1, le=120)
+    instructions: str | None = Field(default=None, max_length=4000)
+    decision_note: str | None = Field(default=None, max_length=2000, description="审定意见（退回两次后必填）")
+
+
+class ExtensionIn(BaseModel):
+    extra_working_days: int = Field(ge=1, le=60)
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class DecisionIn(BaseModel):
+    comment: str | None = Field(default=None, max_length=2000)
+
+
+class ReviewIn(BaseModel):
+    comment: str | None = Field(default=None, max_length=4000)
+
+
+class SendBackIn(BaseModel):
+    reason: str = Field(min_length=1, max_length=4000)
+
+
+class CancelIn(BaseModel):
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+Yuan = Decimal
+
+
+class FeedbackIn(BaseModel):
+    narrative: str = Field(min_length=1, max_length=20000)
+    enterprises_inspected: int = Field(default=0, ge=0, le=1_000_000)
+    problems_found: int = Field(default=0, ge=0, le=1_000_000)
+    rectification_orders: int = Field(default=0, ge=0, le=1_000_000)
+    cases_filed: int = Field(default=0, ge=0, le=1_000_000)
+    fines_yuan: Decimal = Field(default=Decimal("0"), ge=0, le=Decimal("999999999999.99"), decimal_places=2)
+    complaints_mediated: int = Field(default=0, ge=0, le=1_000_000)
+    losses_recovered_yuan: Decimal = Field(
+        default=Decimal("0"), ge=0, le=Decimal("999999999999.99"), decimal_places=2
+    )
+
+
+class FeedbackPublic(FeedbackIn):
+    id: int
+    assignment_id: int
+    author_id: int
+    submitted_at: datetime
+    review_decision: str | None
+    reviewed_by: int | None
+    reviewed_at: datetime | None
+    review_comment: str | None
+
+
+class ExtensionPublic(BaseModel):
+    id: int
+    assignment_id: int
+    requested_by: int
+    requested_at: datetime
+    extra_working_days: int
+    reason: str
+    state: ExtensionState
+    decided_by: int | None
+    decided_at: datetime | None
+    decision_comment: str | None
+    new_due_at: datetime | None
+
+
+class AssignmentPublic(BaseModel):
+    id: int
+    case_id: int
+    case_reference: str
+    case_title: str
+    inspection_id: int | None
+    department_id: int
+    assignee_id: int | None
+    instructions: str
+    state: AssignmentState
+    dispatched_by: int
+    dispatched_at: datetime
+    acceptance_due_at: datetime
+    feedback_due_at: datetime
+    original_feedback_due_at: datetime
+    working_days: int
+    due_provisional: bool
+    extended: bool
+    accepted_at: datetime | None
+    first_submitted_at: datetime | None
+    done_at: datetime | None
+    return_count: int
+    return_reason: str | None
+    return_note: str | None
+    needs_decision: bool
+    cancel_reason: str | None
+    acceptance_overdue: bool
+    feedback_overdue: bool
+    allowed_actions: list[str]
+    updated_at: datetime
+    version: int
+
+
+class AssignmentPage(BaseModel):
+    items: list[AssignmentPublic]
+    next_cursor: str | None
+
+
+class QueueCounts(BaseModel):
+    to_accept: int
+    in_progress: int
+    due_soon: int
+    overdue: int
+    awaiting_review: int
+
+
+class QueueOut(BaseModel):
+    department_id: int
+    counts: QueueCounts
+    items: list[AssignmentPublic]

@@ -1,0 +1,402 @@
+"""Assignment use cases (任务/工单): each transition is written here once.
+
+Routes, pages, CLI and workers call these; they flush and never commit.  On
+PostgreSQL the row is locked (SELECT … FOR UPDATE) before the version check,
+so two concurrent accepts serialise and the loser sees a stale version; on
+SQLite every transaction is BEGIN IMMEDIATE, which serialises writers anyway.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from shared.assignments import rules
+from shared.assignments.models import (
+    Assignment,
+    AssignmentState,
+    ExtensionRequest,
+    ExtensionState,
+)
+from shared.assignments.rules import Action
+from shared.assignments.schemas import (
+    DispatchIn,
+    ExtensionIn,
+    FeedbackIn,
+    RedispatchIn,
+    ReturnIn,
+)
+from shared.calendar.service import working_calendar
+from shared.cases.models import Case, CaseStatus
+from shared.cases.service import ensure_shared
+from shared.clock import Clock
+from shared.departments.models import Department
+from shared.errors import Conflict, Forbidden, Invalid, NotFound
+from shared.events import service as events
+from shared.feedback.models import Feedback, ReviewDecision
+from shared.notifications.service import on_assignment_event
+from shared.scope import (
+    assignment_for_read,
+    can_manage_case,
+    case_for_read,
+    require_case_manager,
+    require_department_member,
+)
+from shared.settings import get_settings
+from shared.users.models import Role, User
+from shared.versioning import bump, check_version
+
+
+def _transition(a: Assignment, action: Action) -> AssignmentState:
+    return rules.next_state(AssignmentState(a.state), action)
+
+
+def _record(session: Session, clock: Clock, actor: User | None, a: Assignment, action: str,
+            before: dict[str, object] | None = None, after: dict[str, object] | None = None) -> None:
+    events.record(session, clock, actor, "assignment", a.id, action, case_id=a.case_id,
+                  before=before, after=after)
+
+
+def _set_deadlines(session: Session, a: Assignment, start: datetime, working_days: int) -> None:
+    settings = get_settings()
+    calendar = working_calendar(session, settings)
+    acceptance = calendar.add_working_days(start, settings.acceptance_working_days)
+    feedback = calendar.add_working_days(start, working_days)
+    a.dispatched_at = start
+    a.working_days = working_days
+    a.acceptance_due_at = acceptance.at
+    a.feedback_due_at = a.original_feedback_due_at = feedback.at
+    a.due_provisional = acceptance.provisional or feedback.provisional
+
+
+def _department(session: Session, department_id: int, field: str) -> Department:
+    department = session.get(Department, department_id)
+    if department is None or not department.active:
+        raise Invalid(field, "department_unknown", ids=str(department_id))
+    return department
+
+
+def _check_assignee(session: Session, assignee_id: int | None, department_id: int) -> None:
+    if assignee_id is None:
+        return
+    user = session.get(User, assignee_id)
+    if user is None or not user.active or user.department_id != department_id:
+        raise Invalid("assignee_id", "assignee_not_in_department")
+
+
+def _case_for_manager(session: Session, actor: User, case_id: int) -> Case:
+    case = case_for_read(session, actor, case_id)
+    require_case_manager(actor, case)
+    return case
+
+
+def _own(session: Session, actor: User, assignment_id: int, version: int) -> Assignment:
+    """The assigned department's liaison or head acting on its own assignment."""
+    a = assignment_for_read(session, actor, assignment_id, for_update=True)
+    require_department_member(actor, a.department_id)
+    check_version(a, version)
+    return a
+
+
+def _managed(session: Session, actor: User, assignment_id: int, version: int) -> tuple[Assignment, Case]:
+    a = assignment_for_read(session, actor, assignment_id, for_update=True)
+    case = _case_for_manager(session, actor, a.case_id)
+    check_version(a, version)
+    return a, case
+
+
+def default_working_days(case: Case) -> int:
+    templates = get_settings().deadline_templates
+    return templates.get(str(case.source), templates.get("other", 10))
+
+
+def dispatch(
+    session: Session, clock: Clock, actor: User, case_id: int, data: DispatchIn,
+    *, inspection_id: int | None = None,
+) -> Assignment:
+    """派发: give a department its own piece of work on the case, with deadlines."""
+    case = _case_for_manager(session, actor, case_id)
+    if case.status != CaseStatus.OPEN:
+        raise Conflict("case_closed")
+    _department(session, data.department_id, "department_id")
+    _check_assignee(session, data.assignee_id, data.department_id)
+    now = clock.now()
+    a = Assignment(
+        case_id=case.id,  # type: ignore[arg-type]
+        inspection_id=inspection_id,
+        department_id=data.department_id,
+        assignee_id=data.assignee_id,
+        instructions=data.instructions,
+        dispatched_by=actor.id,  # type: ignore[arg-type]
+        updated_at=now,
+        dispatched_at=now,
+        acceptance_due_at=now,
+        feedback_due_at=now,
+        original_feedback_due_at=now,
+        working_days=0,
+    )
+    _set_deadlines(session, a, now, data.working_days or default_working_days(case))
+    session.add(a)
+    ensure_shared(session, clock, actor, case, [data.department_id])
+    session.flush()
+    _record(session, clock, actor, a, "dispatched", after={
+        "department_id": a.department_id, "working_days": a.working_days,
+        "feedback_due_at": a.feedback_due_at, "acceptance_due_at": a.acceptance_due_at,
+        "provisional": a.due_provisional, "inspection_id": inspection_id,
+    })
+    on_assignment_event(session, clock, "dispatched", a, actor=actor)
+    session.flush()
+    return a
+
+
+def accept(session: Session, clock: Clock, actor: User, assignment_id: int, version: int) -> Assignment:
+    """签收"""
+    a = _own(session, actor, assignment_id, version)
+    a.state = _transition(a, Action.ACCEPT)
+    now = clock.now()
+    a.accepted_at = now
+    if a.assignee_id is None:
+        a.assignee_id = actor.id
+    bump(a, now)
+    _record(session, clock, actor, a, "accepted", before={"state": "dispatched"},
+            after={"state": "accepted", "assignee_id": a.assignee_id})
+    session.flush()
+    return a
+
+
+def return_assignment(
+    session: Session, clock: Clock, actor: User, assignment_id: int, version: int, data: ReturnIn
+) -> Assignment:
+    """退回 with a coded reason; a second return flags it for the coordinator (审定)."""
+    a = _own(session, actor, assignment_id, version)
+    if a.return_count >= rules.RETURNS_BEFORE_DECISION:
+        # Already decided by the coordinator: it cannot bounce a third time.
+        raise rules.InvalidTransition(a.state, Action.RETURN.value,
+                                      [x for x in rules.allowed_actions(AssignmentState(a.state))
+                                       if x != Action.RETURN.value])
+    a.state = _transition(a, Action.RETURN)
+    a.return_count += 1
+    a.return_reason = data.reason
+    a.return_note = data.note
+    a.needs_decision = a.return_count >= rules.RETURNS_BEFORE_DECISION
+    bump(a, clock.now())
+    _record(session, clock, actor, a, "returned", before={"state": "dispatched"}, after={
+        "state": "returned", "reason": data.reason, "note": data.note,
+        "return_count": a.return_count, "needs_decision": a.needs_decision,
+    })
+    on_assignment_event(session, clock, "returned", a, actor=actor, reason=data.note or data.reason.value)
+    session.flush()
+    return a
+
+
+def redispatch(
+    session: Session, clock: Clock, actor: User, assignment_id: int, version: int, data: RedispatchIn
+) -> Assignment:
+    """After a return the coordinator sends it again — to the same or another department."""
+    a, case = _managed(session, actor, assignment_id, version)
+    if a.needs_decision and not (data.decision_note and data.decision_note.strip()):
+        raise Invalid("decision_note", "decision_note_required")
+    new_state = _transition(a, Action.REDISPATCH)
+    if case.status != CaseStatus.OPEN:
+        raise Conflict("case_closed")
+    department_id = data.department_id or a.department_id
+    _department(session, department_id, "department_id")
+    before = {"state": a.state, "department_id": a.department_id, "feedback_due_at": a.feedback_due_at}
+    if department_id != a.department_id:
+        # A new department starts with a clean slate of returns and no assignee.
+        a.return_count, a.assignee_id = 0, None
+        ensure_shared(session, clock, actor, case, [department_id])
+    a.department_id = department_id
+    if data.instructions is not None:
+        a.instructions = data.instructions
+    a.state = new_state
+    a.needs_decision = False
+    a.accepted_at = None
+    now = clock.now()
+    _set_deadlines(session, a, now, data.working_days or a.working_days)
+    bump(a, now)
+    _record(session, clock, actor, a, "redispatched", before=before, after={
+        "state": "dispatched", "department_id": department_id, "feedback_due_at": a.feedback_due_at,
+        "decision_note": data.decision_note,
+    })
+    on_assignment_event(session, clock, "dispatched", a, actor=actor)
+    session.flush()
+    return a
+
+
+def request_extension(
+    session: Session, clock: Clock, actor: User, assignment_id: int, version: int, data: ExtensionIn
+) -> ExtensionRequest:
+    """延期申请: the due date moves only when someone approves it."""
+    a = _own(session, actor, assignment_id, version)
+    _transition(a, Action.REQUEST_EXTENSION)
+    pending = session.scalar(
+        select(ExtensionRequest.id).where(
+            ExtensionRequest.assignment_id == a.id,  # type: ignore[arg-type]
+            ExtensionRequest.state == ExtensionState.PENDING,  # type: ignore[arg-type]
+        )
+    )
+    if pending is not None:
+        raise Conflict("extension_already_pending")
+    now = clock.now()
+    ext = ExtensionRequest(
+        assignment_id=a.id,  # type: ignore[arg-type]
+        requested_by=actor.id,  # type: ignore[arg-type]
+        requested_at=now,
+        extra_working_days=data.extra_working_days,
+        reason=data.reason,
+    )
+    session.add(ext)
+    bump(a, now)
+    session.flush()
+    _record(session, clock, actor, a, "extension_requested",
+            after={"extension_id": ext.id, "extra_working_days": ext.extra_working_days, "reason": ext.reason})
+    on_assignment_event(session, clock, "extension_requested", a, actor=actor, extension=ext)
+    session.flush()
+    return ext
+
+
+def can_decide_extension(actor: User, a: Assignment, case: Case) -> bool:
+    """The head of the assigned department, or the case's coordinator."""
+    return (actor.role == Role.HEAD and actor.department_id == a.department_id) or can_manage_case(actor, case)
+
+
+def decide_extension(
+    session: Session, clock: Clock, actor: User, assignment_id: int, extension_id: int, version: int,
+    *, approve: bool, comment: str | None,
+) -> ExtensionRequest:
+    a = assignment_for_read(session, actor, assignment_id, for_update=True)
+    case = session.get(Case, a.case_id)
+    assert case is not None
+    if not can_decide_extension(actor, a, case):
+        raise Forbidden()
+    check_version(a, version)
+    ext = session.get(ExtensionRequest, extension_id)
+    if ext is None or ext.assignment_id != a.id:
+        raise NotFound()
+    if ext.state != ExtensionState.PENDING:
+        raise Conflict("extension_already_decided")
+    now = clock.now()
+    ext.state = ExtensionState.APPROVED if approve else ExtensionState.DENIED
+    ext.decided_by, ext.decided_at, ext.decision_comment = actor.id, now, comment
+    before = {"feedback_due_at": a.feedback_due_at}
+    if approve and a.state in (AssignmentState.DISPATCHED, AssignmentState.ACCEPTED):
+        due = working_calendar(session).add_working_days(a.feedback_due_at, ext.extra_working_days)
+        a.feedback_due_at = due.at
+        a.due_provisional = a.due_provisional or due.provisional
+        ext.new_due_at = due.at
+    bump(a, now)
+    _record(session, clock, actor, a, "extension_approved" if approve else "extension_denied",
+            before=before if approve else None,
+            after={"extension_id": ext.id, "feedback_due_at": a.feedback_due_at, "comment": comment})
+    on_assignment_event(session, clock, "extension_decided", a, actor=actor, extension=ext)
+    session.flush()
+    return ext
+
+
+def submit_feedback(
+    session: Session, clock: Clock, actor: User, assignment_id: int, version: int, data: FeedbackIn
+) -> Feedback:
+    """反馈: narrative and structured outcomes, for the coordinator to review."""
+    a = _own(session, actor, assignment_id, version)
+    a.state = _transition(a, Action.SUBMIT)
+    now = clock.now()
+    if a.first_submitted_at is None:
+        a.first_submitted_at = now
+    fb = Feedback(assignment_id=a.id, author_id=actor.id, submitted_at=now, **data.model_dump())  # type: ignore[arg-type]
+    session.add(fb)
+    bump(a, now)
+    session.flush()
+    _record(session, clock, actor, a, "feedback_submitted", before={"state": "accepted"},
+            after={"state": "submitted", "feedback_id": fb.id, **data.model_dump(exclude={"narrative"})})
+    on_assignment_event(session, clock, "submitted", a, actor=actor, feedback=fb)
+    session.flush()
+    return fb
+
+
+def latest_feedback(session: Session, assignment_id: int) -> Feedback | None:
+    return session.scalars(
+        select(Feedback).where(Feedback.assignment_id == assignment_id)  # type: ignore[arg-type]
+        .order_by(Feedback.submitted_at.desc(), Feedback.id.desc())  # type: ignore[attr-defined,union-attr]
+        .limit(1)
+    ).first()
+
+
+def _review(session: Session, clock: Clock, actor: User, a: Assignment, decision: ReviewDecision,
+            comment: str | None) -> Feedback:
+    fb = latest_feedback(session, a.id)  # type: ignore[arg-type]
+    if fb is None:  # a submitted assignment always has feedback; defend the invariant anyway
+        raise Conflict("no_feedback")
+    fb.review_decision, fb.reviewed_by, fb.reviewed_at, fb.review_comment = (
+        decision, actor.id, clock.now(), comment,
+    )
+    return fb
+
+
+def approve(session: Session, clock: Clock, actor: User, assignment_id: int, version: int,
+            comment: str | None) -> Assignment:
+    """办结: the coordinator accepts the feedback."""
+    a, _case = _managed(session, actor, assignment_id, version)
+    a.state = _transition(a, Action.APPROVE)
+    now = clock.now()
+    fb = _review(session, clock, actor, a, ReviewDecision.APPROVED, comment)
+    a.done_at = now
+    bump(a, now)
+    _record(session, clock, actor, a, "approved", before={"state": "submitted"},
+            after={"state": "done", "feedback_id": fb.id, "comment": comment})
+    on_assignment_event(session, clock, "approved", a, actor=actor, feedback=fb)
+    session.flush()
+    if a.inspection_id is not None:
+        from shared.inspections.service import complete_if_all_done
+
+        complete_if_all_done(session, clock, actor, a.inspection_id)
+    return a
+
+
+def send_back(session: Session, clock: Clock, actor: User, assignment_id: int, version: int,
+              reason: str) -> Assignment:
+    """退回重办: rework; the deadline stays as it was."""
+    a, _case = _managed(session, actor, assignment_id, version)
+    a.state = _transition(a, Action.SEND_BACK)
+    fb = _review(session, clock, actor, a, ReviewDecision.SENT_BACK, reason)
+    bump(a, clock.now())
+    _record(session, clock, actor, a, "sent_back", before={"state": "submitted"},
+            after={"state": "accepted", "feedback_id": fb.id, "reason": reason})
+    on_assignment_event(session, clock, "sent_back", a, actor=actor, feedback=fb, reason=reason)
+    session.flush()
+    return a
+
+
+def cancel(session: Session, clock: Clock, actor: User, assignment_id: int, version: int,
+           reason: str) -> Assignment:
+    a, _case = _managed(session, actor, assignment_id, version)
+    return cancel_loaded(session, clock, actor, a, reason)
+
+
+def cancel_loaded(session: Session, clock: Clock, actor: User, a: Assignment, reason: str) -> Assignment:
+    before = a.state
+    a.state = _transition(a, Action.CANCEL)
+    a.cancel_reason = reason
+    a.needs_decision = False
+    bump(a, clock.now())
+    _record(session, clock, actor, a, "cancelled", before={"state": before},
+            after={"state": "cancelled", "reason": reason})
+    on_assignment_event(session, clock, "cancelled", a, actor=actor, reason=reason)
+    session.flush()
+    return a
+
+
+def extensions(session: Session, assignment_id: int) -> list[ExtensionRequest]:
+    return list(session.scalars(
+        select(ExtensionRequest).where(ExtensionRequest.assignment_id == assignment_id)  # type: ignore[arg-type]
+        .order_by(ExtensionRequest.id)  # type: ignore[arg-type]
+    ))
+
+
+def feedback_history(session: Session, assignment_id: int) -> list[Feedback]:
+    return list(session.scalars(
+        select(Feedback).where(Feedback.assignment_id == assignment_id)  # type: ignore[arg-type]
+        .order_by(Feedback.id)  # type: ignore[arg-type]
+    ))

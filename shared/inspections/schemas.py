@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import BaseModel, Field
+
+from shared.inspections.models import InspectionStatus
+
+
+class InspectionCreate(BaseModel):
+    case_id: int
+    campaign_id: int | None = None
+    title: str = Field(min_length=1, max_length=200)
+    lead_department_id: int
+    participant_department_ids: list[int] = Field(default_factory=list, max_length=50)
+    scheduled_on: date
+    place: str = Field(default="", max_length=300)
+    targets: str = Field(default="", max_length=4000)
+    instructions: str = Field(default="", max_length=4000)
+    working_days: int | None = Field(default=None, ge=1, le=120, description="各参与部门反馈时限（工作日）")
+
+
+class InspectionUpdate(BaseModel):
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    scheduled_on: date | None = None
+    place: str | None = Field(default=None, max_length=300)
+    targets: str | None = Field(default=None, max_length=4000)
+    record: str | None = Field(default=None, max_length=20000)
+
+
+class InspectionPublic(BaseModel):
+    id: int
+    case_id: int | None
+    campaign_id: int | None
+    lead_department_id: int
+    participant_department_ids: list[int]
+    assignment_ids: list[int]
+    title: str
+    scheduled_on: date
+    place: str
+    targets: str
+    status: InspectionStatus
+    record: str
+    close_reason: str | None
+    created_by: int
+    created_at: datetime
+    updated_at: datetime
+    completed_at: datetime | None
+    version: int

@@ -1,0 +1,179 @@
+"""Joint inspections (联合检查): one assignment and one feedback per participating department."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from shared.assignments.models import Assignment, AssignmentState
+from shared.assignments.schemas import DispatchIn
+from shared.cases.models import Case
+from shared.clock import Clock
+from shared.errors import Conflict, Forbidden, NotFound
+from shared.events import service as events
+from shared.inspections.models import Inspection, InspectionParticipant, InspectionStatus
+from shared.inspections.schemas import InspectionCreate, InspectionPublic, InspectionUpdate
+from shared.scope import case_for_read, can_manage_case, require_case_manager
+from shared.users.models import Role, User
+from shared.versioning import bump, check_version
+
+OPEN = (AssignmentState.DISPATCHED, AssignmentState.ACCEPTED, AssignmentState.SUBMITTED, AssignmentState.RETURNED)
+
+
+def _record(session: Session, clock: Clock, actor: User | None, i: Inspection, action: str,
+            **kwargs: object) -> None:
+    events.record(session, clock, actor, "inspection", i.id, action, case_id=i.case_id, **kwargs)  # type: ignore[arg-type]
+
+
+def schedule(session: Session, clock: Clock, actor: User, data: InspectionCreate) -> Inspection:
+    from shared.assignments import service as assignments
+
+    case = case_for_read(session, actor, data.case_id)
+    require_case_manager(actor, case)
+    departments = list(dict.fromkeys([data.lead_department_id, *data.participant_department_ids]))
+    now = clock.now()
+    inspection = Inspection(
+        case_id=case.id,
+        campaign_id=data.campaign_id if data.campaign_id is not None else case.campaign_id,
+        lead_department_id=data.lead_department_id,
+        title=data.title,
+        scheduled_on=data.scheduled_on,
+        place=data.place,
+        targets=data.targets,
+        created_by=actor.id,  # type: ignore[arg-type]
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(inspection)
+    session.flush()
+    _record(session, clock, actor, inspection, "scheduled", after={
+        "title": data.title, "scheduled_on": data.scheduled_on, "place": data.place,
+        "lead_department_id": data.lead_department_id, "departments": departments,
+    })
+    for department_id in departments:
+        session.add(InspectionParticipant(inspection_id=inspection.id, department_id=department_id))  # type: ignore[arg-type]
+        assignments.dispatch(
+            session, clock, actor, case.id,  # type: ignore[arg-type]
+            DispatchIn(department_id=department_id, instructions=data.instructions or data.title,
+                       working_days=data.working_days),
+            inspection_id=inspection.id,
+        )
+    session.flush()
+    return inspection
+
+
+def _load(session: Session, actor: User, inspection_id: int, *, for_update: bool = False) -> tuple[Inspection, Case]:
+    stmt = select(Inspection).where(Inspection.id == inspection_id)  # type: ignore[arg-type]
+    if for_update:
+        stmt = stmt.with_for_update()
+    inspection = session.scalars(stmt).first()
+    if inspection is None or inspection.case_id is None:
+        raise NotFound()
+    case = case_for_read(session, actor, inspection.case_id)  # 404 when the case is out of reach
+    return inspection, case
+
+
+def get(session: Session, actor: User, inspection_id: int) -> Inspection:
+    return _load(session, actor, inspection_id)[0]
+
+
+def _may_lead(actor: User, inspection: Inspection, case: Case) -> bool:
+    return can_manage_case(actor, case) or (
+        actor.role == Role.HEAD and actor.department_id == inspection.lead_department_id
+    )
+
+
+def update(session: Session, clock: Clock, actor: User, inspection_id: int, version: int,
+           data: InspectionUpdate) -> Inspection:
+    inspection, case = _load(session, actor, inspection_id, for_update=True)
+    if not _may_lead(actor, inspection, case):
+        raise Forbidden()
+    check_version(inspection, version)
+    if inspection.status != InspectionStatus.PLANNED:
+        raise Conflict("inspection_not_planned")
+    before, after = events.diff(inspection, data.model_dump(exclude_unset=True))
+    if after:
+        for name, value in after.items():
+            setattr(inspection, name, value)
+        bump(inspection, clock.now())
+        _record(session, clock, actor, inspection, "updated", before=before, after=after)
+    session.flush()
+    return inspection
+
+
+def close(session: Session, clock: Clock, actor: User, inspection_id: int, version: int, reason: str) -> Inspection:
+    """The lead closes it with a reason; assignments still open are cancelled with that reason."""
+    from shared.assignments import service as assignments
+
+    inspection, case = _load(session, actor, inspection_id, for_update=True)
+    if not _may_lead(actor, inspection, case):
+        raise Forbidden()
+    check_version(inspection, version)
+    if inspection.status != InspectionStatus.PLANNED:
+        raise Conflict("inspection_not_planned")
+    for a in _open_assignments(session, inspection.id):  # type: ignore[arg-type]
+        assignments.cancel_loaded(session, clock, actor, a, reason)
+    now = clock.now()
+    inspection.status, inspection.close_reason, inspection.completed_at = InspectionStatus.DONE, reason, now
+    bump(inspection, now)
+    _record(session, clock, actor, inspection, "closed", before={"status": "planned"},
+            after={"status": "done", "reason": reason})
+    session.flush()
+    return inspection
+
+
+def cancel(session: Session, clock: Clock, actor: User, inspection_id: int, version: int, reason: str) -> Inspection:
+    from shared.assignments import service as assignments
+
+    inspection, case = _load(session, actor, inspection_id, for_update=True)
+    require_case_manager(actor, case)
+    check_version(inspection, version)
+    if inspection.status != InspectionStatus.PLANNED:
+        raise Conflict("inspection_not_planned")
+    for a in _open_assignments(session, inspection.id):  # type: ignore[arg-type]
+        assignments.cancel_loaded(session, clock, actor, a, reason)
+    inspection.status, inspection.close_reason = InspectionStatus.CANCELLED, reason
+    bump(inspection, clock.now())
+    _record(session, clock, actor, inspection, "cancelled", after={"reason": reason})
+    session.flush()
+    return inspection
+
+
+def _open_assignments(session: Session, inspection_id: int) -> list[Assignment]:
+    return list(session.scalars(
+        select(Assignment).where(
+            Assignment.inspection_id == inspection_id,  # type: ignore[arg-type]
+            Assignment.state.in_(OPEN),  # type: ignore[attr-defined]
+        ).with_for_update()
+    ))
+
+
+def complete_if_all_done(session: Session, clock: Clock, actor: User | None, inspection_id: int) -> None:
+    """Done when every participant's assignment is approved (cancelled ones do not hold it open)."""
+    inspection = session.get(Inspection, inspection_id)
+    if inspection is None or inspection.status != InspectionStatus.PLANNED:
+        return
+    states = set(session.scalars(
+        select(Assignment.state).where(Assignment.inspection_id == inspection_id)  # type: ignore[arg-type]
+    ))
+    if AssignmentState.DONE in states and not states & set(OPEN):
+        now = clock.now()
+        inspection.status, inspection.completed_at = InspectionStatus.DONE, now
+        bump(inspection, now)
+        _record(session, clock, actor, inspection, "completed", before={"status": "planned"},
+                after={"status": "done"})
+        session.flush()
+
+
+def to_public(session: Session, inspection: Inspection) -> InspectionPublic:
+    participants = list(session.scalars(
+        select(InspectionParticipant.department_id)
+        .where(InspectionParticipant.inspection_id == inspection.id)  # type: ignore[arg-type]
+        .order_by(InspectionParticipant.department_id)  # type: ignore[arg-type]
+    ))
+    assignment_ids = list(session.scalars(
+        select(Assignment.id).where(Assignment.inspection_id == inspection.id).order_by(Assignment.id)  # type: ignore[arg-type]
+    ))
+    return InspectionPublic(**inspection.model_dump(), participant_department_ids=participants,
+                            assignment_ids=assignment_ids)
+
