@@ -55,9 +55,6 @@ class World:
 
 
 def build_world(session: Session, clock: Clock) -> World:
-    from shared.calendar.service import seed_from_package
-
-    seed_from_package(session, clock)
     w = World()
     now = clock.now()
     for code, name, kind in DEPARTMENTS:
