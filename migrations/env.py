@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from alembic import context
+from sqlmodel.sql.sqltypes import AutoString
 
 import shared.models  # noqa: F401  (registers every table)
-from shared.db import make_engine
+from shared.columns import StrEnumType
+from shared.db import UTCDateTime, make_engine
 from shared.settings import get_settings
 
 config = context.config
@@ -24,12 +28,24 @@ def run_migrations() -> None:
     engine.dispose()
 
 
+def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
+    """Our column types are rendered as what the database stores, so migrations stay frozen."""
+    if type_ == "type" and isinstance(obj, StrEnumType):
+        return f"sa.String(length={obj.impl_instance.length})"
+    if type_ == "type" and isinstance(obj, AutoString):
+        return f"sa.String(length={obj.length})" if obj.length else "sa.String()"
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
 def _run(connection: object) -> None:
     context.configure(
         connection=connection,  # type: ignore[arg-type]
         target_metadata=target_metadata,
         render_as_batch=True,
         compare_type=True,
+        render_item=_render_item,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -9,9 +9,6 @@ from typing import Sequence, Union
 
 from alembic import op
 import sqlalchemy as sa
-import sqlmodel  # noqa: F401
-
-import shared.db  # noqa: F401
 ${imports if imports else ""}
 
 # revision identifiers, used by Alembic.

@@ -14,7 +14,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select, update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from shared.assignments import service as assignments
 from shared.assignments.models import ReturnReason
@@ -119,7 +119,7 @@ def load_demo(session: Session, clock: Clock) -> DemoSummary:
     settings = get_settings()
     if not settings.demo:
         raise RuntimeError("demo data is only loaded in demo mode (GONGZHI_DEMO=1)")
-    if session.scalar(select(Department.id).where(Department.code == "SCJG")) is not None:  # type: ignore[arg-type]
+    if session.scalar(select(col(Department.id)).where(col(Department.code) == "SCJG")) is not None:
         return DemoSummary(created=False)
     now = clock.now()
     seed_from_package(session, clock)

@@ -349,6 +349,7 @@ MESSAGES.update({
     "email.digest.intro.one": {"zh-CN": "截至 {at}，以下 {n} 项事项需要您关注：",
                                "en": "As of {at}, this item needs your attention:"},
     "email.event.intro": {"zh-CN": "您关注的任务有新动态：", "en": "There is news about an assignment:"},
+    "email.more_items": {"zh-CN": "……另有 {n} 项，请在平台中查看", "en": "… and {n} more: see them in Gongzhi"},
     "email.count": {"zh-CN": "（{n}）", "en": " ({n})"},
     "email.colon": {"zh-CN": "：", "en": ": "},
     "email.field.case": {"zh-CN": "案件", "en": "Case"},

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, exists, false, or_, select, true
 from sqlalchemy.orm import aliased
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from shared.assignments.models import Assignment
 from shared.cases.models import Case, CaseShare
@@ -42,14 +42,14 @@ def case_visible(actor: User, case_id_column: Any = None) -> ColumnElement[bool]
     share = aliased(CaseShare)
     lead = aliased(Case)
     shared_with_me = (
-        select(share.case_id)
-        .where(share.case_id == case_id_column, share.department_id == actor.department_id)
+        select(col(share.case_id))
+        .where(col(share.case_id) == case_id_column, col(share.department_id) == actor.department_id)
         .correlate_except(share)
         .exists()
     )
     lead_is_me = (
-        select(lead.id)
-        .where(lead.id == case_id_column, lead.lead_department_id == actor.department_id)
+        select(col(lead.id))
+        .where(col(lead.id) == case_id_column, col(lead.lead_department_id) == actor.department_id)
         .correlate_except(lead)
         .exists()
     )

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from shared.assignments.rules import ALLOWED, Action
 from shared.assignments.models import AssignmentState
+from shared.assignments.rules import ALLOWED, Action
 from tests.factories import credit_code
 
 FEEDBACK = {

@@ -6,12 +6,13 @@ import re
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Path, Query, Request
 from sqlmodel import Session
 
 from shared.clock import Clock
 from shared.errors import PreconditionRequired, Unauthorized
 from shared.i18n import pick_language
+from shared.ids import MAX_ID
 from shared.settings import Settings
 from shared.users import service as users
 from shared.users.models import User
@@ -87,3 +88,7 @@ LanguageDep = Annotated[str, Depends(language)]
 
 def etag(version: int) -> str:
     return f'"{version}"'
+
+
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
+IdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]

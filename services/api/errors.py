@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 
 from shared.errors import DomainError, Invalid, InvalidTransition, Stale
 from shared.i18n import MESSAGES, pick_language, translate
@@ -68,6 +69,18 @@ def install(app: FastAPI) -> None:
             }
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
         return JSONResponse({"error": body}, status_code=exc.status, headers=headers)
+
+    @app.exception_handler(DataError)
+    @app.exception_handler(OverflowError)
+    async def out_of_range(request: Request, exc: Exception) -> JSONResponse:
+        # A value the database cannot hold slipped past validation: it is still the
+        # client's input, so 422 — never a 500.  Nothing was committed.
+        lang = pick_language(request.headers.get("accept-language"))
+        return JSONResponse(
+            {"error": {"code": "validation_failed", "message": translate("validation_failed", lang),
+                       "fields": [{"field": "", "reason": translate("field_out_of_range", lang)}]}},
+            status_code=422,
+        )
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import typer
 from sqlalchemy import select
+from sqlmodel import col
 
 from shared.clock import SystemClock
 from shared.db import session_scope
@@ -28,7 +29,7 @@ def register(app: typer.Typer) -> None:
         """Add a user to a department."""
         try:
             with session_scope() as session:
-                dept_id = session.scalar(select(Department.id).where(Department.code == department))  # type: ignore[arg-type]
+                dept_id = session.scalar(select(col(Department.id)).where(col(Department.code) == department))
                 if dept_id is None:
                     raise typer.BadParameter(f"unknown department code {department}", param_hint="--department")
                 user = create_user(session, SystemClock(), username=username, name=name, email=email,

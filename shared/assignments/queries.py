@@ -12,10 +12,10 @@ from typing import Any
 
 from sqlalchemy import case as sql_case
 from sqlalchemy import func, or_, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from shared.assignments import rules
-from shared.assignments.models import ACTIVE_STATES, Assignment, AssignmentState, OPEN_STATES
+from shared.assignments.models import ACTIVE_STATES, OPEN_STATES, Assignment, AssignmentState
 from shared.assignments.schemas import AssignmentPublic, QueueCounts
 from shared.calendar.service import working_calendar
 from shared.cases.models import Case
@@ -55,7 +55,7 @@ def to_public(a: Assignment, reference: str, title: str, now: datetime) -> Assig
 
 def get_public(session: Session, a: Assignment, now: datetime) -> AssignmentPublic:
     reference, title = session.execute(
-        select(Case.reference, Case.title).where(Case.id == a.case_id)  # type: ignore[arg-type]
+        select(col(Case.reference), col(Case.title)).where(col(Case.id) == a.case_id)
     ).one()
     return to_public(a, reference, title, now)
 
@@ -83,7 +83,7 @@ def list_assignments(
         raise Invalid("sort", "field_not_allowed", allowed=", ".join(SORTS))
     column, descending = SORTS[sort]
     stmt = (
-        select(Assignment, Case.reference, Case.title)
+        select(Assignment, col(Case.reference), col(Case.title))
         .join(Case, Case.id == Assignment.case_id)  # type: ignore[arg-type]
         .where(case_visible(actor, Assignment.case_id))
     )
@@ -163,7 +163,7 @@ def queue(
         overdue=counts_row[3], awaiting_review=counts_row[4],
     )
     rows = session.execute(
-        select(Assignment, Case.reference, Case.title)
+        select(Assignment, col(Case.reference), col(Case.title))
         .join(Case, Case.id == Assignment.case_id)  # type: ignore[arg-type]
         .where(Assignment.department_id == dept, active)  # type: ignore[arg-type]
         .order_by(due.asc(), Assignment.id.asc())  # type: ignore[attr-defined,union-attr]

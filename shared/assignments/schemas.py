@@ -6,15 +6,16 @@ from decimal import Decimal
 from pydantic import BaseModel, Field, model_validator
 
 from shared.assignments.models import AssignmentState, ExtensionState, ReturnReason
+from shared.ids import DbId
 
 
 class DispatchIn(BaseModel):
-    department_id: int
+    department_id: DbId
     instructions: str = Field(default="", max_length=4000)
     working_days: int | None = Field(
         default=None, ge=1, le=120, description="办理时限（工作日）；缺省按案件来源的法定时限模板"
     )
-    assignee_id: int | None = None
+    assignee_id: DbId | None = None
 
 
 class ReturnIn(BaseModel):
@@ -29,7 +30,7 @@ class ReturnIn(BaseModel):
 
 
 class RedispatchIn(BaseModel):
-    department_id: int | None = Field(default=None, description="改派部门；缺省为原部门")
+    department_id: DbId | None = Field(default=None, description="改派部门；缺省为原部门")
     working_days: int | None = Field(default=None, ge=1, le=120)
     instructions: str | None = Field(default=None, max_length=4000)
     decision_note: str | None = Field(default=None, max_length=2000, description="审定意见（退回两次后必填）")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from shared.assignments import rules
 from shared.assignments.models import (
@@ -233,7 +233,7 @@ def request_extension(
     a = _own(session, actor, assignment_id, version)
     _transition(a, Action.REQUEST_EXTENSION)
     pending = session.scalar(
-        select(ExtensionRequest.id).where(
+        select(col(ExtensionRequest.id)).where(
             ExtensionRequest.assignment_id == a.id,  # type: ignore[arg-type]
             ExtensionRequest.state == ExtensionState.PENDING,  # type: ignore[arg-type]
         )
@@ -289,7 +289,7 @@ def decide_extension(
         ext.new_due_at = due.at
     bump(a, now)
     _record(session, clock, actor, a, "extension_approved" if approve else "extension_denied",
-            before=before if approve else None,
+            before=dict(before) if approve else None,
             after={"extension_id": ext.id, "feedback_due_at": a.feedback_due_at, "comment": comment})
     on_assignment_event(session, clock, "extension_decided", a, actor=actor, extension=ext)
     session.flush()

@@ -6,12 +6,13 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from shared.campaigns.models import Campaign
 from shared.clock import Clock
 from shared.errors import Invalid, NotFound
 from shared.events import service as events
+from shared.ids import DbId
 from shared.scope import require_role
 from shared.users.models import Role, User
 from shared.versioning import bump, check_version
@@ -22,7 +23,7 @@ class CampaignIn(BaseModel):
     description: str = Field(default="", max_length=4000)
     starts_on: date
     ends_on: date
-    lead_department_id: int | None = None
+    lead_department_id: DbId | None = None
 
     @model_validator(mode="after")
     def _dates(self) -> CampaignIn:
@@ -46,7 +47,7 @@ class CampaignPublic(CampaignIn):
 
 def create(session: Session, clock: Clock, actor: User, data: CampaignIn) -> Campaign:
     require_role(actor, Role.COORDINATOR, Role.ADMIN)
-    if session.scalar(select(Campaign.id).where(Campaign.name == data.name)) is not None:  # type: ignore[arg-type]
+    if session.scalar(select(col(Campaign.id)).where(col(Campaign.name) == data.name)) is not None:  # type: ignore[arg-type]
         raise Invalid("name", "name_taken")
     campaign = Campaign(**data.model_dump(), created_at=clock.now())
     session.add(campaign)
@@ -81,4 +82,4 @@ def get(session: Session, campaign_id: int, *, for_update: bool = False) -> Camp
 
 
 def list_all(session: Session) -> list[Campaign]:
-    return list(session.scalars(select(Campaign).order_by(Campaign.starts_on.desc(), Campaign.id)))  # type: ignore[attr-defined]
+    return list(session.scalars(select(Campaign).order_by(col(Campaign.starts_on).desc(), col(Campaign.id))))

@@ -6,6 +6,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from shared.cases.credit_code import is_valid_credit_code
 from shared.cases.models import CaseSource, CaseStatus, Priority
+from shared.ids import DbId
 
 PHONE_PATTERN = r"^[0-9+\- ]{3,20}$"
 ID_NUMBER_PATTERN = r"^[0-9]{17}[0-9Xx]$"
@@ -36,9 +37,9 @@ class CaseCreate(_CaseFields):
     complainant_phone: str | None = Field(default=None, pattern=PHONE_PATTERN)
     complainant_id_number: str | None = Field(default=None, pattern=ID_NUMBER_PATTERN)
     complainant_address: str | None = Field(default=None, max_length=300)
-    lead_department_id: int | None = Field(default=None, description="默认为开案人所在部门")
-    shared_with: list[int] = Field(default_factory=list, max_length=100)
-    campaign_id: int | None = None
+    lead_department_id: DbId | None = Field(default=None, description="默认为开案人所在部门")
+    shared_with: list[DbId] = Field(default_factory=list, max_length=100)
+    campaign_id: DbId | None = None
 
 
 class CaseUpdate(_CaseFields):
@@ -55,12 +56,12 @@ class CaseUpdate(_CaseFields):
     complainant_phone: str | None = Field(default=None, pattern=PHONE_PATTERN)
     complainant_id_number: str | None = Field(default=None, pattern=ID_NUMBER_PATTERN)
     complainant_address: str | None = Field(default=None, max_length=300)
-    campaign_id: int | None = None
+    campaign_id: DbId | None = None
     is_typical: bool | None = None
 
 
 class ShareIn(BaseModel):
-    department_ids: list[int] = Field(min_length=1, max_length=100)
+    department_ids: list[DbId] = Field(min_length=1, max_length=100)
 
 
 class ReasonIn(BaseModel):

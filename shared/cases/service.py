@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from shared.assignments.models import Assignment, AssignmentState
 from shared.campaigns.models import Campaign
@@ -54,7 +54,7 @@ def _require_departments(session: Session, ids: list[int], field: str) -> None:
         return
     found = set(
         session.scalars(
-            select(Department.id).where(Department.id.in_(ids), Department.active.is_(True))  # type: ignore[union-attr,attr-defined]
+            select(col(Department.id)).where(col(Department.id).in_(ids), col(Department.active).is_(True))
         )
     )
     missing = sorted(set(ids) - found)
@@ -127,7 +127,9 @@ def update_case(
 def shared_department_ids(session: Session, case_id: int) -> list[int]:
     return list(
         session.scalars(
-            select(CaseShare.department_id).where(CaseShare.case_id == case_id).order_by(CaseShare.department_id)  # type: ignore[arg-type]
+            select(col(CaseShare.department_id))
+            .where(col(CaseShare.case_id) == case_id)
+            .order_by(col(CaseShare.department_id))
         )
     )
 

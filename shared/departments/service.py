@@ -4,7 +4,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from shared.clock import Clock
 from shared.departments.models import Department, DepartmentKind
@@ -42,7 +42,7 @@ def list_departments(session: Session) -> list[Department]:
 
 def create(session: Session, clock: Clock, actor: User, data: DepartmentIn) -> Department:
     require_role(actor, Role.ADMIN)
-    if session.scalar(select(Department.id).where(Department.code == data.code)) is not None:  # type: ignore[arg-type]
+    if session.scalar(select(col(Department.id)).where(col(Department.code) == data.code)) is not None:  # type: ignore[arg-type]
         raise Invalid("code", "code_taken")
     department = Department(**data.model_dump(), created_at=clock.now())
     session.add(department)

@@ -4,15 +4,16 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, Field
 
+from shared.ids import DbId
 from shared.inspections.models import InspectionStatus
 
 
 class InspectionCreate(BaseModel):
-    case_id: int
-    campaign_id: int | None = None
+    case_id: DbId
+    campaign_id: DbId | None = None
     title: str = Field(min_length=1, max_length=200)
-    lead_department_id: int
-    participant_department_ids: list[int] = Field(default_factory=list, max_length=50)
+    lead_department_id: DbId
+    participant_department_ids: list[DbId] = Field(default_factory=list, max_length=50)
     scheduled_on: date
     place: str = Field(default="", max_length=300)
     targets: str = Field(default="", max_length=4000)
@@ -32,8 +33,8 @@ class InspectionPublic(BaseModel):
     id: int
     case_id: int | None
     campaign_id: int | None
-    lead_department_id: int
-    participant_department_ids: list[int]
+    lead_department_id: DbId
+    participant_department_ids: list[DbId]
     assignment_ids: list[int]
     title: str
     scheduled_on: date

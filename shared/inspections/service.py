@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from shared.assignments.models import Assignment, AssignmentState
 from shared.assignments.schemas import DispatchIn
@@ -13,7 +13,7 @@ from shared.errors import Conflict, Forbidden, NotFound
 from shared.events import service as events
 from shared.inspections.models import Inspection, InspectionParticipant, InspectionStatus
 from shared.inspections.schemas import InspectionCreate, InspectionPublic, InspectionUpdate
-from shared.scope import case_for_read, can_manage_case, require_case_manager
+from shared.scope import can_manage_case, case_for_read, require_case_manager
 from shared.users.models import Role, User
 from shared.versioning import bump, check_version
 
@@ -154,7 +154,7 @@ def complete_if_all_done(session: Session, clock: Clock, actor: User | None, ins
     if inspection is None or inspection.status != InspectionStatus.PLANNED:
         return
     states = set(session.scalars(
-        select(Assignment.state).where(Assignment.inspection_id == inspection_id)  # type: ignore[arg-type]
+        select(col(Assignment.state)).where(col(Assignment.inspection_id) == inspection_id)
     ))
     if AssignmentState.DONE in states and not states & set(OPEN):
         now = clock.now()
@@ -167,12 +167,12 @@ def complete_if_all_done(session: Session, clock: Clock, actor: User | None, ins
 
 def to_public(session: Session, inspection: Inspection) -> InspectionPublic:
     participants = list(session.scalars(
-        select(InspectionParticipant.department_id)
+        select(col(InspectionParticipant.department_id))
         .where(InspectionParticipant.inspection_id == inspection.id)  # type: ignore[arg-type]
         .order_by(InspectionParticipant.department_id)  # type: ignore[arg-type]
     ))
     assignment_ids = list(session.scalars(
-        select(Assignment.id).where(Assignment.inspection_id == inspection.id).order_by(Assignment.id)  # type: ignore[arg-type]
+        select(col(Assignment.id)).where(col(Assignment.inspection_id) == inspection.id).order_by(col(Assignment.id))
     ))
     return InspectionPublic(**inspection.model_dump(), participant_department_ids=participants,
                             assignment_ids=assignment_ids)

@@ -4,6 +4,7 @@ from typing import Literal
 
 from pydantic import BaseModel, EmailStr, Field
 
+from shared.ids import DbId
 from shared.users.models import NotifyMode, Role
 
 Language = Literal["zh-CN", "en"]
@@ -27,7 +28,7 @@ class UserCreate(BaseModel):
     username: str = Field(min_length=2, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
     name: str = Field(min_length=1, max_length=100)
     email: EmailStr
-    department_id: int
+    department_id: DbId
     role: Role
     password: str = Field(min_length=8, max_length=256)
     language: Language = "zh-CN"
@@ -36,7 +37,7 @@ class UserCreate(BaseModel):
 class UserUpdate(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=100)
     email: EmailStr | None = None
-    department_id: int | None = None
+    department_id: DbId | None = None
     role: Role | None = None
     active: bool | None = None
     password: str | None = Field(default=None, min_length=8, max_length=256)

@@ -7,7 +7,7 @@ import secrets
 from datetime import timedelta
 
 from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from shared.clock import Clock
 from shared.departments.models import Department
@@ -42,7 +42,7 @@ def create_user(
 ) -> User:
     if session.get(Department, department_id) is None:
         raise Invalid("department_id", "not_found")
-    if session.scalar(select(User.id).where(User.username == username)) is not None:  # type: ignore[arg-type]
+    if session.scalar(select(col(User.id)).where(col(User.username) == username)) is not None:  # type: ignore[arg-type]
         raise Invalid("username", "username_taken")
     if len(password) < 8:
         raise Invalid("password", "field_too_short", min=8)
@@ -82,7 +82,7 @@ def authenticate(
         .where(
             LoginAttempt.username == username,  # type: ignore[arg-type]
             LoginAttempt.success.is_(False),  # type: ignore[attr-defined]
-            LoginAttempt.at >= window_start,  # type: ignore[operator]
+            col(LoginAttempt.at) >= window_start,
         )
     )
     if (failures or 0) >= settings.login_max_failures:
@@ -114,7 +114,7 @@ def issue_token(session: Session, clock: Clock, settings: Settings, user: User) 
 
 def user_for_token(session: Session, clock: Clock, token: str) -> User:
     row = session.execute(
-        select(User, AuthToken.expires_at, AuthToken.revoked)
+        select(User, col(AuthToken.expires_at), col(AuthToken.revoked))
         .join(AuthToken, AuthToken.user_id == User.id)  # type: ignore[arg-type]
         .where(AuthToken.token_hash == _token_hash(token))  # type: ignore[arg-type]
     ).first()

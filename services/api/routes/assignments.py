@@ -4,8 +4,9 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
+from sqlmodel import Session
 
-from services.api.deps import ClockDep, CurrentUser, IfMatch, SessionDep, etag
+from services.api.deps import ClockDep, CurrentUser, IdPath, IdQuery, IfMatch, SessionDep, etag
 from shared.assignments import queries, service
 from shared.assignments.models import Assignment, AssignmentState
 from shared.assignments.schemas import (
@@ -27,7 +28,6 @@ from shared.assignments.schemas import (
 from shared.cases.models import CaseSource
 from shared.clock import Clock
 from shared.scope import assignment_for_read
-from sqlmodel import Session
 
 router = APIRouter(tags=["assignments"])
 
@@ -43,7 +43,7 @@ def _respond(session: Session, clock: Clock, a: Assignment, response: Response) 
 
 
 @router.post("/cases/{case_id}/assignments", response_model=AssignmentPublic, status_code=201)
-def dispatch(case_id: int, body: DispatchIn, session: SessionDep, clock: ClockDep, user: CurrentUser,
+def dispatch(case_id: IdPath, body: DispatchIn, session: SessionDep, clock: ClockDep, user: CurrentUser,
              response: Response) -> AssignmentPublic:
     """派发: dispatch an assignment to a department; deadlines in working days."""
     a = service.dispatch(session, clock, user, case_id, body)
@@ -54,12 +54,12 @@ def dispatch(case_id: int, body: DispatchIn, session: SessionDep, clock: ClockDe
 def list_assignments(
     session: SessionDep, clock: ClockDep, user: CurrentUser,
     state: Annotated[list[AssignmentState] | None, Query()] = None,
-    department_id: int | None = None,
-    case_id: int | None = None,
-    inspection_id: int | None = None,
+    department_id: IdQuery = None,
+    case_id: IdQuery = None,
+    inspection_id: IdQuery = None,
     overdue: bool | None = None,
     due_before: datetime | None = None,
-    campaign_id: int | None = None,
+    campaign_id: IdQuery = None,
     category: Annotated[str | None, Query(max_length=64)] = None,
     source: CaseSource | None = None,
     needs_decision: bool | None = None,
@@ -81,7 +81,7 @@ def list_assignments(
 
 @router.get("/queue", response_model=QueueOut)
 def department_queue(session: SessionDep, clock: ClockDep, user: CurrentUser,
-                     department_id: int | None = None,
+                     department_id: IdQuery = None,
                      limit: Annotated[int, Query(ge=1, le=200)] = 50) -> QueueOut:
     """The department's queue: to accept, in progress, due within 2 working days, overdue."""
     dept, counts, items = queries.queue(session, user, clock.now(), department_id, limit)
@@ -89,7 +89,7 @@ def department_queue(session: SessionDep, clock: ClockDep, user: CurrentUser,
 
 
 @router.get("/assignments/{assignment_id}", response_model=AssignmentPublic)
-def get_assignment(assignment_id: int, session: SessionDep, clock: ClockDep, user: CurrentUser,
+def get_assignment(assignment_id: IdPath, session: SessionDep, clock: ClockDep, user: CurrentUser,
                    response: Response) -> AssignmentPublic:
     a = assignment_for_read(session, user, assignment_id)
     response.headers["ETag"] = etag(a.version)
@@ -97,14 +97,14 @@ def get_assignment(assignment_id: int, session: SessionDep, clock: ClockDep, use
 
 
 @router.post("/assignments/{assignment_id}/accept", response_model=AssignmentPublic)
-def accept(assignment_id: int, session: SessionDep, clock: ClockDep, user: CurrentUser,
+def accept(assignment_id: IdPath, session: SessionDep, clock: ClockDep, user: CurrentUser,
            version: IfMatch, response: Response) -> AssignmentPublic:
     """签收"""
     return _respond(session, clock, service.accept(session, clock, user, assignment_id, version), response)
 
 
 @router.post("/assignments/{assignment_id}/return", response_model=AssignmentPublic)
-def return_assignment(assignment_id: int, body: ReturnIn, session: SessionDep, clock: ClockDep,
+def return_assignment(assignment_id: IdPath, body: ReturnIn, session: SessionDep, clock: ClockDep,
                       user: CurrentUser, version: IfMatch, response: Response) -> AssignmentPublic:
     """退回 with a coded reason."""
     a = service.return_assignment(session, clock, user, assignment_id, version, body)
@@ -112,7 +112,7 @@ def return_assignment(assignment_id: int, body: ReturnIn, session: SessionDep, c
 
 
 @router.post("/assignments/{assignment_id}/redispatch", response_model=AssignmentPublic)
-def redispatch(assignment_id: int, body: RedispatchIn, session: SessionDep, clock: ClockDep,
+def redispatch(assignment_id: IdPath, body: RedispatchIn, session: SessionDep, clock: ClockDep,
                user: CurrentUser, version: IfMatch, response: Response) -> AssignmentPublic:
     """重新派发 / 审定 after a return."""
     a = service.redispatch(session, clock, user, assignment_id, version, body)
@@ -120,7 +120,7 @@ def redispatch(assignment_id: int, body: RedispatchIn, session: SessionDep, cloc
 
 
 @router.post("/assignments/{assignment_id}/extensions", response_model=ExtensionPublic, status_code=201)
-def request_extension(assignment_id: int, body: ExtensionIn, session: SessionDep, clock: ClockDep,
+def request_extension(assignment_id: IdPath, body: ExtensionIn, session: SessionDep, clock: ClockDep,
                       user: CurrentUser, version: IfMatch, response: Response) -> ExtensionPublic:
     """申请延期"""
     ext = service.request_extension(session, clock, user, assignment_id, version, body)
@@ -130,13 +130,13 @@ def request_extension(assignment_id: int, body: ExtensionIn, session: SessionDep
 
 
 @router.get("/assignments/{assignment_id}/extensions", response_model=list[ExtensionPublic])
-def list_extensions(assignment_id: int, session: SessionDep, user: CurrentUser) -> list[ExtensionPublic]:
+def list_extensions(assignment_id: IdPath, session: SessionDep, user: CurrentUser) -> list[ExtensionPublic]:
     a = assignment_for_read(session, user, assignment_id)
     return [ExtensionPublic.model_validate(e, from_attributes=True)
             for e in service.extensions(session, a.id)]  # type: ignore[arg-type]
 
 
-def _decide(approve: bool, assignment_id: int, extension_id: int, body: DecisionIn | None,
+def _decide(approve: bool, assignment_id: IdPath, extension_id: IdPath, body: DecisionIn | None,
             session: Session, clock: Clock, user: CurrentUser, version: int,
             response: Response) -> ExtensionPublic:
     ext = service.decide_extension(session, clock, user, assignment_id, extension_id, version,
@@ -147,7 +147,7 @@ def _decide(approve: bool, assignment_id: int, extension_id: int, body: Decision
 
 
 @router.post("/assignments/{assignment_id}/extensions/{extension_id}/approve", response_model=ExtensionPublic)
-def approve_extension(assignment_id: int, extension_id: int, session: SessionDep, clock: ClockDep,
+def approve_extension(assignment_id: IdPath, extension_id: IdPath, session: SessionDep, clock: ClockDep,
                       user: CurrentUser, version: IfMatch, response: Response,
                       body: DecisionIn | None = None) -> ExtensionPublic:
     """批准延期: the due date moves by the requested working days."""
@@ -155,14 +155,14 @@ def approve_extension(assignment_id: int, extension_id: int, session: SessionDep
 
 
 @router.post("/assignments/{assignment_id}/extensions/{extension_id}/deny", response_model=ExtensionPublic)
-def deny_extension(assignment_id: int, extension_id: int, session: SessionDep, clock: ClockDep,
+def deny_extension(assignment_id: IdPath, extension_id: IdPath, session: SessionDep, clock: ClockDep,
                    user: CurrentUser, version: IfMatch, response: Response,
                    body: DecisionIn | None = None) -> ExtensionPublic:
     return _decide(False, assignment_id, extension_id, body, session, clock, user, version, response)
 
 
 @router.post("/assignments/{assignment_id}/feedback", response_model=FeedbackPublic, status_code=201)
-def submit_feedback(assignment_id: int, body: FeedbackIn, session: SessionDep, clock: ClockDep,
+def submit_feedback(assignment_id: IdPath, body: FeedbackIn, session: SessionDep, clock: ClockDep,
                     user: CurrentUser, version: IfMatch, response: Response) -> FeedbackPublic:
     """反馈: narrative and structured outcomes."""
     fb = service.submit_feedback(session, clock, user, assignment_id, version, body)
@@ -172,14 +172,14 @@ def submit_feedback(assignment_id: int, body: FeedbackIn, session: SessionDep, c
 
 
 @router.get("/assignments/{assignment_id}/feedback", response_model=list[FeedbackPublic])
-def list_feedback(assignment_id: int, session: SessionDep, user: CurrentUser) -> list[FeedbackPublic]:
+def list_feedback(assignment_id: IdPath, session: SessionDep, user: CurrentUser) -> list[FeedbackPublic]:
     a = assignment_for_read(session, user, assignment_id)
     return [FeedbackPublic.model_validate(f, from_attributes=True)
             for f in service.feedback_history(session, a.id)]  # type: ignore[arg-type]
 
 
 @router.post("/assignments/{assignment_id}/approve", response_model=AssignmentPublic)
-def approve(assignment_id: int, session: SessionDep, clock: ClockDep, user: CurrentUser,
+def approve(assignment_id: IdPath, session: SessionDep, clock: ClockDep, user: CurrentUser,
             version: IfMatch, response: Response, body: ReviewIn | None = None) -> AssignmentPublic:
     """办结: approve the feedback."""
     a = service.approve(session, clock, user, assignment_id, version, body.comment if body else None)
@@ -187,7 +187,7 @@ def approve(assignment_id: int, session: SessionDep, clock: ClockDep, user: Curr
 
 
 @router.post("/assignments/{assignment_id}/send-back", response_model=AssignmentPublic)
-def send_back(assignment_id: int, body: SendBackIn, session: SessionDep, clock: ClockDep,
+def send_back(assignment_id: IdPath, body: SendBackIn, session: SessionDep, clock: ClockDep,
               user: CurrentUser, version: IfMatch, response: Response) -> AssignmentPublic:
     """退回重办"""
     a = service.send_back(session, clock, user, assignment_id, version, body.reason)
@@ -195,7 +195,7 @@ def send_back(assignment_id: int, body: SendBackIn, session: SessionDep, clock: 
 
 
 @router.post("/assignments/{assignment_id}/cancel", response_model=AssignmentPublic)
-def cancel(assignment_id: int, body: CancelIn, session: SessionDep, clock: ClockDep,
+def cancel(assignment_id: IdPath, body: CancelIn, session: SessionDep, clock: ClockDep,
            user: CurrentUser, version: IfMatch, response: Response) -> AssignmentPublic:
     a = service.cancel(session, clock, user, assignment_id, version, body.reason)
     return _respond(session, clock, a, response)

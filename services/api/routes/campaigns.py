@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from services.api.deps import ClockDep, CurrentUser, IfMatch, SessionDep, etag
+from services.api.deps import ClockDep, CurrentUser, IdPath, IfMatch, SessionDep, etag
 from shared.campaigns import service
 from shared.campaigns.service import CampaignIn, CampaignPublic, CampaignUpdate
 
@@ -25,14 +25,14 @@ def create_campaign(body: CampaignIn, session: SessionDep, clock: ClockDep, user
 
 
 @router.get("/campaigns/{campaign_id}", response_model=CampaignPublic)
-def get_campaign(campaign_id: int, session: SessionDep, _user: CurrentUser, response: Response) -> CampaignPublic:
+def get_campaign(campaign_id: IdPath, session: SessionDep, _user: CurrentUser, response: Response) -> CampaignPublic:
     campaign = service.get(session, campaign_id)
     response.headers["ETag"] = etag(campaign.version)
     return CampaignPublic.model_validate(campaign, from_attributes=True)
 
 
 @router.patch("/campaigns/{campaign_id}", response_model=CampaignPublic)
-def update_campaign(campaign_id: int, body: CampaignUpdate, session: SessionDep, clock: ClockDep,
+def update_campaign(campaign_id: IdPath, body: CampaignUpdate, session: SessionDep, clock: ClockDep,
                     user: CurrentUser, version: IfMatch, response: Response) -> CampaignPublic:
     campaign = service.update(session, clock, user, campaign_id, version, body)
     session.commit()

@@ -4,8 +4,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 from sqlalchemy import or_, select
+from sqlmodel import Session
 
-from services.api.deps import ClockDep, CurrentUser, IfMatch, SessionDep, etag
+from services.api.deps import ClockDep, CurrentUser, IdPath, IdQuery, IfMatch, SessionDep, etag
 from shared.assignments.queries import escape_like
 from shared.cases import service
 from shared.cases.models import Case, CaseSource, CaseStatus
@@ -25,7 +26,6 @@ from shared.events import service as events
 from shared.pagination import after_cursor, encode_cursor
 from shared.scope import case_for_read, case_visible
 from shared.users.models import User
-from sqlmodel import Session
 
 router = APIRouter(tags=["cases"])
 
@@ -58,10 +58,10 @@ def create_case(body: CaseCreate, session: SessionDep, clock: ClockDep, user: Cu
 def list_cases(
     session: SessionDep, user: CurrentUser,
     status: CaseStatus | None = None,
-    campaign_id: int | None = None,
+    campaign_id: IdQuery = None,
     category: str | None = Query(default=None, max_length=64),
     source: CaseSource | None = None,
-    lead_department_id: int | None = None,
+    lead_department_id: IdQuery = None,
     typical: bool | None = None,
     q: Annotated[str | None, Query(max_length=100, description="标题或企业名称")] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
@@ -94,21 +94,21 @@ def list_cases(
 
 
 @router.get("/cases/{case_id}", response_model=CasePublic)
-def get_case(case_id: int, session: SessionDep, clock: ClockDep, user: CurrentUser,
+def get_case(case_id: IdPath, session: SessionDep, clock: ClockDep, user: CurrentUser,
              response: Response) -> CasePublic:
     """One case; complainant data masked unless you are its lead department or a coordinator."""
     return _respond(session, clock, user, case_for_read(session, user, case_id), response)
 
 
 @router.patch("/cases/{case_id}", response_model=CasePublic)
-def update_case(case_id: int, body: CaseUpdate, session: SessionDep, clock: ClockDep,
+def update_case(case_id: IdPath, body: CaseUpdate, session: SessionDep, clock: ClockDep,
                 user: CurrentUser, version: IfMatch, response: Response) -> CasePublic:
     case = service.update_case(session, clock, user, case_id, version, body)
     return _respond(session, clock, user, case, response)
 
 
 @router.post("/cases/{case_id}/share", response_model=CasePublic)
-def share_case(case_id: int, body: ShareIn, session: SessionDep, clock: ClockDep,
+def share_case(case_id: IdPath, body: ShareIn, session: SessionDep, clock: ClockDep,
                user: CurrentUser, version: IfMatch, response: Response) -> CasePublic:
     """共享: make the case visible to more departments."""
     case = service.share_case(session, clock, user, case_id, version, body.department_ids)
@@ -116,7 +116,7 @@ def share_case(case_id: int, body: ShareIn, session: SessionDep, clock: ClockDep
 
 
 @router.post("/cases/{case_id}/close", response_model=CasePublic)
-def close_case(case_id: int, session: SessionDep, clock: ClockDep, user: CurrentUser,
+def close_case(case_id: IdPath, session: SessionDep, clock: ClockDep, user: CurrentUser,
                version: IfMatch, response: Response, body: ReasonIn | None = None) -> CasePublic:
     """结案: only when no assignment is still open."""
     case = service.close_case(session, clock, user, case_id, version, body.reason if body else None)
@@ -124,14 +124,14 @@ def close_case(case_id: int, session: SessionDep, clock: ClockDep, user: Current
 
 
 @router.post("/cases/{case_id}/reopen", response_model=CasePublic)
-def reopen_case(case_id: int, body: ReasonIn, session: SessionDep, clock: ClockDep, user: CurrentUser,
+def reopen_case(case_id: IdPath, body: ReasonIn, session: SessionDep, clock: ClockDep, user: CurrentUser,
                 version: IfMatch, response: Response) -> CasePublic:
     case = service.reopen_case(session, clock, user, case_id, version, body.reason)
     return _respond(session, clock, user, case, response)
 
 
 @router.post("/cases/{case_id}/comments", status_code=204)
-def comment_case(case_id: int, body: CommentIn, session: SessionDep, clock: ClockDep,
+def comment_case(case_id: IdPath, body: CommentIn, session: SessionDep, clock: ClockDep,
                  user: CurrentUser) -> Response:
     service.comment(session, clock, user, case_id, body.text)
     session.commit()
@@ -139,7 +139,7 @@ def comment_case(case_id: int, body: CommentIn, session: SessionDep, clock: Cloc
 
 
 @router.get("/cases/{case_id}/timeline", response_model=list[EventPublic])
-def case_timeline(case_id: int, session: SessionDep, user: CurrentUser) -> list[EventPublic]:
+def case_timeline(case_id: IdPath, session: SessionDep, user: CurrentUser) -> list[EventPublic]:
     """Everything that happened to the case and its assignments, oldest first."""
     case = case_for_read(session, user, case_id)
     return [EventPublic.model_validate(e, from_attributes=True)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from services.api.deps import ClockDep, CurrentUser, IfMatch, SessionDep, etag
+from services.api.deps import ClockDep, CurrentUser, IdPath, IfMatch, SessionDep, etag
 from shared.departments import service
 from shared.departments.service import DepartmentIn, DepartmentPublic, DepartmentUpdate
 
@@ -25,7 +25,7 @@ def create_department(body: DepartmentIn, session: SessionDep, clock: ClockDep, 
 
 
 @router.patch("/departments/{department_id}", response_model=DepartmentPublic)
-def update_department(department_id: int, body: DepartmentUpdate, session: SessionDep, clock: ClockDep,
+def update_department(department_id: IdPath, body: DepartmentUpdate, session: SessionDep, clock: ClockDep,
                       user: CurrentUser, version: IfMatch, response: Response) -> DepartmentPublic:
     department = service.update(session, clock, user, department_id, version, body)
     session.commit()

@@ -1,13 +1,13 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
+from sqlmodel import Session
 
-from services.api.deps import ClockDep, CurrentUser, IfMatch, SessionDep, etag
+from services.api.deps import ClockDep, CurrentUser, IdPath, IfMatch, SessionDep, etag
 from shared.cases.schemas import ReasonIn
 from shared.inspections import service
 from shared.inspections.models import Inspection
 from shared.inspections.schemas import InspectionCreate, InspectionPublic, InspectionUpdate
-from sqlmodel import Session
 
 router = APIRouter(tags=["inspections"])
 
@@ -26,7 +26,7 @@ def schedule_inspection(body: InspectionCreate, session: SessionDep, clock: Cloc
 
 
 @router.get("/inspections/{inspection_id}", response_model=InspectionPublic)
-def get_inspection(inspection_id: int, session: SessionDep, user: CurrentUser,
+def get_inspection(inspection_id: IdPath, session: SessionDep, user: CurrentUser,
                    response: Response) -> InspectionPublic:
     inspection = service.get(session, user, inspection_id)
     response.headers["ETag"] = etag(inspection.version)
@@ -34,13 +34,13 @@ def get_inspection(inspection_id: int, session: SessionDep, user: CurrentUser,
 
 
 @router.patch("/inspections/{inspection_id}", response_model=InspectionPublic)
-def update_inspection(inspection_id: int, body: InspectionUpdate, session: SessionDep, clock: ClockDep,
+def update_inspection(inspection_id: IdPath, body: InspectionUpdate, session: SessionDep, clock: ClockDep,
                       user: CurrentUser, version: IfMatch, response: Response) -> InspectionPublic:
     return _respond(session, service.update(session, clock, user, inspection_id, version, body), response)
 
 
 @router.post("/inspections/{inspection_id}/close", response_model=InspectionPublic)
-def close_inspection(inspection_id: int, body: ReasonIn, session: SessionDep, clock: ClockDep,
+def close_inspection(inspection_id: IdPath, body: ReasonIn, session: SessionDep, clock: ClockDep,
                      user: CurrentUser, version: IfMatch, response: Response) -> InspectionPublic:
     """The lead closes it with a reason; still-open assignments are cancelled."""
     return _respond(session, service.close(session, clock, user, inspection_id, version, body.reason),
@@ -48,7 +48,7 @@ def close_inspection(inspection_id: int, body: ReasonIn, session: SessionDep, cl
 
 
 @router.post("/inspections/{inspection_id}/cancel", response_model=InspectionPublic)
-def cancel_inspection(inspection_id: int, body: ReasonIn, session: SessionDep, clock: ClockDep,
+def cancel_inspection(inspection_id: IdPath, body: ReasonIn, session: SessionDep, clock: ClockDep,
                       user: CurrentUser, version: IfMatch, response: Response) -> InspectionPublic:
     return _respond(session, service.cancel(session, clock, user, inspection_id, version, body.reason),
                     response)

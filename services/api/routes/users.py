@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from services.api.deps import ClockDep, CurrentUser, IfMatch, SessionDep, etag
+from services.api.deps import ClockDep, CurrentUser, IdPath, IfMatch, SessionDep, etag
 from shared.scope import require_role
 from shared.users import service
 from shared.users.models import Role
@@ -35,7 +35,7 @@ def create_user(body: UserCreate, session: SessionDep, clock: ClockDep, user: Cu
 
 
 @router.patch("/users/{user_id}", response_model=UserPublic)
-def update_user(user_id: int, body: UserUpdate, session: SessionDep, clock: ClockDep, user: CurrentUser,
+def update_user(user_id: IdPath, body: UserUpdate, session: SessionDep, clock: ClockDep, user: CurrentUser,
                 version: IfMatch, response: Response) -> UserPublic:
     updated = service.update_user(session, clock, user, user_id, version, body.model_dump(exclude_unset=True))
     session.commit()

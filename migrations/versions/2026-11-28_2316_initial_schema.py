@@ -2,16 +2,13 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 22:37:49.820482
+Create Date: 2026-11-28 23:16:35.219057
 
 """
 from typing import Sequence, Union
 
 from alembic import op
 import sqlalchemy as sa
-import sqlmodel  # noqa: F401
-
-import shared.db  # noqa: F401
 
 
 # revision identifiers, used by Alembic.
@@ -27,13 +24,13 @@ def upgrade() -> None:
     op.create_table('calendar_day',
     sa.Column('day', sa.Date(), nullable=False),
     sa.Column('is_working', sa.Boolean(), nullable=False),
-    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('name', sa.String(length=64), nullable=False),
     sa.PrimaryKeyConstraint('day')
     )
     op.create_table('calendar_year',
     sa.Column('year', sa.Integer(), autoincrement=False, nullable=False),
-    sa.Column('source', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-    sa.Column('loaded_at', shared.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('source', sa.String(length=64), nullable=False),
+    sa.Column('loaded_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('year')
     )
     op.create_table('case_sequence',
@@ -43,19 +40,20 @@ def upgrade() -> None:
     )
     op.create_table('department',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('code', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
-    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('code', sa.String(length=32), nullable=False),
+    sa.Column('name', sa.String(length=100), nullable=False),
     sa.Column('kind', sa.String(length=24), nullable=False),
-    sa.Column('email', sqlmodel.sql.sqltypes.AutoString(length=254), nullable=True),
+    sa.Column('email', sa.String(length=254), nullable=True),
     sa.Column('active', sa.Boolean(), nullable=False),
-    sa.Column('created_at', shared.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('code')
     )
     op.create_table('login_attempt',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('username', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-    sa.Column('at', shared.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('username', sa.String(length=64), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('success', sa.Boolean(), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
@@ -64,12 +62,12 @@ def upgrade() -> None:
 
     op.create_table('campaign',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-    sa.Column('description', sqlmodel.sql.sqltypes.AutoString(length=4000), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('description', sa.String(length=4000), nullable=False),
     sa.Column('starts_on', sa.Date(), nullable=False),
     sa.Column('ends_on', sa.Date(), nullable=False),
     sa.Column('lead_department_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', shared.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['lead_department_id'], ['department.id'], ),
     sa.PrimaryKeyConstraint('id'),
@@ -77,17 +75,17 @@ def upgrade() -> None:
     )
     op.create_table('user',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('username', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
-    sa.Column('email', sqlmodel.sql.sqltypes.AutoString(length=254), nullable=False),
+    sa.Column('username', sa.String(length=64), nullable=False),
+    sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('email', sa.String(length=254), nullable=False),
     sa.Column('department_id', sa.Integer(), nullable=False),
     sa.Column('role', sa.String(length=24), nullable=False),
-    sa.Column('password_hash', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
-    sa.Column('language', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
+    sa.Column('password_hash', sa.String(length=255), nullable=False),
+    sa.Column('language', sa.String(length=8), nullable=False),
     sa.Column('notify_mode', sa.String(length=24), nullable=False),
     sa.Column('notify_opt_out', sa.JSON(), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
-    sa.Column('created_at', shared.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['department_id'], ['department.id'], ),
     sa.PrimaryKeyConstraint('id'),
@@ -99,10 +97,10 @@ def upgrade() -> None:
 
     op.create_table('auth_token',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('token_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('token_hash', sa.String(length=64), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
-    sa.Column('created_at', shared.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('expires_at', shared.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('revoked', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['user_id'], ['user.id'], ),
     sa.PrimaryKeyConstraint('id'),
@@ -113,27 +111,27 @@ def upgrade() -> None:
 
     op.create_table('case',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('reference', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
-    sa.Column('title', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-    sa.Column('description', sqlmodel.sql.sqltypes.AutoString(length=20000), nullable=False),
+    sa.Column('reference', sa.String(length=20), nullable=False),
+    sa.Column('title', sa.String(length=200), nullable=False),
+    sa.Column('description', sa.String(length=20000), nullable=False),
     sa.Column('source', sa.String(length=24), nullable=False),
-    sa.Column('category', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-    sa.Column('region', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
-    sa.Column('enterprise_name', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
-    sa.Column('enterprise_credit_code', sqlmodel.sql.sqltypes.AutoString(length=18), nullable=True),
-    sa.Column('complainant_name', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
-    sa.Column('complainant_phone', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
-    sa.Column('complainant_id_number', sqlmodel.sql.sqltypes.AutoString(length=18), nullable=True),
-    sa.Column('complainant_address', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=True),
+    sa.Column('category', sa.String(length=64), nullable=False),
+    sa.Column('region', sa.String(length=100), nullable=False),
+    sa.Column('enterprise_name', sa.String(length=200), nullable=True),
+    sa.Column('enterprise_credit_code', sa.String(length=18), nullable=True),
+    sa.Column('complainant_name', sa.String(length=100), nullable=True),
+    sa.Column('complainant_phone', sa.String(length=32), nullable=True),
+    sa.Column('complainant_id_number', sa.String(length=18), nullable=True),
+    sa.Column('complainant_address', sa.String(length=300), nullable=True),
     sa.Column('priority', sa.String(length=24), nullable=False),
     sa.Column('status', sa.String(length=24), nullable=False),
     sa.Column('lead_department_id', sa.Integer(), nullable=False),
     sa.Column('coordinator_id', sa.Integer(), nullable=False),
     sa.Column('campaign_id', sa.Integer(), nullable=True),
     sa.Column('is_typical', sa.Boolean(), nullable=False),
-    sa.Column('created_at', shared.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', shared.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('closed_at', shared.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['campaign_id'], ['campaign.id'], ),
     sa.ForeignKeyConstraint(['coordinator_id'], ['user.id'], ),
@@ -153,20 +151,20 @@ def upgrade() -> None:
 
     op.create_table('outbox_message',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('dedup_key', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('dedup_key', sa.String(length=200), nullable=False),
+    sa.Column('kind', sa.String(length=64), nullable=False),
     sa.Column('recipient_user_id', sa.Integer(), nullable=True),
-    sa.Column('to_address', sqlmodel.sql.sqltypes.AutoString(length=254), nullable=False),
-    sa.Column('subject', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
+    sa.Column('to_address', sa.String(length=254), nullable=False),
+    sa.Column('subject', sa.String(length=300), nullable=False),
     sa.Column('body_text', sa.Text(), nullable=False),
     sa.Column('body_html', sa.Text(), nullable=False),
     sa.Column('state', sa.String(length=24), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('next_attempt_at', shared.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('last_error', sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=True),
-    sa.Column('created_at', shared.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('claimed_at', shared.db.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('sent_at', shared.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('last_error', sa.String(length=2000), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('claimed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['recipient_user_id'], ['user.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('dedup_key')
@@ -180,13 +178,13 @@ def upgrade() -> None:
     sa.Column('owner_kind', sa.String(length=24), nullable=False),
     sa.Column('owner_id', sa.Integer(), nullable=False),
     sa.Column('case_id', sa.Integer(), nullable=False),
-    sa.Column('file_name', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
-    sa.Column('media_type', sqlmodel.sql.sqltypes.AutoString(length=127), nullable=False),
+    sa.Column('file_name', sa.String(length=255), nullable=False),
+    sa.Column('media_type', sa.String(length=127), nullable=False),
     sa.Column('size', sa.Integer(), nullable=False),
-    sa.Column('sha256', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-    sa.Column('storage_key', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
+    sa.Column('sha256', sa.String(length=64), nullable=False),
+    sa.Column('storage_key', sa.String(length=128), nullable=False),
     sa.Column('uploaded_by', sa.Integer(), nullable=False),
-    sa.Column('uploaded_at', shared.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('uploaded_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['case_id'], ['case.id'], ),
     sa.ForeignKeyConstraint(['uploaded_by'], ['user.id'], ),
     sa.PrimaryKeyConstraint('id'),
@@ -199,7 +197,7 @@ def upgrade() -> None:
     op.create_table('case_share',
     sa.Column('case_id', sa.Integer(), nullable=False),
     sa.Column('department_id', sa.Integer(), nullable=False),
-    sa.Column('shared_at', shared.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('shared_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['case_id'], ['case.id'], ),
     sa.ForeignKeyConstraint(['department_id'], ['department.id'], ),
     sa.PrimaryKeyConstraint('case_id', 'department_id')
@@ -209,12 +207,12 @@ def upgrade() -> None:
 
     op.create_table('event',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('at', shared.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('actor_id', sa.Integer(), nullable=True),
-    sa.Column('object_type', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('object_type', sa.String(length=32), nullable=False),
     sa.Column('object_id', sa.Integer(), nullable=False),
     sa.Column('case_id', sa.Integer(), nullable=True),
-    sa.Column('action', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('action', sa.String(length=64), nullable=False),
     sa.Column('before', sa.JSON(), nullable=True),
     sa.Column('after', sa.JSON(), nullable=True),
     sa.ForeignKeyConstraint(['actor_id'], ['user.id'], ),
@@ -230,17 +228,17 @@ def upgrade() -> None:
     sa.Column('case_id', sa.Integer(), nullable=True),
     sa.Column('campaign_id', sa.Integer(), nullable=True),
     sa.Column('lead_department_id', sa.Integer(), nullable=False),
-    sa.Column('title', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('title', sa.String(length=200), nullable=False),
     sa.Column('scheduled_on', sa.Date(), nullable=False),
-    sa.Column('place', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
-    sa.Column('targets', sqlmodel.sql.sqltypes.AutoString(length=4000), nullable=False),
+    sa.Column('place', sa.String(length=300), nullable=False),
+    sa.Column('targets', sa.String(length=4000), nullable=False),
     sa.Column('status', sa.String(length=24), nullable=False),
-    sa.Column('record', sqlmodel.sql.sqltypes.AutoString(length=20000), nullable=False),
-    sa.Column('close_reason', sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=True),
+    sa.Column('record', sa.String(length=20000), nullable=False),
+    sa.Column('close_reason', sa.String(length=2000), nullable=True),
     sa.Column('created_by', sa.Integer(), nullable=False),
-    sa.Column('created_at', shared.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', shared.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('completed_at', shared.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('completed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['campaign_id'], ['campaign.id'], ),
     sa.ForeignKeyConstraint(['case_id'], ['case.id'], ),
@@ -261,24 +259,24 @@ def upgrade() -> None:
     sa.Column('inspection_id', sa.Integer(), nullable=True),
     sa.Column('department_id', sa.Integer(), nullable=False),
     sa.Column('assignee_id', sa.Integer(), nullable=True),
-    sa.Column('instructions', sqlmodel.sql.sqltypes.AutoString(length=4000), nullable=False),
+    sa.Column('instructions', sa.String(length=4000), nullable=False),
     sa.Column('state', sa.String(length=24), nullable=False),
     sa.Column('dispatched_by', sa.Integer(), nullable=False),
-    sa.Column('dispatched_at', shared.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('acceptance_due_at', shared.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('feedback_due_at', shared.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('original_feedback_due_at', shared.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('dispatched_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('acceptance_due_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('feedback_due_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('original_feedback_due_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('working_days', sa.Integer(), nullable=False),
     sa.Column('due_provisional', sa.Boolean(), nullable=False),
-    sa.Column('accepted_at', shared.db.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('first_submitted_at', shared.db.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('done_at', shared.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('accepted_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('first_submitted_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('done_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('return_count', sa.Integer(), nullable=False),
     sa.Column('return_reason', sa.String(length=24), nullable=True),
-    sa.Column('return_note', sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=True),
+    sa.Column('return_note', sa.String(length=2000), nullable=True),
     sa.Column('needs_decision', sa.Boolean(), nullable=False),
-    sa.Column('cancel_reason', sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=True),
-    sa.Column('updated_at', shared.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('cancel_reason', sa.String(length=2000), nullable=True),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['assignee_id'], ['user.id'], ),
     sa.ForeignKeyConstraint(['case_id'], ['case.id'], ),
@@ -307,14 +305,14 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('assignment_id', sa.Integer(), nullable=False),
     sa.Column('requested_by', sa.Integer(), nullable=False),
-    sa.Column('requested_at', shared.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('requested_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('extra_working_days', sa.Integer(), nullable=False),
-    sa.Column('reason', sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=False),
+    sa.Column('reason', sa.String(length=2000), nullable=False),
     sa.Column('state', sa.String(length=24), nullable=False),
     sa.Column('decided_by', sa.Integer(), nullable=True),
-    sa.Column('decided_at', shared.db.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('decision_comment', sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=True),
-    sa.Column('new_due_at', shared.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('decided_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('decision_comment', sa.String(length=2000), nullable=True),
+    sa.Column('new_due_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['assignment_id'], ['assignment.id'], ),
     sa.ForeignKeyConstraint(['decided_by'], ['user.id'], ),
     sa.ForeignKeyConstraint(['requested_by'], ['user.id'], ),
@@ -328,8 +326,8 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('assignment_id', sa.Integer(), nullable=False),
     sa.Column('author_id', sa.Integer(), nullable=False),
-    sa.Column('submitted_at', shared.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('narrative', sqlmodel.sql.sqltypes.AutoString(length=20000), nullable=False),
+    sa.Column('submitted_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('narrative', sa.String(length=20000), nullable=False),
     sa.Column('enterprises_inspected', sa.Integer(), nullable=False),
     sa.Column('problems_found', sa.Integer(), nullable=False),
     sa.Column('rectification_orders', sa.Integer(), nullable=False),
@@ -339,8 +337,8 @@ def upgrade() -> None:
     sa.Column('losses_recovered_yuan', sa.Numeric(precision=14, scale=2), nullable=False),
     sa.Column('review_decision', sa.String(length=24), nullable=True),
     sa.Column('reviewed_by', sa.Integer(), nullable=True),
-    sa.Column('reviewed_at', shared.db.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('review_comment', sqlmodel.sql.sqltypes.AutoString(length=4000), nullable=True),
+    sa.Column('reviewed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('review_comment', sa.String(length=4000), nullable=True),
     sa.ForeignKeyConstraint(['assignment_id'], ['assignment.id'], ),
     sa.ForeignKeyConstraint(['author_id'], ['user.id'], ),
     sa.ForeignKeyConstraint(['reviewed_by'], ['user.id'], ),
@@ -351,12 +349,57 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_feedback_reviewed_at'), ['reviewed_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_feedback_submitted_at'), ['submitted_at'], unique=False)
 
+    op.create_table('reminder_notice',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('key', sa.String(length=200), nullable=False),
+    sa.Column('kind', sa.String(length=32), nullable=False),
+    sa.Column('recipient_id', sa.Integer(), nullable=False),
+    sa.Column('assignment_id', sa.Integer(), nullable=False),
+    sa.Column('local_date', sa.Date(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('params', sa.JSON(), nullable=False),
+    sa.Column('digest_key', sa.String(length=200), nullable=True),
+    sa.ForeignKeyConstraint(['assignment_id'], ['assignment.id'], ),
+    sa.ForeignKeyConstraint(['recipient_id'], ['user.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('key')
+    )
+    with op.batch_alter_table('reminder_notice', schema=None) as batch_op:
+        batch_op.create_index('ix_reminder_notice_assignment', ['assignment_id'], unique=False)
+        batch_op.create_index('ix_reminder_notice_local_date', ['local_date'], unique=False)
+        batch_op.create_index('ix_reminder_notice_waiting', ['recipient_id'], unique=False, postgresql_where=sa.text('digest_key IS NULL'), sqlite_where=sa.text('digest_key IS NULL'))
+
     # ### end Alembic commands ###
+
+    if op.get_bind().dialect.name == "postgresql":
+        # The audit trail is append-only even for the application's own database user.
+        op.execute(
+            """
+            CREATE OR REPLACE FUNCTION event_append_only() RETURNS trigger AS $$
+            BEGIN
+                RAISE EXCEPTION 'event is append-only: % refused', TG_OP;
+            END;
+            $$ LANGUAGE plpgsql
+            """
+        )
+        op.execute(
+            "CREATE TRIGGER event_append_only BEFORE UPDATE OR DELETE ON event "
+            "FOR EACH ROW EXECUTE FUNCTION event_append_only()"
+        )
 
 
 def downgrade() -> None:
     """Downgrade schema."""
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER IF EXISTS event_append_only ON event")
+        op.execute("DROP FUNCTION IF EXISTS event_append_only()")
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('reminder_notice', schema=None) as batch_op:
+        batch_op.drop_index('ix_reminder_notice_waiting', postgresql_where=sa.text('digest_key IS NULL'), sqlite_where=sa.text('digest_key IS NULL'))
+        batch_op.drop_index('ix_reminder_notice_local_date')
+        batch_op.drop_index('ix_reminder_notice_assignment')
+
+    op.drop_table('reminder_notice')
     with op.batch_alter_table('feedback', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_feedback_submitted_at'))
         batch_op.drop_index(batch_op.f('ix_feedback_reviewed_at'))

@@ -1,0 +1,62 @@
+"""Regenerate the initial migration from the models (before the first release only).
+
+    .venv/bin/python -m migrations.regenerate_initial
+
+Autogenerate cannot see the append-only trigger on `event`, so it is added here.
+Once a release has shipped, write new revisions instead of running this.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from alembic import command
+
+from shared.migrate import MIGRATIONS, alembic_config
+
+TRIGGER = '''
+    if op.get_bind().dialect.name == "postgresql":
+        # The audit trail is append-only even for the application's own database user.
+        op.execute(
+            """
+            CREATE OR REPLACE FUNCTION event_append_only() RETURNS trigger AS $$
+            BEGIN
+                RAISE EXCEPTION 'event is append-only: % refused', TG_OP;
+            END;
+            $$ LANGUAGE plpgsql
+            """
+        )
+        op.execute(
+            "CREATE TRIGGER event_append_only BEFORE UPDATE OR DELETE ON event "
+            "FOR EACH ROW EXECUTE FUNCTION event_append_only()"
+        )
+'''
+
+DROP_TRIGGER = '''    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER IF EXISTS event_append_only ON event")
+        op.execute("DROP FUNCTION IF EXISTS event_append_only()")
+'''
+
+
+def main() -> None:
+    versions = MIGRATIONS / "versions"
+    for old in versions.glob("*_initial_schema.py"):
+        old.unlink()
+    with tempfile.TemporaryDirectory() as tmp:
+        config = alembic_config(f"sqlite:///{Path(tmp) / 'empty.db'}")
+        command.revision(config, message="initial schema", autogenerate=True, rev_id="0001")
+    [path] = versions.glob("*_initial_schema.py")
+    text = path.read_text()
+    marker = "    # ### end Alembic commands ###"
+    upgrade_end = text.index(marker)
+    text = text[:upgrade_end] + marker + "\n" + TRIGGER + text[upgrade_end + len(marker) + 1:]
+    downgrade_start = text.index('"""Downgrade schema."""')
+    body_start = text.index("\n", downgrade_start) + 1
+    text = text[:body_start] + DROP_TRIGGER + text[body_start:]
+    path.write_text(text)
+    print(f"wrote {path.relative_to(MIGRATIONS.parent)}")
+
+
+if __name__ == "__main__":
+    main()
