@@ -10,14 +10,15 @@ is always the one the official schedule gives.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, or_, select
+from sqlalchemy import and_, case, delete, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from shared.assignments.models import Assignment, ExtensionRequest, ExtensionState
 from shared.calendar import holidays as sources
@@ -88,15 +89,51 @@ class RecomputeResult:
 # ------------------------------------------------------------------ reading
 
 
+_cache: dict[tuple[str, str, object], WorkingCalendar] = {}
+_cache_lock = threading.Lock()
+
+
+def _fingerprint(session: Session) -> object:
+    """One cheap aggregate row that changes whenever the stored calendar does."""
+    years = session.execute(select(func.count(), func.max(CalendarYear.loaded_at))).one()
+    days = session.execute(
+        select(func.count(), func.min(CalendarDay.day), func.max(CalendarDay.day),
+               func.sum(case((col(CalendarDay.is_working), 1), else_=0)))
+    ).one()
+    return (tuple(years), tuple(days))
+
+
 def working_calendar(session: Session, settings: Settings | None = None) -> WorkingCalendar:
-    """The calendar as the database says, in memory (two small queries)."""
+    """The calendar as the database says, in memory.
+
+    Requests and reminder passes ask for it constantly, so it is kept per
+    process and reloaded only when the stored calendar's fingerprint changes
+    (or this process loaded a year itself): one small aggregate per call
+    instead of reading every special day.
+    """
     settings = settings or get_settings()
+    bind = session.get_bind()
+    url = str(bind.engine.url)
+    key = (url, settings.timezone + str(settings.close_of_business), _fingerprint(session))
+    cached = _cache.get(key)
+    if cached is not None:
+        return cached
     years = {row for row in session.scalars(select(CalendarYear.year))}  # type: ignore[call-overload]
     official: dict[int, dict[date, bool]] = {year: {} for year in years}
-    for day, is_working in session.execute(select(CalendarDay.day, CalendarDay.is_working)):  # type: ignore[call-overload]
-        if day.year in official:
-            official[day.year][day] = is_working
-    return WorkingCalendar(tz=settings.tz, close_of_business=settings.close_of_business, official=official)
+    for row in session.scalars(select(CalendarDay)):
+        if row.day.year in official:
+            official[row.day.year][row.day] = row.is_working
+    calendar = WorkingCalendar(tz=settings.tz, close_of_business=settings.close_of_business, official=official)
+    with _cache_lock:
+        if len(_cache) > 32:
+            _cache.clear()
+        _cache[key] = calendar
+    return calendar
+
+
+def forget_cached_calendars() -> None:
+    with _cache_lock:
+        _cache.clear()
 
 
 def package_calendar(settings: Settings | None = None) -> WorkingCalendar:
@@ -195,6 +232,7 @@ def seed_from_package(session: Session, clock: Clock, settings: Settings | None 
         added += claimed + _insert_ignoring_conflicts(session, CalendarDay, rows)
         seeded.append(year)
     session.flush()
+    forget_cached_calendars()
     if seeded:
         events.record(session, clock, None, "calendar", seeded[0], "calendar_seeded",
                       after={"source": source, "years": seeded, "rows": added})
@@ -262,6 +300,7 @@ def load_official_year(
     else:
         existing.source, existing.loaded_at = source, now
     session.flush()
+    forget_cached_calendars()
 
     result = RecomputeResult(year=year)
     result.holidays = sum(1 for d in stored if not d.is_working)
