@@ -12,6 +12,7 @@ from shared.events.models import Event
 from shared.feedback.models import Feedback
 from shared.inspections.models import Inspection, InspectionParticipant
 from shared.outbox.models import OutboxMessage
+from shared.reminders.models import ReminderNotice  # reminders/notifications helper
 from shared.users.models import AuthToken, LoginAttempt, User
 
 metadata = SQLModel.metadata
@@ -34,6 +35,7 @@ __all__ = [
     "InspectionParticipant",
     "LoginAttempt",
     "OutboxMessage",
+    "ReminderNotice",
     "User",
     "metadata",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from functools import lru_cache
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -18,8 +19,10 @@ from shared.users.models import AuthToken, LoginAttempt, NotifyMode, Role, User
 from shared.users.passwords import hash_password, verify_password
 from shared.versioning import bump, check_version
 
-# Verified against when the username is unknown, so both paths cost one argon2 hash.
-_DUMMY_HASH = hash_password("not-a-real-password")
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    """Verified against when the username is unknown, so both paths cost one argon2 hash."""
+    return hash_password("not-a-real-password")
 
 
 def _token_hash(token: str) -> str:
@@ -88,7 +91,7 @@ def authenticate(
     if (failures or 0) >= settings.login_max_failures:
         raise TooManyRequests(minutes=settings.login_window_minutes)
     user = session.scalar(select(User).where(User.username == username))  # type: ignore[arg-type]
-    ok = verify_password(password, user.password_hash if user else _DUMMY_HASH)
+    ok = verify_password(password, user.password_hash if user else _dummy_hash())
     ok = ok and user is not None and user.active
     session.add(LoginAttempt(username=username[:64], at=now, success=ok))
     session.flush()

@@ -1,0 +1,287 @@
+"""From notices to emails: what each line says, in the recipient's language.
+
+Everything a template shows is prepared here as plain strings (times already in
+local time, labels already translated), so the HTML and text parts say the
+same thing and a template cannot forget a time zone.  No request, no session
+beyond the one batched lookup of assignment facts.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from shared.assignments.models import Assignment, AssignmentState
+from shared.cases.models import Case
+from shared.departments.models import Department
+from shared.i18n import STATE_LABELS, label
+from shared.reminders import rules
+from shared.reminders.rules import EventKind, Stage
+from shared.settings import Settings
+from shared.templating import RenderedEmail, format_local, message, normalise_language, render_email
+
+SUBJECT_MAX = 300  # outbox_message.subject
+TITLE_IN_SUBJECT = 40
+# A digest lists at most this many items per group (most urgent first) and counts the
+# rest: a department with hundreds overdue needs its queue page, not a 1 MB email.
+GROUP_MAX = 30
+_EVENT_KINDS = frozenset(e.value for e in EventKind)
+_DEADLINE_KINDS = frozenset(s.value for s in rules.DEADLINE_STAGES)
+_DECISION_KINDS = frozenset({Stage.EXTENSION_PENDING, Stage.REVIEW_PENDING, Stage.RETURN_PENDING})
+
+
+class _Recipient(Protocol):
+    """What rendering needs of a person (shared.notifications.service.Recipient fits)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def language(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class AssignmentInfo:
+    id: int
+    case_id: int
+    reference: str
+    title: str
+    department: str
+    state: str
+    feedback_due_at: datetime
+    acceptance_due_at: datetime
+    provisional: bool
+    needs_decision: bool
+
+
+def load_assignment_info(session: Session, ids: Iterable[int]) -> dict[int, AssignmentInfo]:
+    """Assignment, case and department facts for many assignments, 500 ids per query."""
+    wanted = sorted(set(ids))
+    out: dict[int, AssignmentInfo] = {}
+    ta: Any = Assignment.__table__  # type: ignore[attr-defined]
+    tc: Any = Case.__table__  # type: ignore[attr-defined]
+    td: Any = Department.__table__  # type: ignore[attr-defined]
+    a, c, d = ta.c, tc.c, td.c
+    for i in range(0, len(wanted), 500):
+        stmt = (
+            select(a.id, a.case_id, c.reference, c.title, d.name, a.state, a.feedback_due_at,
+                   a.acceptance_due_at, a.due_provisional, a.needs_decision)
+            .select_from(ta.join(tc, c.id == a.case_id).join(td, d.id == a.department_id))
+            .where(a.id.in_(wanted[i : i + 500]))
+        )
+        for row in session.execute(stmt):
+            out[row[0]] = AssignmentInfo(*row)
+    return out
+
+
+@dataclass(frozen=True)
+class NoticeItem:
+    id: int
+    key: str
+    kind: str
+    params: dict[str, Any]
+    info: AssignmentInfo
+
+    @property
+    def group(self) -> str:
+        return "events" if self.kind in _EVENT_KINDS else self.kind
+
+
+def _when(value: datetime | str | None, lang: str, settings: Settings) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return format_local(value, lang, settings.tz)
+
+
+def _return_reason(params: dict[str, Any], lang: str) -> str:
+    code, note = params.get("return_reason"), params.get("note")
+    text = message(f"notice.return_reason.{code}", lang) if code else ""
+    if note and text:
+        return f"{text}：{note}" if lang != "en" else f"{text} ({note})"
+    return text or (str(note) if note else "—")
+
+
+def status_text(item: NoticeItem, lang: str, settings: Settings) -> str:
+    """The one line that says why this item is in the email."""
+    p, info, kind = item.params, item.info, item.kind
+    if kind in (Stage.ESCALATION, Stage.URGE, Stage.OVERDUE, Stage.DUE_SOON):
+        return short_status(item, lang, settings)  # the due time is on the line below
+    if kind == Stage.DUE_TODAY:
+        local = info.feedback_due_at.astimezone(settings.tz)
+        return message("notice.status.due_today", lang, time=f"{local:%H:%M}")
+    if kind == Stage.ACCEPT_OVERDUE:
+        accept_due = _when(info.acceptance_due_at, lang, settings)
+        return message("notice.status.accept_overdue", lang, due=accept_due)
+    if kind == Stage.EXTENSION_PENDING:
+        return message("notice.status.extension_pending", lang, days=p.get("days", 0),
+                       reason=p.get("reason", ""))
+    if kind == Stage.REVIEW_PENDING:
+        return message("notice.status.review_pending", lang, at=_when(p.get("submitted_at"), lang, settings))
+    if kind == Stage.RETURN_PENDING:
+        key = "notice.status.return_decision" if p.get("needs_decision") else "notice.status.return_pending"
+        return message(key, lang, reason=_return_reason(p, lang))
+    return _event_text(item, lang, settings)
+
+
+def short_status(item: NoticeItem, lang: str, settings: Settings) -> str:
+    """The status for a subject line: no dates, nothing to wrap."""
+    p, kind = item.params, item.kind
+    if kind in (Stage.ESCALATION, Stage.URGE, Stage.OVERDUE):
+        days = int(p.get("days", 0))
+        return (message("notice.short.overdue", lang, days=days) if days >= 1
+                else message("notice.short.overdue_today", lang))
+    if kind == Stage.DUE_SOON:
+        return message("notice.short.due_soon", lang, days=int(p.get("days", 0)))
+    if kind == Stage.RETURN_PENDING and p.get("needs_decision"):
+        return message("notice.short.return_decision", lang)
+    if kind in (Stage.ACCEPT_OVERDUE, *_DECISION_KINDS):
+        return message(f"notice.short.{kind}", lang)
+    return status_text(item, lang, settings)
+
+
+def _event_text(item: NoticeItem, lang: str, settings: Settings) -> str:
+    p, info, kind = item.params, item.info, item.kind
+    due = _when(info.feedback_due_at, lang, settings)
+    if kind == EventKind.DISPATCHED:
+        text = message("notice.event.dispatched", lang, due=due,
+                       accept_due=_when(info.acceptance_due_at, lang, settings))
+    elif kind == EventKind.RETURNED:
+        key = "notice.event.returned_decision" if p.get("needs_decision") else "notice.event.returned"
+        text = message(key, lang, department=info.department, reason=_return_reason(p, lang))
+    elif kind == EventKind.EXTENSION_REQUESTED:
+        text = message("notice.event.extension_requested", lang, department=info.department,
+                       days=p.get("days", 0), reason=p.get("reason", ""))
+    elif kind == EventKind.EXTENSION_DECIDED:
+        key = "notice.event.extension_approved" if p.get("approved") else "notice.event.extension_denied"
+        text = message(key, lang, due=due)
+    elif kind == EventKind.SUBMITTED:
+        text = message("notice.event.submitted", lang, department=info.department)
+    elif kind == EventKind.APPROVED:
+        text = message("notice.event.approved", lang)
+    elif kind == EventKind.SENT_BACK:
+        text = message("notice.event.sent_back", lang, reason=p.get("reason") or "—")
+    elif kind == EventKind.CANCELLED:
+        text = message("notice.event.cancelled", lang, reason=p.get("reason") or "—")
+    else:
+        raise ValueError(f"unknown notice kind {kind!r}")
+    if p.get("actor"):
+        text += message("notice.event.by", lang, name=p["actor"])
+    return text
+
+
+def _note(item: NoticeItem, lang: str, settings: Settings) -> str:
+    """A second line where it helps: not accepted yet, how long a decision has waited, a comment."""
+    p = item.params
+    parts = []
+    if item.kind in _DEADLINE_KINDS and item.kind != Stage.ACCEPT_OVERDUE \
+            and item.info.state == AssignmentState.DISPATCHED:
+        parts.append(message("notice.status.not_accepted", lang))
+    if item.kind in _DECISION_KINDS and p.get("waiting"):
+        parts.append(message("notice.status.waiting", lang, days=p["waiting"]))
+    if p.get("comment"):
+        parts.append(message("notice.comment", lang, comment=p["comment"]))
+    return "；".join(parts) if lang != "en" else "; ".join(parts)
+
+
+def _short(title: str) -> str:
+    return title if len(title) <= TITLE_IN_SUBJECT else title[: TITLE_IN_SUBJECT - 1] + "…"
+
+
+def item_view(item: NoticeItem, lang: str, settings: Settings) -> dict[str, Any]:
+    info = item.info
+    base = settings.base_url.rstrip("/")
+    return {
+        "kind": item.kind,
+        "reference": info.reference,
+        "title": info.title,
+        "short_title": _short(info.title),
+        "department": info.department,
+        "state": label(STATE_LABELS, info.state, lang),
+        "due": _when(info.feedback_due_at, lang, settings),
+        "provisional": bool(info.provisional),
+        "status": status_text(item, lang, settings),
+        "short_status": short_status(item, lang, settings),
+        "note": _note(item, lang, settings),
+        "assignment_url": f"{base}/assignments/{info.id}",
+        "case_url": f"{base}/cases/{info.case_id}",
+    }
+
+
+def _sort_key(item: NoticeItem) -> tuple[Any, ...]:
+    if item.group == "events":
+        return (item.id,)
+    return (item.info.feedback_due_at, item.info.reference, item.id)
+
+
+def _group_heading(group: str, items: list[NoticeItem], lang: str) -> str:
+    threshold = min((int(i.params.get("threshold", 3)) for i in items), default=3)
+    return message(f"notice.kind.{group}", lang, days=threshold)
+
+
+def _common(person: _Recipient, now: datetime, settings: Settings) -> dict[str, Any]:
+    lang = normalise_language(person.language)
+    return {
+        "lang": lang,
+        "user_name": person.name,
+        "at_text": format_local(now, lang, settings.tz),
+        "home_url": settings.base_url.rstrip("/") + "/",
+    }
+
+
+def _clamp(email: RenderedEmail) -> RenderedEmail:
+    if len(email.subject) <= SUBJECT_MAX:
+        return email
+    return RenderedEmail(email.subject[: SUBJECT_MAX - 1] + "…", email.body_text, email.body_html)
+
+
+def digest_email(
+    person: _Recipient, items: list[NoticeItem], now: datetime, settings: Settings
+) -> RenderedEmail:
+    """One email listing every item, grouped by urgency; the subject names the most urgent group."""
+    ctx = _common(person, now, settings)
+    lang = ctx["lang"]
+    grouped: dict[str, list[NoticeItem]] = defaultdict(list)
+    for item in items:
+        grouped[item.group].append(item)
+    order = [g for g in rules.GROUP_ORDER if g in grouped]
+    groups: list[dict[str, Any]] = [
+        {"key": g, "heading": _group_heading(g, grouped[g], lang), "count": len(grouped[g]),
+         "items": [item_view(i, lang, settings) for i in sorted(grouped[g], key=_sort_key)[:GROUP_MAX]],
+         "hidden": max(len(grouped[g]) - GROUP_MAX, 0)}
+        for g in order
+    ]
+    top = order[0]
+    single = len(items) == 1
+    email = render_email(
+        "reminder_digest", **ctx, groups=groups, total=len(items), top_group=top,
+        top_count=len(grouped[top]), more_count=len(items) - len(grouped[top]),
+        escalate_days=min(int(i.params.get("threshold", 3)) for i in grouped[top]),
+        single=single, item=groups[0]["items"][0],
+    )
+    return _clamp(email)
+
+
+def _event_tag(item: NoticeItem) -> str:
+    if item.kind == EventKind.RETURNED and item.params.get("needs_decision"):
+        return "returned_decision"
+    if item.kind == EventKind.EXTENSION_DECIDED:
+        return "extension_approved" if item.params.get("approved") else "extension_denied"
+    return item.kind
+
+
+def single_email(person: _Recipient, item: NoticeItem, now: datetime, settings: Settings) -> RenderedEmail:
+    """One notice, one email: events use their own template, reminders a one-item digest."""
+    if item.kind not in _EVENT_KINDS:
+        return digest_email(person, [item], now, settings)
+    ctx = _common(person, now, settings)
+    email = render_email("assignment_event", **ctx, tag=_event_tag(item),
+                         item=item_view(item, ctx["lang"], settings))
+    return _clamp(email)

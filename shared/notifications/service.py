@@ -1,0 +1,421 @@
+"""Notices to people, and the emails that carry them.
+
+A *notice* (``reminder_notice`` row) is one thing one person must hear about one
+assignment: a reminder stage (逾期, 督办 …) or an event (dispatched, returned …).
+Its unique key — stable ids plus the local date or the assignment's version —
+makes it happen once, however often it is produced.
+
+How a notice reaches its recipient depends on his preference:
+
+- **immediate**: an event becomes one email at once, in the transaction of the
+  change; a reminder becomes one email in the pass that found it.
+- **digest** (the default): the notice waits (``digest_key`` NULL) and the next
+  reminder pass folds everything waiting for that person into one email.  The
+  pass runs only in working hours on working days, so a digest user is not
+  mailed at night; an immediate user asked to be, and is.
+
+``deliver_waiting`` claims waiting notices (``FOR UPDATE SKIP LOCKED`` on
+PostgreSQL; SQLite serialises writers) and stamps each with the outbox key of
+the email that carries it, so two passes at once never mail the same notice.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, select, text, update
+from sqlalchemy.dialects import sqlite
+from sqlmodel import Session
+
+from shared.assignments.models import Assignment, ExtensionRequest, ExtensionState
+from shared.cases.models import Case
+from shared.clock import Clock
+from shared.db import UTCDateTime
+from shared.feedback.models import Feedback
+from shared.notifications import render
+from shared.outbox import service as outbox
+from shared.reminders import rules
+from shared.reminders.models import ReminderNotice
+from shared.reminders.rules import EventKind
+from shared.settings import Settings, get_settings
+from shared.users.models import NotifyMode, Role, User
+
+CHUNK = 500  # ids per IN (…) and rows per INSERT: well under SQLite's parameter limit
+# Marks a waiting notice whose recipient left (inactive or deleted): never mailed.
+DROPPED = "dropped"
+
+
+def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+# ------------------------------------------------------------------ recipients
+
+
+@dataclass(frozen=True)
+class Recipient:
+    id: int
+    name: str
+    email: str
+    language: str
+    notify_mode: str
+    opt_out: tuple[str, ...]
+    role: str
+    department_id: int
+
+    def wants(self, kind: str) -> bool:
+        return rules.wants(kind, list(self.opt_out))
+
+    @property
+    def immediate(self) -> bool:
+        return self.notify_mode == NotifyMode.IMMEDIATE.value
+
+
+_u: Any = User.__table__.c  # type: ignore[attr-defined]
+_USER_COLUMNS = (_u.id, _u.name, _u.email, _u.language, _u.notify_mode, _u.notify_opt_out, _u.role,
+                 _u.department_id)
+
+
+def _recipient(row: Any) -> Recipient:
+    return Recipient(id=row.id, name=row.name, email=row.email, language=row.language,
+                     notify_mode=str(row.notify_mode), opt_out=tuple(row.notify_opt_out or ()),
+                     role=str(row.role), department_id=row.department_id)
+
+
+def users_by_id(session: Session, ids: Iterable[int]) -> dict[int, Recipient]:
+    """Active users by id, in batches."""
+    wanted = sorted({i for i in ids if i is not None})
+    out: dict[int, Recipient] = {}
+    for chunk in chunks(wanted):
+        stmt = select(*_USER_COLUMNS).where(_u.id.in_(chunk), _u.active.is_(True))
+        for row in session.execute(stmt):
+            out[row.id] = _recipient(row)
+    return out
+
+
+@dataclass
+class Members:
+    liaisons: list[Recipient] = field(default_factory=list)
+    heads: list[Recipient] = field(default_factory=list)
+
+
+def department_members(session: Session, department_ids: Iterable[int]) -> dict[int, Members]:
+    """Active liaisons and heads of the given departments (one query per 500 departments)."""
+    wanted = sorted(set(department_ids))
+    out: dict[int, Members] = {d: Members() for d in wanted}
+    for chunk in chunks(wanted):
+        stmt = (
+            select(*_USER_COLUMNS)
+            .where(_u.department_id.in_(chunk), _u.active.is_(True),
+                   _u.role.in_([Role.LIAISON.value, Role.HEAD.value]))
+            .order_by(_u.id)
+        )
+        for row in session.execute(stmt):
+            r = _recipient(row)
+            members = out[r.department_id]
+            (members.heads if r.role == Role.HEAD.value else members.liaisons).append(r)
+    return out
+
+
+def liaison_audience(members: Members, assignee: Recipient | None) -> list[Recipient]:
+    """The liaisons plus the assignee; the heads when the department has no liaison at all."""
+    people = {r.id: r for r in members.liaisons}
+    if assignee is not None:
+        people.setdefault(assignee.id, assignee)
+    if not people:
+        people = {r.id: r for r in members.heads}
+    return list(people.values())
+
+
+# ------------------------------------------------------------------ notices
+
+
+@dataclass(frozen=True)
+class NewNotice:
+    key: str
+    kind: str
+    recipient: Recipient
+    assignment_id: int
+    params: dict[str, Any]
+
+
+def insert_notices(
+    session: Session, notices: Sequence[NewNotice], now: datetime, settings: Settings,
+    *, immediate_keys: frozenset[str] = frozenset(),
+) -> dict[str, int]:
+    """INSERT … ON CONFLICT DO NOTHING; returns {key: id} of the rows actually written.
+
+    Keys are inserted in sorted order so two passes at once take the unique
+    index's locks in the same order (no deadlock; the later one skips them all).
+    Keys in IMMEDIATE_KEYS are written already stamped with their own key as the
+    outbox key (the caller enqueues that email in the same transaction).
+    """
+    if not notices:
+        return {}
+    local_day = now.astimezone(settings.tz).date()
+    rows = sorted({n.key: n for n in notices}.items())
+    written: dict[str, int] = {}
+    if session.get_bind().dialect.name == "postgresql":
+        # A handful of array parameters instead of thousands of scalars: the
+        # statement stays small however many notices a pass writes.
+        for chunk in chunks(rows, 5000):
+            result = session.execute(_PG_INSERT, {
+                "keys": [k for k, _n in chunk], "kinds": [n.kind for _k, n in chunk],
+                "recipients": [n.recipient.id for _k, n in chunk],
+                "assignments": [n.assignment_id for _k, n in chunk],
+                "params": [json.dumps(n.params, ensure_ascii=False) for _k, n in chunk],
+                "digests": [k if k in immediate_keys else None for k, _n in chunk],
+                "local_date": local_day, "created_at": now,
+            })
+            written.update({row.key: row.id for row in result})
+        return written
+    table = ReminderNotice.__table__  # type: ignore[attr-defined]
+    values = [
+        {
+            "key": key, "kind": n.kind, "recipient_id": n.recipient.id, "assignment_id": n.assignment_id,
+            "local_date": local_day, "created_at": now, "params": n.params,
+            "digest_key": key if key in immediate_keys else None,
+        }
+        for key, n in rows
+    ]
+    # One statement for many rows: SQLAlchemy batches it ("insertmanyvalues").
+    stmt = (sqlite.insert(table).on_conflict_do_nothing(index_elements=["key"])
+            .returning(table.c.id, table.c.key))
+    for row in session.execute(stmt, values):
+        written[row.key] = row.id
+    return written
+
+
+_PG_INSERT = text("""
+    INSERT INTO reminder_notice (key, kind, recipient_id, assignment_id, local_date, created_at, params,
+                                 digest_key)
+    SELECT k, kd, r, a, :local_date, :created_at, CAST(p AS json), d
+    FROM unnest(CAST(:keys AS text[]), CAST(:kinds AS text[]), CAST(:recipients AS integer[]),
+                CAST(:assignments AS integer[]), CAST(:params AS text[]), CAST(:digests AS text[]))
+         AS t(k, kd, r, a, p, d)
+    ORDER BY k
+    ON CONFLICT (key) DO NOTHING
+    RETURNING id, key
+""").bindparams(bindparam("created_at", type_=UTCDateTime()))
+
+
+@dataclass
+class Delivery:
+    """What one call of deliver_waiting put into the outbox."""
+
+    notices: int = 0
+    emails: int = 0
+    digests: int = 0
+    singles: int = 0
+    dropped: int = 0
+    recipients: set[int] = field(default_factory=set)
+    queued: list[tuple[str, str]] = field(default_factory=list)  # (to, subject) of new outbox rows
+
+
+def deliver_waiting(session: Session, now: datetime, settings: Settings | None = None) -> Delivery:
+    """Turn every waiting notice into outbox rows: a digest per person, or single emails."""
+    settings = settings or get_settings()
+    t = ReminderNotice.__table__  # type: ignore[attr-defined]
+    stmt = (select(t.c.id, t.c.key, t.c.kind, t.c.recipient_id, t.c.assignment_id, t.c.params)
+            .where(t.c.digest_key.is_(None)).order_by(t.c.id))
+    if session.get_bind().dialect.name == "postgresql":
+        # Another pass holding some rows will mail them; take only the rest.
+        stmt = stmt.with_for_update(skip_locked=True)
+    waiting = list(session.execute(stmt))
+    result = Delivery()
+    if not waiting:
+        return result
+    people = users_by_id(session, (row.recipient_id for row in waiting))
+    infos = render.load_assignment_info(session, {row.assignment_id for row in waiting})
+    by_recipient: dict[int, list[Any]] = defaultdict(list)
+    for row in waiting:
+        by_recipient[row.recipient_id].append(row)
+
+    stamps: dict[str, list[int]] = defaultdict(list)
+    for recipient_id, rows in by_recipient.items():
+        person = people.get(recipient_id)
+        present = [r for r in rows if r.assignment_id in infos]
+        if person is None or not present:
+            stamps[DROPPED].extend(r.id for r in rows)
+            result.dropped += len(rows)
+            continue
+        items = [
+            render.NoticeItem(id=r.id, key=r.key, kind=r.kind, params=r.params or {},
+                              info=infos[r.assignment_id])
+            for r in present
+        ]
+        if person.immediate:
+            for item in items:
+                email = render.single_email(person, item, now, settings)
+                if _enqueue(session, person, item.key, f"notice.{item.kind}", email, now):
+                    result.queued.append((person.email, email.subject))
+                stamps[item.key].append(item.id)
+                result.singles += 1
+        else:
+            # Every claimed notice is stamped with the digest, even one not shown in it.
+            key = rules.digest_key(person.id, min(i.id for i in items))
+            shown = _without_superseded(items)
+            # A digest of one thing reads best as that one thing's own email.
+            email = (render.single_email(person, shown[0], now, settings) if len(shown) == 1
+                     else render.digest_email(person, shown, now, settings))
+            if _enqueue(session, person, key, "reminder.digest", email, now):
+                result.queued.append((person.email, email.subject))
+            stamps[key].extend(i.id for i in items)
+            result.digests += 1
+        result.notices += len(items)
+        result.recipients.add(person.id)
+        stamps[DROPPED].extend(r.id for r in rows if r.assignment_id not in infos)
+    _stamp(session, stamps)
+    result.emails = result.digests + result.singles
+    return result
+
+
+_PG_STAMP = text("""
+    UPDATE reminder_notice SET digest_key = s.k
+    FROM unnest(CAST(:ids AS integer[]), CAST(:keys AS text[])) AS s(i, k)
+    WHERE reminder_notice.id = s.i
+""")
+
+
+def _stamp(session: Session, stamps: dict[str, list[int]]) -> None:
+    """Record which email carried each notice (one statement on PostgreSQL)."""
+    pairs = sorted((i, key) for key, ids in stamps.items() for i in ids)
+    if session.get_bind().dialect.name == "postgresql":
+        for chunk in chunks(pairs, 10000):
+            session.execute(_PG_STAMP, {"ids": [i for i, _k in chunk], "keys": [k for _i, k in chunk]})
+        return
+    t = ReminderNotice.__table__  # type: ignore[attr-defined]
+    for key, ids in stamps.items():
+        for part in chunks(sorted(ids)):
+            session.execute(update(t).where(t.c.id.in_(part)).values(digest_key=key))
+
+
+# An event line adds nothing beside the reminder that the same decision is still pending.
+_SUPERSEDED_BY = {
+    EventKind.SUBMITTED.value: rules.Stage.REVIEW_PENDING.value,
+    EventKind.EXTENSION_REQUESTED.value: rules.Stage.EXTENSION_PENDING.value,
+    EventKind.RETURNED.value: rules.Stage.RETURN_PENDING.value,
+}
+
+
+def _without_superseded(items: list[render.NoticeItem]) -> list[render.NoticeItem]:
+    present = {(i.info.id, i.kind) for i in items}
+    return [i for i in items if (i.info.id, _SUPERSEDED_BY.get(i.kind)) not in present]
+
+
+def _enqueue(session: Session, person: Recipient, key: str, kind: str, email: render.RenderedEmail,
+             now: datetime) -> bool:
+    return outbox.enqueue(session, key=key, kind=kind, to_address=person.email, subject=email.subject,
+                          body_text=email.body_text, body_html=email.body_html, now=now,
+                          recipient_user_id=person.id)
+
+
+# ------------------------------------------------------------------ events
+
+
+def _event_recipients(
+    session: Session, event: EventKind, a: Assignment, case: Case, actor: User | None,
+    extension: ExtensionRequest | None,
+) -> list[Recipient]:
+    """Who hears about EVENT.  Nobody is told about what he did himself."""
+    members = department_members(session, [a.department_id])[a.department_id]
+    extra = users_by_id(session, [i for i in (a.assignee_id, case.coordinator_id,
+                                              extension.requested_by if extension else None) if i])
+    assignee = extra.get(a.assignee_id) if a.assignee_id else None
+    coordinator = extra.get(case.coordinator_id)
+    people: list[Recipient] = []
+    if event in (EventKind.DISPATCHED, EventKind.APPROVED, EventKind.SENT_BACK, EventKind.CANCELLED):
+        # Heads are spared routine news; they hear through 催办/督办 and decisions.
+        people = liaison_audience(members, assignee)
+    elif event in (EventKind.RETURNED, EventKind.SUBMITTED):
+        people = [coordinator] if coordinator else []
+    elif event == EventKind.EXTENSION_REQUESTED:
+        # Either may decide: a head of the department or the case's coordinator.
+        people = [*members.heads, *([coordinator] if coordinator else [])]
+    elif event == EventKind.EXTENSION_DECIDED:
+        people = liaison_audience(members, assignee)
+        requester = extra.get(extension.requested_by) if extension else None
+        if requester is not None:
+            people.append(requester)
+        # The due date in force changed (or did not): the coordinator must know
+        # when a head decided it.
+        if coordinator is not None and (actor is None or actor.id != coordinator.id):
+            people.append(coordinator)
+    unique = {p.id: p for p in people}
+    if actor is not None:
+        unique.pop(actor.id or 0, None)
+    return list(unique.values())
+
+
+def _event_params(
+    event: EventKind, a: Assignment, actor: User | None, extension: ExtensionRequest | None,
+    feedback: Feedback | None, reason: str | None,
+) -> dict[str, Any]:
+    params: dict[str, Any] = {"actor": actor.name if actor else None}
+    if event == EventKind.RETURNED:
+        params.update(return_reason=str(a.return_reason) if a.return_reason else None,
+                      note=a.return_note or (reason if reason != str(a.return_reason) else None),
+                      needs_decision=bool(a.needs_decision))
+    elif event in (EventKind.EXTENSION_REQUESTED, EventKind.EXTENSION_DECIDED) and extension is not None:
+        params.update(extension_id=extension.id, days=extension.extra_working_days, reason=extension.reason,
+                      approved=extension.state == ExtensionState.APPROVED,
+                      comment=extension.decision_comment)
+    elif event in (EventKind.SENT_BACK, EventKind.CANCELLED):
+        params.update(reason=reason or (feedback.review_comment if feedback else None) or a.cancel_reason)
+    elif event == EventKind.APPROVED and feedback is not None:
+        params.update(comment=feedback.review_comment)
+    return params
+
+
+def on_assignment_event(
+    session: Session,
+    clock: Clock,
+    event: str,
+    assignment: Assignment,
+    *,
+    actor: User | None = None,
+    extension: ExtensionRequest | None = None,
+    feedback: Feedback | None = None,
+    reason: str | None = None,
+) -> None:
+    """Tell the people concerned, in the caller's transaction (call after the change, before commit).
+
+    Immediate users get one email now; digest users find it in their next
+    digest.  Opt-outs are honoured.  Calling twice for the same change (same
+    assignment version) adds nothing.
+    """
+    kind = EventKind(event)
+    settings = get_settings()
+    if assignment.id is None:
+        session.flush()
+    case = session.get(Case, assignment.case_id)
+    if case is None:
+        return
+    now = clock.now()
+    ref = extension.id if extension is not None else (feedback.id if feedback is not None else None)
+    params = _event_params(kind, assignment, actor, extension, feedback, reason)
+    notices = [
+        NewNotice(key=rules.event_key(kind.value, assignment.id or 0, assignment.version, person.id, ref),
+                  kind=kind.value, recipient=person, assignment_id=assignment.id or 0, params=params)
+        for person in _event_recipients(session, kind, assignment, case, actor, extension)
+        if person.wants(kind.value)
+    ]
+    if not notices:
+        return
+    immediate = frozenset(n.key for n in notices if n.recipient.immediate)
+    written = insert_notices(session, notices, now, settings, immediate_keys=immediate)
+    fresh = [n for n in notices if n.key in immediate and n.key in written]
+    if not fresh:
+        return
+    session.flush()  # the assignment's current state, for the email
+    info = render.load_assignment_info(session, {assignment.id or 0})[assignment.id or 0]
+    for n in fresh:
+        item = render.NoticeItem(id=written[n.key], key=n.key, kind=n.kind, params=n.params, info=info)
+        _enqueue(session, n.recipient, n.key, f"notice.{n.kind}",
+                 render.single_email(n.recipient, item, now, settings), now)

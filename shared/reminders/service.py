@@ -1,0 +1,297 @@
+"""The reminder pass (催办): find what is due, tell each person once, in one email.
+
+A pass (beat runs it every ten minutes; ``gongzhi remind`` runs one by hand):
+
+1. does nothing on a non-working day or outside working hours — the next
+   working day's first pass picks everything up, because stages are derived
+   from the deadlines, not from a queue of timers;
+2. finds the due assignments with a few set-based queries over indexed columns
+   (state + feedback_due_at, state + acceptance_due_at, pending extensions,
+   assignments awaiting a decision) — never the whole table, never one query
+   per assignment; people are looked up in batches;
+3. computes each assignment's stage per audience with the pure ladder in
+   ``rules`` and the working calendar;
+4. writes one notice per (stage, assignment, recipient, local date) —
+   INSERT … ON CONFLICT DO NOTHING on its key, so a second pass, a second
+   worker or a second beat adds nothing;
+5. folds everything waiting for each person (these notices and earlier event
+   notices) into one digest, or single emails for immediate users, in the
+   outbox — all in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlmodel import Session
+
+from shared.assignments.models import (
+    ACTIVE_STATES,
+    Assignment,
+    AssignmentState,
+    ExtensionRequest,
+    ExtensionState,
+)
+from shared.calendar.service import WorkingCalendar, working_calendar
+from shared.cases.models import Case
+from shared.clock import Clock, as_utc
+from shared.feedback.models import Feedback
+from shared.notifications import service as notices
+from shared.notifications.service import Members, NewNotice, Recipient
+from shared.reminders import rules
+from shared.reminders.models import ReminderNotice
+from shared.reminders.rules import DEFAULT_LADDER, Audience, DeadlineFacts, Ladder, Stage
+from shared.settings import Settings, get_settings
+
+# Notices older than this have done their job (dedup is per local date) and are pruned.
+RETENTION_DAYS = 60
+
+
+@dataclass
+class PassResult:
+    local_date: date
+    ran: bool
+    skipped: str | None = None  # "non_working_day" | "outside_hours"
+    found: int = 0  # assignments and requests the queries returned
+    notices: Counter[str] = field(default_factory=Counter)  # new notices by kind
+    emails: int = 0
+    digests: int = 0
+    singles: int = 0
+    recipients: int = 0
+    queued: list[tuple[str, str]] = field(default_factory=list)  # (to, subject), for the CLI
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "local_date": self.local_date.isoformat(), "ran": self.ran, "skipped": self.skipped,
+            "found": self.found, "notices": dict(self.notices), "emails": self.emails,
+            "digests": self.digests, "singles": self.singles, "recipients": self.recipients,
+        }
+
+
+@dataclass(frozen=True)
+class _Due:
+    """One assignment (or request) and who, by audience, must hear which stage."""
+
+    assignment_id: int
+    department_id: int
+    assignee_id: int | None
+    coordinator_id: int
+    stages: dict[Audience, Stage]
+    params: dict[Stage, dict[str, Any]]
+    exclude: int | None = None  # someone not to remind of his own request
+
+
+def _start_of_local_day(day: date, settings: Settings) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=settings.tz).astimezone(UTC)
+
+
+class _Counter:
+    """Working-day counts for many timestamps, computed once per local date."""
+
+    def __init__(self, cal: WorkingCalendar, now: datetime) -> None:
+        self.cal, self.now = cal, now
+        self._since: dict[date, int] = {}
+        self._until: dict[date, int] = {}
+
+    def since(self, at: datetime) -> int:
+        """Working days after AT's local date, up to today."""
+        day = self.cal.local_date(at)
+        if day not in self._since:
+            self._since[day] = self.cal.working_days_between(at, self.now)
+        return self._since[day]
+
+    def until(self, at: datetime) -> int:
+        """Working days after today, up to AT's local date."""
+        day = self.cal.local_date(at)
+        if day not in self._until:
+            self._until[day] = self.cal.working_days_between(self.now, at)
+        return self._until[day]
+
+
+def _t(model: Any) -> Any:
+    """A model's Table for Core queries (typed loosely: SQLModel's stubs fight select())."""
+    return model.__table__
+
+
+_ACTIVE = [s.value for s in ACTIVE_STATES]
+
+
+def _deadline_due(
+    session: Session, counter: _Counter, now: datetime, today: date, horizon: datetime, ladder: Ladder
+) -> list[_Due]:
+    """Open assignments due by the end of the 预警 window, or waiting past their acceptance time.
+
+    Two range scans: ix_assignment_state_due and ix_assignment_state_acceptance.
+    """
+    ta, tc = _t(Assignment), _t(Case)
+    a, c = ta.c, tc.c
+    columns = (a.id, a.department_id, a.assignee_id, a.state, a.acceptance_due_at, a.feedback_due_at,
+               c.coordinator_id)
+    joined = select(*columns).select_from(ta.join(tc, c.id == a.case_id))
+    by_feedback = joined.where(a.state.in_(_ACTIVE), a.feedback_due_at < horizon)
+    by_acceptance = joined.where(a.state == AssignmentState.DISPATCHED.value, a.acceptance_due_at <= now)
+    rows = {row.id: row for stmt in (by_feedback, by_acceptance) for row in session.execute(stmt)}
+    due: list[_Due] = []
+    for row in rows.values():
+        overdue = row.feedback_due_at <= now
+        facts = DeadlineFacts(
+            dispatched=row.state == AssignmentState.DISPATCHED.value,
+            acceptance_overdue=row.acceptance_due_at <= now,
+            overdue=overdue,
+            overdue_working_days=counter.since(row.feedback_due_at) if overdue else 0,
+            due_today=not overdue and counter.cal.local_date(row.feedback_due_at) == today,
+            working_days_ahead=0 if overdue else counter.until(row.feedback_due_at),
+        )
+        stages = rules.deadline_stages(facts, ladder)
+        if not stages:
+            continue
+        days = facts.overdue_working_days if overdue else facts.working_days_ahead
+        params: dict[Stage, dict[str, Any]] = {s: {"days": days} for s in stages.values()}
+        if Stage.ESCALATION in params:
+            params[Stage.ESCALATION]["threshold"] = ladder.escalate_after_working_days
+        due.append(_Due(row.id, row.department_id, row.assignee_id, row.coordinator_id, stages, params))
+    return due
+
+
+def _decisions_due(session: Session, counter: _Counter, cutoff: datetime, ladder: Ladder) -> list[_Due]:
+    """Extensions, feedback and returns waiting for someone's decision since before today."""
+    ta, tc, te, tf = _t(Assignment), _t(Case), _t(ExtensionRequest), _t(Feedback)
+    a, c, e, f = ta.c, tc.c, te.c, tf.c
+    due: list[_Due] = []
+    extensions = (
+        select(e.id, e.requested_at, e.requested_by, e.extra_working_days, e.reason, a.id.label("assignment_id"),
+               a.department_id, a.assignee_id, c.coordinator_id)
+        .select_from(te.join(ta, a.id == e.assignment_id).join(tc, c.id == a.case_id))
+        .where(e.state == ExtensionState.PENDING.value, e.requested_at < cutoff, a.state.in_(_ACTIVE))
+    )
+    for row in session.execute(extensions):
+        waiting = counter.since(row.requested_at)
+        if waiting < ladder.decision_after_working_days:
+            continue
+        params = {"extension_id": row.id, "days": row.extra_working_days, "reason": row.reason,
+                  "waiting": waiting}
+        stages = {Audience.HEADS: Stage.EXTENSION_PENDING, Audience.COORDINATOR: Stage.EXTENSION_PENDING}
+        due.append(_Due(row.assignment_id, row.department_id, row.assignee_id, row.coordinator_id, stages,
+                        {Stage.EXTENSION_PENDING: params}, exclude=row.requested_by))
+
+    # The latest submission; a submitted assignment without feedback rows (imported data)
+    # counts from its last change.
+    submitted = func.coalesce(func.max(f.submitted_at), a.updated_at).label("submitted_at")
+    reviews = (
+        select(a.id, a.department_id, a.assignee_id, c.coordinator_id, submitted)
+        .select_from(ta.join(tc, c.id == a.case_id).outerjoin(tf, f.assignment_id == a.id))
+        .where(a.state == AssignmentState.SUBMITTED.value)
+        .group_by(a.id, a.department_id, a.assignee_id, c.coordinator_id, a.updated_at)
+        .having(submitted < cutoff)
+    )
+    for row in session.execute(reviews):
+        at = as_utc(row.submitted_at)
+        waiting = counter.since(at)
+        if waiting < ladder.decision_after_working_days:
+            continue
+        params = {"submitted_at": at.isoformat(), "waiting": waiting}
+        due.append(_Due(row.id, row.department_id, row.assignee_id, row.coordinator_id,
+                        {Audience.COORDINATOR: Stage.REVIEW_PENDING}, {Stage.REVIEW_PENDING: params}))
+
+    returns = (
+        select(a.id, a.department_id, a.assignee_id, c.coordinator_id, a.updated_at, a.return_reason,
+               a.return_note, a.needs_decision)
+        .select_from(ta.join(tc, c.id == a.case_id))
+        .where(a.state == AssignmentState.RETURNED.value, a.updated_at < cutoff)
+    )
+    for row in session.execute(returns):
+        waiting = counter.since(row.updated_at)
+        if waiting < ladder.decision_after_working_days:
+            continue
+        params = {"return_reason": str(row.return_reason) if row.return_reason else None,
+                  "note": row.return_note, "needs_decision": bool(row.needs_decision), "waiting": waiting}
+        due.append(_Due(row.id, row.department_id, row.assignee_id, row.coordinator_id,
+                        {Audience.COORDINATOR: Stage.RETURN_PENDING}, {Stage.RETURN_PENDING: params}))
+    return due
+
+
+def _audience(
+    aud: Audience, d: _Due, members: dict[int, Members], people: dict[int, Recipient]
+) -> list[Recipient]:
+    dept = members.get(d.department_id) or Members()
+    if aud == Audience.LIAISONS:
+        return notices.liaison_audience(dept, people.get(d.assignee_id) if d.assignee_id else None)
+    if aud == Audience.HEADS:
+        return list(dept.heads)
+    coordinator = people.get(d.coordinator_id)
+    return [coordinator] if coordinator else []
+
+
+def _notices_for(due: list[_Due], session: Session, today: date) -> list[NewNotice]:
+    """Resolve audiences to people; one deadline stage per (assignment, person): the most urgent."""
+    members = notices.department_members(session, {d.department_id for d in due})
+    people = notices.users_by_id(
+        session, {i for d in due for i in (d.assignee_id, d.coordinator_id) if i is not None}
+    )
+    chosen: dict[tuple[int, int, bool], tuple[Stage, Recipient, _Due]] = {}
+    for d in due:
+        for aud, stage in d.stages.items():
+            deadline = stage in rules.DEADLINE_STAGES
+            for person in _audience(aud, d, members, people):
+                if person.id == d.exclude:
+                    continue
+                slot = (d.assignment_id, person.id, deadline)
+                held = chosen.get(slot)
+                if held is None or rules.more_urgent(stage.value, held[0].value) == stage.value:
+                    chosen[slot] = (stage, person, d)
+    out = []
+    for (assignment_id, _pid, _deadline), (stage, person, d) in chosen.items():
+        if not person.wants(stage.value):
+            continue
+        out.append(NewNotice(key=rules.reminder_key(stage.value, assignment_id, person.id, today),
+                             kind=stage.value, recipient=person, assignment_id=assignment_id,
+                             params=d.params[stage]))
+    return out
+
+
+def run_pass(
+    session: Session, clock: Clock, settings: Settings | None = None, *, ladder: Ladder = DEFAULT_LADDER
+) -> PassResult:
+    """One reminder pass in the caller's transaction (the caller commits, then kicks the relay)."""
+    settings = settings or get_settings()
+    now = clock.now()
+    cal = working_calendar(session, settings)
+    local_now = now.astimezone(settings.tz)
+    today = local_now.date()
+    result = PassResult(local_date=today, ran=False)
+    if not cal.is_working_day(today):
+        result.skipped = "non_working_day"
+        return result
+    if not rules.within_sending_hours(local_now, settings.working_hours_start, settings.close_of_business):
+        result.skipped = "outside_hours"
+        return result
+    result.ran = True
+    counter = _Counter(cal, now)
+    # Everything due up to the end of the last day of the 预警 window.
+    last_day = cal.local_date(cal.add_working_days(now, ladder.due_soon_working_days).at)
+    horizon = _start_of_local_day(last_day + timedelta(days=1), settings)
+    cutoff = _start_of_local_day(today, settings)
+    due = _deadline_due(session, counter, now, today, horizon, ladder) + _decisions_due(
+        session, counter, cutoff, ladder
+    )
+    result.found = len(due)
+    new = _notices_for(due, session, today)
+    written = notices.insert_notices(session, new, now, settings)
+    result.notices = Counter(n.kind for n in new if n.key in written)
+    delivery = notices.deliver_waiting(session, now, settings)
+    result.emails, result.digests, result.singles = delivery.emails, delivery.digests, delivery.singles
+    result.recipients = len(delivery.recipients)
+    result.queued = delivery.queued
+    _prune(session, today)
+    return result
+
+
+def _prune(session: Session, today: date) -> None:
+    t = ReminderNotice.__table__  # type: ignore[attr-defined]
+    session.execute(
+        delete(t).where(t.c.local_date < today - timedelta(days=RETENTION_DAYS), t.c.digest_key.is_not(None))
+    )
