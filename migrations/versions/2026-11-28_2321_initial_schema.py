@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 23:16:35.219057
+Create Date: 2026-11-28 23:21:45.087024
 
 """
 from typing import Sequence, Union
