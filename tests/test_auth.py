@@ -26,3 +26,19 @@ def test_throttle_only_the_attacked_account(api, world):
 
 def test_no_token_is_401(api, world):
     assert api.anonymous().get("/api/v1/me").status_code == 401
+
+
+def test_preferences_language_digest_and_opt_outs(api, world):
+    client = api.as_user(world.liaison("XFXH"))
+    me = client.get("/api/v1/me").json()
+    r = client.patch("/api/v1/me/preferences", headers={"If-Match": f'"{me["version"]}"'},
+                     json={"language": "en", "notify_mode": "immediate", "notify_opt_out": ["due_soon"]})
+    assert r.status_code == 200, r.text
+    assert r.json()["language"] == "en" and r.json()["notify_opt_out"] == ["due_soon"]
+    refused = client.patch("/api/v1/me/preferences", headers={"If-Match": f'"{r.json()["version"]}"'},
+                           json={"notify_opt_out": ["escalation"]})
+    assert refused.status_code == 422 and refused.json()["error"]["fields"][0]["field"] == "notify_opt_out"
+    unknown = client.patch("/api/v1/me/preferences", headers={"If-Match": f'"{r.json()["version"]}"'},
+                           json={"notify_opt_out": ["everything"]})
+    assert unknown.status_code == 422
+    assert client.get("/api/v1/me").json()["notify_opt_out"] == ["due_soon"]

@@ -175,17 +175,21 @@ def update_user(session: Session, clock: Clock, actor: User, user_id: int, versi
     return user
 
 
-OPT_OUT_FORBIDDEN = frozenset({"escalation"})  # 督办 always reaches its recipient
-
-
 def update_preferences(session: Session, clock: Clock, actor: User, version: int,
                        changes: dict[str, object]) -> User:
     user = session.scalars(select(User).where(User.id == actor.id).with_for_update()).first()  # type: ignore[arg-type]
     assert user is not None
     check_version(user, version)
     opt_out = changes.get("notify_opt_out")
-    if isinstance(opt_out, list) and OPT_OUT_FORBIDDEN & set(opt_out):
-        raise Invalid("notify_opt_out", "escalation_cannot_opt_out")
+    if isinstance(opt_out, list):
+        from shared.reminders.rules import MANDATORY_KINDS, OPTIONAL_KINDS
+
+        if set(MANDATORY_KINDS) & set(opt_out):
+            raise Invalid("notify_opt_out", "escalation_cannot_opt_out")
+        unknown = sorted(set(opt_out) - set(OPTIONAL_KINDS))
+        if unknown:
+            raise Invalid("notify_opt_out", "field_not_allowed", allowed=", ".join(OPTIONAL_KINDS))
+        changes["notify_opt_out"] = sorted(set(opt_out))
     before, after = events.diff(user, changes)
     for name, value in after.items():
         setattr(user, name, value)
