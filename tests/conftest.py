@@ -9,6 +9,7 @@ into a failure.
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -20,6 +21,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 os.environ.setdefault("GONGZHI_DEMO", "1")
+# Nothing a test does may touch the developer's ./var (database, broker, mail).
+os.environ.setdefault("GONGZHI_DATA_DIR", tempfile.mkdtemp(prefix="gongzhi-test-"))
 
 import shared.models  # noqa: E402
 from shared.clock import FrozenClock  # noqa: E402

@@ -110,3 +110,24 @@ def test_forged_or_expired_tokens_are_refused(api, world, clock):
     assert ok.get("/api/v1/me").status_code == 200
     clock.advance(hours=24 * 60 + 1)
     assert ok.get("/api/v1/me").status_code == 401
+
+
+@pytest.mark.parametrize("who", list(READ))
+def test_attachment_download(api, world, cases_for, who):
+    """Evidence follows the case: downloadable exactly where the case is readable."""
+    from tests.test_attachments import pdf_bytes, upload
+
+    coordinator = api.as_user(world.coordinator)
+    attachment_ids = {}
+    for relation in RELATIONS:
+        r = upload(coordinator, f"/api/v1/cases/{cases_for[relation].id}/attachments", "现场检查笔录.pdf", pdf_bytes())
+        assert r.status_code == 201, r.text
+        attachment_ids[relation] = r.json()["id"]
+    client = api.as_user(world.user(who))
+    for relation in RELATIONS:
+        expected = READ[who][relation]
+        r = client.get(f"/api/v1/attachments/{attachment_ids[relation]}/content")
+        assert r.status_code == expected, (who, relation)
+        if expected == 200:
+            assert r.content == pdf_bytes()
+        assert client.get(f"/api/v1/attachments/{attachment_ids[relation]}").status_code == expected
