@@ -421,6 +421,7 @@ MESSAGES.update({
     "page.validation.item": {"zh-CN": "{field}{reason}", "en": "{field} {reason}"},
     # queue
     "page.queue.title": {"zh-CN": "{department} 工作台", "en": "Queue of {department}"},
+    "page.queue.title_global": {"zh-CN": "协调工作台", "en": "Coordination queue"},
     "page.queue.bucket.to_accept": {"zh-CN": "待签收", "en": "To accept"},
     "page.queue.bucket.in_progress": {"zh-CN": "办理中", "en": "In progress"},
     "page.queue.bucket.due_soon": {"zh-CN": "两个工作日内到期", "en": "Due within 2 working days"},
@@ -436,7 +437,6 @@ MESSAGES.update({
     "page.queue.review": {"zh-CN": "待审核反馈", "en": "Feedback awaiting review"},
     "page.queue.decision": {"zh-CN": "两次退回，待审定", "en": "Returned twice: decision needed (审定)"},
     "page.queue.returned": {"zh-CN": "已退回，待重新派发或撤销", "en": "Returned: re-dispatch or cancel"},
-    "page.queue.overview": {"zh-CN": "协调事项", "en": "Coordination"},
     "page.col.reference": {"zh-CN": "案件编号", "en": "Case"},
     "page.col.assignment": {"zh-CN": "任务", "en": "Assignment"},
     "page.col.title": {"zh-CN": "标题", "en": "Title"},

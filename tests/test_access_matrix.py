@@ -131,3 +131,16 @@ def test_attachment_download(api, world, cases_for, who):
         if expected == 200:
             assert r.content == pdf_bytes()
         assert client.get(f"/api/v1/attachments/{attachment_ids[relation]}").status_code == expected
+
+
+def test_session_cookie_reads_but_cannot_change_through_the_api(api, world, make_case):
+    """A browser sends the cookie with any cross-site request: API changes need the bearer token."""
+    case = make_case()
+    token = api.as_user(world.coordinator).headers["Authorization"].split()[1]
+    browser = api.anonymous()
+    browser.cookies.set("gongzhi_session", token)
+    assert browser.get(f"/api/v1/cases/{case.id}").status_code == 200
+    r = browser.patch(f"/api/v1/cases/{case.id}", json={"title": "被篡改"}, headers={"If-Match": '"1"'})
+    assert r.status_code == 401
+    r = browser.post("/api/v1/cases", json={"title": "伪造", "source": "other", "category": "x"})
+    assert r.status_code == 401

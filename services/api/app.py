@@ -45,4 +45,5 @@ def create_app(
     errors.install(app)
     for router in _routers():
         app.include_router(router, prefix=API_PREFIX)
+    app.include_router(importlib.import_module("services.api.pages").router)  # HTML pages at the root
     return app

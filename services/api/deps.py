@@ -41,11 +41,22 @@ ClockDep = Annotated[Clock, Depends(get_clock)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 def bearer_or_cookie(request: Request) -> str | None:
+    """The bearer token, or the pages' session cookie for reads only.
+
+    A browser attaches the cookie to any request it makes, so a change through
+    the JSON API must carry the token explicitly; the pages have their own
+    CSRF-protected forms.
+    """
     auth = request.headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
         return auth[7:].strip() or None
-    return request.cookies.get(SESSION_COOKIE)
+    if request.method in SAFE_METHODS:
+        return request.cookies.get(SESSION_COOKIE)
+    return None
 
 
 def get_current_user(request: Request, session: SessionDep, clock: ClockDep) -> User:

@@ -1,0 +1,270 @@
+"""The assignment page (任务): details, deadlines, feedback, extensions, and the forms for
+exactly the actions this user may take now.
+
+Every form posts to a handler that parses it into the API's schema and calls the
+same service function the JSON API calls; the service decides.  Success
+redirects (Post/Redirect/Get) with a flash; a refusal re-renders the page with
+the reason and the user's input kept, and changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+from pydantic import ValidationError
+from sqlmodel import Session
+
+from services.api.pages.common import (
+    Flash,
+    FormDep,
+    KickDep,
+    Page,
+    PageDep,
+    active_departments,
+    check_csrf,
+    department_names,
+    error_page,
+    error_text,
+    form_values,
+    html,
+    login_redirect,
+    parse_id,
+    redirect_with_flash,
+    user_names,
+)
+from shared.assignments import queries, service
+from shared.assignments.models import ExtensionState, ReturnReason
+from shared.assignments.schemas import (
+    CancelIn,
+    DecisionIn,
+    ExtensionIn,
+    FeedbackIn,
+    RedispatchIn,
+    ReturnIn,
+    ReviewIn,
+    SendBackIn,
+)
+from shared.attachments.models import OwnerKind
+from shared.attachments.service import list_for_case
+from shared.errors import DomainError, Forbidden, Invalid, NotFound, Unauthorized
+from shared.inspections.models import Inspection
+from shared.scope import assignment_for_read, can_manage_case, case_for_read, require_department_member
+from shared.users.models import User
+
+router = APIRouter()
+
+# Which service check guards which action: the assigned department (service._own)
+# or the case's coordinator (service._managed).  The page only hides forms the
+# service would refuse; the service still decides.
+OWN_ACTIONS = ("accept", "return", "request_extension", "submit")
+MANAGER_ACTIONS = ("approve", "send_back", "redispatch", "cancel")
+OUTCOMES = ("enterprises_inspected", "problems_found", "rectification_orders", "cases_filed",
+            "fines_yuan", "complaints_mediated", "losses_recovered_yuan")
+MONEY = ("fines_yuan", "losses_recovered_yuan")
+
+
+def _is_member(user: User, department_id: int) -> bool:
+    try:
+        require_department_member(user, department_id)
+    except Forbidden:
+        return False
+    return True
+
+
+def detail_context(page: Page, assignment_id: int) -> dict[str, Any]:
+    assert page.user is not None
+    session, user, now = page.session, page.user, page.now()
+    a = assignment_for_read(session, user, assignment_id)
+    public = queries.get_public(session, a, now)
+    case = case_for_read(session, user, a.case_id)
+    feedback = service.feedback_history(session, a.id)  # type: ignore[arg-type]
+    extensions = service.extensions(session, a.id)  # type: ignore[arg-type]
+    allowed = set(public.allowed_actions)
+    member, manager = _is_member(user, a.department_id), can_manage_case(user, case)
+    forms = [x for x in OWN_ACTIONS if x in allowed and member]
+    forms += [x for x in MANAGER_ACTIONS if x in allowed and manager]
+    pending = next((e for e in extensions if e.state == ExtensionState.PENDING), None)
+    if pending is not None and "request_extension" in forms:
+        forms.remove("request_extension")  # the service allows one pending request at a time
+    files: dict[int, list[Any]] = {}
+    if feedback:
+        ids = {f.id for f in feedback}
+        for att in list_for_case(session, user, case.id, owner_kind=OwnerKind.FEEDBACK):  # type: ignore[arg-type]
+            if att.owner_id in ids:
+                files.setdefault(att.owner_id, []).append(att)
+    people = user_names(session, {a.assignee_id, a.dispatched_by, case.coordinator_id}
+                        | {f.author_id for f in feedback} | {f.reviewed_by for f in feedback}
+                        | {e.requested_by for e in extensions} | {e.decided_by for e in extensions})
+    return {
+        "a": public,
+        "case": case,
+        "inspection": session.get(Inspection, a.inspection_id) if a.inspection_id else None,
+        "feedback": feedback,
+        "extensions": extensions,
+        "forms": forms,
+        "pending_extension": pending,
+        "can_decide": pending is not None and service.can_decide_extension(user, a, case),
+        "files": files,
+        "names": department_names(session),
+        "departments": active_departments(session) if "redispatch" in forms else [],
+        "people": people,
+        "return_reasons": [r.value for r in ReturnReason],
+        "outcomes": OUTCOMES,
+        "money": MONEY,
+        "open_form": None,
+        "values": {},
+    }
+
+
+def _not_found(page: Page) -> Response:
+    return error_page(page, 404, "not_found")
+
+
+@router.get("/assignments/{assignment_id}")
+def assignment_page(page: PageDep, assignment_id: str) -> Response:
+    if page.user is None:
+        return login_redirect(page)
+    aid = parse_id(assignment_id)
+    if aid is None:
+        return _not_found(page)
+    try:
+        context = detail_context(page, aid)
+    except NotFound:
+        return _not_found(page)
+    return html(page, "assignments/detail.html", **context)
+
+
+Run = Callable[[Session, User, int, int], object]
+
+
+def act(page: Page, raw_id: str, form: dict[str, str], kick: Callable[[], bool], form_name: str,
+        done_key: str, run: Run) -> Response:
+    """Check CSRF, call the service with the posted version, commit, kick the relay, redirect."""
+    if page.user is None:
+        return login_redirect(page)
+    aid = parse_id(raw_id)
+    if aid is None:
+        return _not_found(page)
+    if not check_csrf(page, form):
+        return error_page(page, 403, "page.csrf_failed")
+    try:
+        version_text = form.get("version", "").strip()
+        if not version_text.isdigit() or len(version_text) > 9:
+            raise Invalid("version", "field_required")
+        run(page.session, page.user, aid, int(version_text))
+        page.session.commit()
+    except (DomainError, ValidationError) as exc:
+        page.session.rollback()
+        return _refused(page, aid, form, form_name, exc)
+    kick()
+    return redirect_with_flash(page, f"/assignments/{aid}", done_key)
+
+
+def _refused(page: Page, aid: int, form: dict[str, str], form_name: str,
+             exc: DomainError | ValidationError) -> Response:
+    if isinstance(exc, Unauthorized):
+        return login_redirect(page)
+    if isinstance(exc, NotFound):
+        return _not_found(page)
+    status = exc.status if isinstance(exc, DomainError) else 422
+    page.flashes.append(Flash("error", error_text(page, exc)))
+    try:
+        context = detail_context(page, aid)
+    except NotFound:
+        return _not_found(page)
+    context.update(open_form=form_name, values={k: v for k, v in form.items() if k not in ("csrf_token", "version")})
+    return html(page, "assignments/detail.html", status=status, **context)
+
+
+@router.post("/assignments/{assignment_id}/accept")
+def accept(page: PageDep, assignment_id: str, form: FormDep, kick: KickDep) -> Response:
+    return act(page, assignment_id, form, kick, "accept", "page.done.accept",
+               lambda s, u, aid, v: service.accept(s, page.clock, u, aid, v))
+
+
+@router.post("/assignments/{assignment_id}/return")
+def return_assignment(page: PageDep, assignment_id: str, form: FormDep, kick: KickDep) -> Response:
+    def run(s: Session, u: User, aid: int, v: int) -> object:
+        data = ReturnIn(**form_values(form, "reason", "note"))  # type: ignore[arg-type]
+        return service.return_assignment(s, page.clock, u, aid, v, data)
+
+    return act(page, assignment_id, form, kick, "return", "page.done.return", run)
+
+
+@router.post("/assignments/{assignment_id}/extension")
+def request_extension(page: PageDep, assignment_id: str, form: FormDep, kick: KickDep) -> Response:
+    def run(s: Session, u: User, aid: int, v: int) -> object:
+        data = ExtensionIn(**form_values(form, "extra_working_days", "reason"))  # type: ignore[arg-type]
+        return service.request_extension(s, page.clock, u, aid, v, data)
+
+    return act(page, assignment_id, form, kick, "request_extension", "page.done.extension", run)
+
+
+@router.post("/assignments/{assignment_id}/feedback")
+def submit_feedback(page: PageDep, assignment_id: str, form: FormDep, kick: KickDep) -> Response:
+    def run(s: Session, u: User, aid: int, v: int) -> object:
+        values = form_values(form, "narrative", *OUTCOMES)
+        for name in MONEY:  # people type "5,000" or "5000 元"
+            if name in values:
+                values[name] = values[name].replace(",", "").replace("，", "").removesuffix("元").strip()
+        return service.submit_feedback(s, page.clock, u, aid, v, FeedbackIn(**values))  # type: ignore[arg-type]
+
+    return act(page, assignment_id, form, kick, "submit", "page.done.feedback", run)
+
+
+@router.post("/assignments/{assignment_id}/approve")
+def approve(page: PageDep, assignment_id: str, form: FormDep, kick: KickDep) -> Response:
+    def run(s: Session, u: User, aid: int, v: int) -> object:
+        data = ReviewIn(**form_values(form, "comment"))
+        return service.approve(s, page.clock, u, aid, v, data.comment)
+
+    return act(page, assignment_id, form, kick, "approve", "page.done.approve", run)
+
+
+@router.post("/assignments/{assignment_id}/send-back")
+def send_back(page: PageDep, assignment_id: str, form: FormDep, kick: KickDep) -> Response:
+    def run(s: Session, u: User, aid: int, v: int) -> object:
+        data = SendBackIn(**form_values(form, "reason"))  # type: ignore[arg-type]
+        return service.send_back(s, page.clock, u, aid, v, data.reason)
+
+    return act(page, assignment_id, form, kick, "send_back", "page.done.send_back", run)
+
+
+@router.post("/assignments/{assignment_id}/cancel")
+def cancel(page: PageDep, assignment_id: str, form: FormDep, kick: KickDep) -> Response:
+    def run(s: Session, u: User, aid: int, v: int) -> object:
+        data = CancelIn(**form_values(form, "reason"))  # type: ignore[arg-type]
+        return service.cancel(s, page.clock, u, aid, v, data.reason)
+
+    return act(page, assignment_id, form, kick, "cancel", "page.done.cancel", run)
+
+
+@router.post("/assignments/{assignment_id}/redispatch")
+def redispatch(page: PageDep, assignment_id: str, form: FormDep, kick: KickDep) -> Response:
+    def run(s: Session, u: User, aid: int, v: int) -> object:
+        data = RedispatchIn(**form_values(form, "department_id", "working_days", "instructions",  # type: ignore[arg-type]
+                                          "decision_note"))
+        return service.redispatch(s, page.clock, u, aid, v, data)
+
+    return act(page, assignment_id, form, kick, "redispatch", "page.done.redispatch", run)
+
+
+@router.post("/assignments/{assignment_id}/extensions/{extension_id}/decide")
+def decide_extension(page: PageDep, assignment_id: str, extension_id: str, form: FormDep,
+                     kick: KickDep) -> Response:
+    approve_it = form.get("decision") == "approve"
+
+    def run(s: Session, u: User, aid: int, v: int) -> object:
+        ext_id = parse_id(extension_id)
+        if ext_id is None:
+            raise NotFound()
+        if form.get("decision") not in ("approve", "deny"):
+            raise Invalid("decision", "field_required")
+        data = DecisionIn(**form_values(form, "comment"))
+        return service.decide_extension(s, page.clock, u, aid, ext_id, v, approve=approve_it, comment=data.comment)
+
+    done = "page.done.extension_approved" if approve_it else "page.done.extension_denied"
+    return act(page, assignment_id, form, kick, "decide_extension", done, run)

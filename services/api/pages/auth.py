@@ -1,0 +1,99 @@
+"""Sign in and out with the same session cookie the API uses; the stylesheet."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter
+from fastapi.responses import FileResponse, Response
+
+from services.api.deps import SESSION_COOKIE
+from services.api.pages.common import (
+    LOGIN_CSRF_COOKIE,
+    Flash,
+    FormDep,
+    Page,
+    PageDep,
+    check_csrf,
+    csrf_for_login,
+    error_page,
+    html,
+    login_nonce,
+    redirect,
+    redirect_with_flash,
+    safe_next,
+    tokens_match,
+)
+from shared.errors import DomainError
+from shared.users import service as users
+
+router = APIRouter()
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+
+def _login_form(page: Page, next_url: str, *, status: int = 200, username: str = "") -> Response:
+    nonce = login_nonce()
+    response = html(page, "login.html", status=status, next_url=next_url, username=username,
+                    login_csrf=csrf_for_login(page.settings, nonce))
+    response.set_cookie(LOGIN_CSRF_COOKIE, nonce, max_age=3600, httponly=True, samesite="strict",
+                        path="/login", secure=page.settings.base_url.startswith("https://"))
+    return response
+
+
+@router.get("/")
+def home() -> Response:
+    return redirect("/queue")
+
+
+@router.get("/login")
+def login_form(page: PageDep, next: str | None = None) -> Response:
+    if page.user is not None:
+        return redirect(safe_next(next))
+    page.session.rollback()
+    return _login_form(page, safe_next(next))
+
+
+@router.post("/login")
+def login(page: PageDep, form: FormDep) -> Response:
+    next_url = safe_next(form.get("next"))
+    username = form.get("username", "").strip()[:64]
+    password = form.get("password", "")[:256]
+    nonce = page.request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if not nonce or not tokens_match(csrf_for_login(page.settings, nonce), form.get("csrf_token")):
+        page.flashes.append(Flash("error", page.text("page.login.expired")))
+        return _login_form(page, next_url, status=403, username=username)
+    try:
+        user = users.authenticate(page.session, page.clock, page.settings, username, password)
+    except DomainError as exc:
+        page.session.commit()  # the failed attempt counts towards the throttle
+        page.flashes.append(Flash("error", page.text(exc.key, **exc.params)))
+        return _login_form(page, next_url, status=exc.status, username=username)
+    token = users.issue_token(page.session, page.clock, page.settings, user)
+    page.session.commit()
+    response = redirect(next_url)
+    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", path="/",
+                        max_age=page.settings.token_ttl_hours * 3600,
+                        secure=page.settings.base_url.startswith("https://"))
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
+    return response
+
+
+@router.post("/logout")
+def logout(page: PageDep, form: FormDep) -> Response:
+    if page.user is None:
+        return redirect("/login")
+    if not check_csrf(page, form):
+        return error_page(page, 403, "page.csrf_failed")
+    assert page.token is not None
+    users.revoke_token(page.session, page.token)
+    page.session.commit()
+    response = redirect_with_flash(page, "/login", "page.logged_out")
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.get("/static/pages.css")
+def stylesheet() -> FileResponse:
+    return FileResponse(STATIC_DIR / "pages.css", media_type="text/css",
+                        headers={"Cache-Control": "public, max-age=3600"})

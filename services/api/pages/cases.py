@@ -1,0 +1,224 @@
+"""Case pages (案件): the list with filters and keyset pagination, and one case in full.
+
+The list calls the API's own listing function (services/api/routes/cases.py), so
+filters and scoping are the same rows the API returns.  The case page masks the
+complainant through shared.cases.service.complainant_view, which also writes
+the audit row of an unmasked read (committed with the page view).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+from pydantic import ValidationError
+from sqlmodel import Session
+
+from services.api.pages import timeline
+from services.api.pages.common import (
+    Flash,
+    FormDep,
+    KickDep,
+    Page,
+    PageDep,
+    active_departments,
+    check_csrf,
+    department_names,
+    error_page,
+    error_text,
+    form_values,
+    html,
+    login_redirect,
+    parse_id,
+    parse_optional_id,
+    redirect_with_flash,
+    user_names,
+)
+from services.api.routes.cases import list_cases
+from shared.assignments import queries
+from shared.assignments import service as assignments
+from shared.assignments.queries import AssignmentFilter
+from shared.assignments.schemas import DispatchIn
+from shared.attachments.service import list_for_case
+from shared.campaigns.models import Campaign
+from shared.cases import service
+from shared.cases.models import CaseSource, CaseStatus
+from shared.cases.schemas import CommentIn, ReasonIn
+from shared.errors import DomainError, Invalid, NotFound, Unauthorized
+from shared.events import service as events
+from shared.scope import can_manage_case, case_for_read
+from shared.users.models import Role, User
+
+router = APIRouter()
+
+PAGE_SIZE = 30
+
+
+def _choice(value: str | None, allowed: type[CaseStatus] | type[CaseSource]) -> Any:
+    try:
+        return allowed(value) if value else None
+    except ValueError:
+        return None
+
+
+@router.get("/cases")
+def cases_page(page: PageDep, status: str | None = None, source: str | None = None, category: str | None = None,
+               lead_department_id: str | None = None, typical: str | None = None, q: str | None = None,
+               cursor: str | None = None) -> Response:
+    if page.user is None:
+        return login_redirect(page)
+    filters = {
+        "status": _choice(status, CaseStatus),
+        "source": _choice(source, CaseSource),
+        "category": (category or "").strip()[:64] or None,
+        "lead_department_id": parse_optional_id(lead_department_id),
+        "typical": True if typical == "1" else None,
+        "q": (q or "").strip()[:100] or None,
+    }
+    try:
+        result = list_cases(session=page.session, user=page.user, campaign_id=None, cursor=cursor or None,
+                            limit=PAGE_SIZE, **filters)
+    except Invalid as exc:  # a cursor someone edited: show the first page and say so
+        page.session.rollback()
+        page.flashes.append(Flash("error", error_text(page, exc)))
+        result = list_cases(session=page.session, user=page.user, campaign_id=None, cursor=None,
+                            limit=PAGE_SIZE, **filters)
+    query = {k: (v.value if hasattr(v, "value") else ("1" if v is True else v))
+             for k, v in filters.items() if v is not None}
+    next_url = f"/cases?{urlencode({**query, 'cursor': result.next_cursor})}" if result.next_cursor else None
+    return html(page, "cases/list.html", cases=result.items, next_url=next_url, filters=query,
+                paged=bool(cursor), names=department_names(page.session),
+                departments=active_departments(page.session), statuses=[s.value for s in CaseStatus],
+                sources=[s.value for s in CaseSource])
+
+
+def detail_context(page: Page, case_id: int) -> dict[str, Any]:
+    assert page.user is not None
+    session, user, now = page.session, page.user, page.now()
+    case = case_for_read(session, user, case_id)
+    complainant = service.complainant_view(session, page.clock, user, case)
+    items, _cursor = queries.list_assignments(session, user, now, AssignmentFilter(case_id=case.id),
+                                              sort="dispatched_at", limit=200)
+    trail = events.timeline(session, case.id)  # type: ignore[arg-type]
+    names = department_names(session)
+    actors: set[int | None] = {e.actor_id for e in trail}
+    people = user_names(session, actors | {case.coordinator_id})
+    manager = can_manage_case(user, case)
+    return {
+        "case": case,
+        "complainant": complainant,
+        "has_complainant": any((complainant.name, complainant.phone, complainant.id_number, complainant.address)),
+        "shared_with": [names.get(i, str(i)) for i in service.shared_department_ids(session, case.id)],  # type: ignore[arg-type]
+        "open_count": service.open_assignment_count(session, case.id),  # type: ignore[arg-type]
+        "assignments": items,
+        "timeline": timeline.lines(trail, page.lang, page.settings.timezone, names, people),
+        "attachments": list_for_case(session, user, case.id),  # type: ignore[arg-type]
+        "campaign": session.get(Campaign, case.campaign_id) if case.campaign_id else None,
+        "names": names,
+        "people": people,
+        "manager": manager,
+        "can_comment": user.role != Role.LEADER,
+        "departments": active_departments(session) if manager else [],
+        "open_form": None,
+        "values": {},
+    }
+
+
+def _not_found(page: Page) -> Response:
+    return error_page(page, 404, "not_found")
+
+
+@router.get("/cases/{case_id}")
+def case_page(page: PageDep, case_id: str) -> Response:
+    if page.user is None:
+        return login_redirect(page)
+    cid = parse_id(case_id)
+    if cid is None:
+        return _not_found(page)
+    try:
+        context = detail_context(page, cid)
+    except NotFound:
+        return _not_found(page)
+    return html(page, "cases/detail.html", **context)
+
+
+Run = Callable[[Session, User, int, dict[str, str]], object]
+
+
+def act(page: Page, raw_id: str, form: dict[str, str], form_name: str, done_key: str, run: Run,
+        kick: Callable[[], bool] | None = None) -> Response:
+    if page.user is None:
+        return login_redirect(page)
+    cid = parse_id(raw_id)
+    if cid is None:
+        return _not_found(page)
+    if not check_csrf(page, form):
+        return error_page(page, 403, "page.csrf_failed")
+    try:
+        run(page.session, page.user, cid, form)
+        page.session.commit()
+    except (DomainError, ValidationError) as exc:
+        page.session.rollback()
+        if isinstance(exc, Unauthorized):
+            return login_redirect(page)
+        if isinstance(exc, NotFound):
+            return _not_found(page)
+        page.flashes.append(Flash("error", error_text(page, exc)))
+        try:
+            context = detail_context(page, cid)
+        except NotFound:
+            return _not_found(page)
+        context.update(open_form=form_name,
+                       values={k: v for k, v in form.items() if k not in ("csrf_token", "version")})
+        return html(page, "cases/detail.html", status=exc.status if isinstance(exc, DomainError) else 422,
+                    **context)
+    if kick is not None:
+        kick()
+    return redirect_with_flash(page, f"/cases/{cid}", done_key)
+
+
+def _version(form: dict[str, str]) -> int:
+    text = form.get("version", "").strip()
+    if not text.isdigit() or len(text) > 9:
+        raise Invalid("version", "field_required")
+    return int(text)
+
+
+@router.post("/cases/{case_id}/comment")
+def comment(page: PageDep, case_id: str, form: FormDep) -> Response:
+    def run(s: Session, u: User, cid: int, f: dict[str, str]) -> object:
+        data = CommentIn(**form_values(f, "text"))  # type: ignore[arg-type]
+        service.comment(s, page.clock, u, cid, data.text)
+        return None
+
+    return act(page, case_id, form, "comment", "page.done.comment", run)
+
+
+@router.post("/cases/{case_id}/dispatch")
+def dispatch(page: PageDep, case_id: str, form: FormDep, kick: KickDep) -> Response:
+    def run(s: Session, u: User, cid: int, f: dict[str, str]) -> object:
+        data = DispatchIn(**form_values(f, "department_id", "working_days", "instructions"))  # type: ignore[arg-type]
+        return assignments.dispatch(s, page.clock, u, cid, data)
+
+    return act(page, case_id, form, "dispatch", "page.done.dispatch", run, kick)
+
+
+@router.post("/cases/{case_id}/close")
+def close(page: PageDep, case_id: str, form: FormDep) -> Response:
+    def run(s: Session, u: User, cid: int, f: dict[str, str]) -> object:
+        note = form_values(f, "note").get("note")
+        return service.close_case(s, page.clock, u, cid, _version(f), note[:2000] if note else None)
+
+    return act(page, case_id, form, "close", "page.done.close", run)
+
+
+@router.post("/cases/{case_id}/reopen")
+def reopen(page: PageDep, case_id: str, form: FormDep) -> Response:
+    def run(s: Session, u: User, cid: int, f: dict[str, str]) -> object:
+        data = ReasonIn(**form_values(f, "reason"))  # type: ignore[arg-type]
+        return service.reopen_case(s, page.clock, u, cid, _version(f), data.reason)
+
+    return act(page, case_id, form, "reopen", "page.done.reopen", run)

@@ -1,0 +1,320 @@
+"""What every page shares: the signed-in user, CSRF, flash messages, rendering, error pages.
+
+Sign-in is the API's session cookie (``gongzhi_session``, an opaque token whose
+sha256 is stored); pages read only the cookie, never a bearer header.
+
+CSRF — a token derived from the session with HMAC (no extra cookie, no server
+state): ``csrf = HMAC-SHA256(secret_key, "gongzhi-csrf:" + session token)``.
+Every form carries it in a hidden ``csrf_token`` field and every POST checks it
+with a constant-time compare.  A cross-site page can make the browser send the
+cookie but cannot read it, and without ``secret_key`` it cannot compute the
+token; the token changes with every sign-in and dies with sign-out.  The
+sign-in form, which has no session yet, uses a signed double-submit instead: a
+random nonce in a short-lived ``gongzhi_login_csrf`` cookie and
+``HMAC(secret_key, "gongzhi-login:" + nonce)`` in the form.  The session cookie
+is also ``SameSite=Lax`` and every page forbids framing.
+
+Flash messages travel in a short-lived cookie signed the same way, read once by
+the next page (Post/Redirect/Get).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlmodel import Session, col
+
+from services.api.deps import SESSION_COOKIE, ClockDep, SessionDep, SettingsDep
+from services.api.errors import _reason as pydantic_reason
+from shared.clock import Clock
+from shared.departments.models import Department
+from shared.errors import DomainError, Invalid, Stale, Unauthorized
+from shared.i18n import MESSAGES, STATE_LABELS, label, pick_language, translate
+from shared.ids import MAX_ID
+from shared.settings import Settings
+from shared.templating import normalise_language, render
+from shared.users import service as users
+from shared.users.models import User
+
+FLASH_COOKIE = "gongzhi_flash"
+LOGIN_CSRF_COOKIE = "gongzhi_login_csrf"
+
+# No script at all, styles only from our own stylesheet, never framed.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'none'; style-src 'self'; img-src 'self' data:; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    # Pages show personal data and per-user state: never from a shared cache or the back button.
+    "Cache-Control": "no-store",
+}
+
+
+def _sign(secret: str, purpose: str, value: str) -> str:
+    mac = hmac.new(secret.encode(), f"{purpose}:{value}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).decode().rstrip("=")
+
+
+def csrf_for_session(settings: Settings, session_token: str) -> str:
+    return _sign(settings.secret_key, "gongzhi-csrf", session_token)
+
+
+def csrf_for_login(settings: Settings, nonce: str) -> str:
+    return _sign(settings.secret_key, "gongzhi-login", nonce)
+
+
+def tokens_match(expected: str, given: str | None) -> bool:
+    return bool(given) and hmac.compare_digest(expected.encode(), (given or "").encode())
+
+
+@dataclass
+class Flash:
+    level: str  # "ok" | "error"
+    text: str
+
+
+@dataclass
+class Page:
+    """One request's page context: who, in which language, with what flash."""
+
+    request: Request
+    session: Session
+    clock: Clock
+    settings: Settings
+    user: User | None
+    token: str | None
+    lang: str
+    flashes: list[Flash] = field(default_factory=list)
+    had_flash_cookie: bool = False
+
+    @property
+    def csrf_token(self) -> str:
+        return csrf_for_session(self.settings, self.token) if self.token else ""
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def text(self, key: str, **params: Any) -> str:
+        return translate(key, self.lang, **params)
+
+
+def _read_flash(settings: Settings, raw: str | None) -> list[Flash]:
+    if not raw or "." not in raw:
+        return []
+    body, signature = raw.rsplit(".", 1)
+    if not tokens_match(_sign(settings.secret_key, "gongzhi-flash", body), signature):
+        return []
+    try:
+        data = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+        return [Flash(level=str(data["level"]), text=str(data["text"]))]
+    except (ValueError, KeyError, TypeError):
+        return []
+
+
+def _flash_cookie(settings: Settings, flash: Flash) -> str:
+    body = base64.urlsafe_b64encode(json.dumps({"level": flash.level, "text": flash.text}).encode())
+    text = body.decode().rstrip("=")
+    return f"{text}.{_sign(settings.secret_key, 'gongzhi-flash', text)}"
+
+
+def get_page(request: Request, session: SessionDep, clock: ClockDep, settings: SettingsDep) -> Page:
+    token = request.cookies.get(SESSION_COOKIE) or None
+    user: User | None = None
+    if token:
+        try:
+            user = users.user_for_token(session, clock, token)
+        except Unauthorized:
+            user, token = None, None
+    lang = normalise_language(user.language) if user else pick_language(request.headers.get("accept-language"))
+    raw_flash = request.cookies.get(FLASH_COOKIE)
+    return Page(request=request, session=session, clock=clock, settings=settings, user=user, token=token,
+                lang=lang, flashes=_read_flash(settings, raw_flash), had_flash_cookie=raw_flash is not None)
+
+
+PageDep = Annotated[Page, Depends(get_page)]
+
+
+async def read_form(request: Request) -> dict[str, str]:
+    """The posted fields as text; file parts are ignored (no page uploads files)."""
+    form = await request.form()
+    return {key: value for key, value in form.items() if isinstance(value, str)}
+
+
+FormDep = Annotated[dict[str, str], Depends(read_form)]
+
+
+# ------------------------------------------------------------------ rendering
+
+def yuan(value: Decimal | int | float) -> str:
+    return f"{Decimal(value):,.2f}"
+
+
+def base_context(page: Page) -> dict[str, Any]:
+    lang = page.lang
+    user = page.user
+    department_name = ""
+    if user is not None:
+        department = page.session.get(Department, user.department_id)
+        department_name = department.name if department else ""
+    return {
+        "user": user,
+        "department_name": department_name,
+        "csrf_token": page.csrf_token,
+        "timezone": page.settings.timezone,
+        "flashes": page.flashes,
+        "path": page.request.url.path,
+        "state_label": lambda s: label(STATE_LABELS, str(s), lang),
+        "yuan": yuan,
+    }
+
+
+def html(page: Page, template: str, *, status: int = 200, **context: Any) -> HTMLResponse:
+    """Render a page; the transaction ends first, so no lock is held while rendering.
+
+    It ends with a commit because the only writes a page view makes are audit rows
+    (an unmasked read of personal data) that must be kept; every error path has
+    rolled its failed change back before it renders.
+    """
+    full = {**base_context(page), **context}
+    page.session.commit()
+    body = render(f"pages/{template}", lang=page.lang, **full)
+    response = HTMLResponse(body, status_code=status, headers=SECURITY_HEADERS)
+    if page.had_flash_cookie:
+        response.delete_cookie(FLASH_COOKIE, path="/")
+    return response
+
+
+def error_page(page: Page, status: int, key: str, **params: Any) -> HTMLResponse:
+    # Ends the read transaction (SQLite holds a lock until it ends).
+    page.session.rollback()
+    return html(page, "error.html", status=status, status_code=status, message=page.text(key, **params))
+
+
+def redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})
+
+
+def redirect_with_flash(page: Page, url: str, key: str, level: str = "ok", **params: Any) -> RedirectResponse:
+    response = redirect(url)
+    response.set_cookie(FLASH_COOKIE, _flash_cookie(page.settings, Flash(level, page.text(key, **params))),
+                        max_age=120, httponly=True, samesite="lax", path="/",
+                        secure=page.settings.base_url.startswith("https://"))
+    return response
+
+
+def safe_next(value: str | None) -> str:
+    """Only a local path: never an open redirect to another site."""
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return "/queue"
+    return value
+
+
+def login_redirect(page: Page) -> RedirectResponse:
+    target = page.request.url.path
+    if page.request.url.query and page.request.method == "GET":
+        target += "?" + page.request.url.query
+    response = redirect(f"/login?next={quote(target, safe='/')}")
+    if page.request.cookies.get(SESSION_COOKIE):
+        response.delete_cookie(SESSION_COOKIE, path="/")  # expired or revoked: forget it
+    return response
+
+
+def parse_id(raw: str) -> int | None:
+    """Ids from the path; anything that is not one is simply not found (never a 422)."""
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 10:
+        return None
+    value = int(raw)
+    return value if 1 <= value <= MAX_ID else None
+
+
+def parse_optional_id(raw: str | None) -> int | None:
+    return parse_id(raw.strip()) if raw and raw.strip() else None
+
+
+# ------------------------------------------------------------------ errors
+
+def error_text(page: Page, exc: DomainError | ValidationError) -> str:
+    """A domain error or a form validation failure, as one sentence in the user's language."""
+    if isinstance(exc, ValidationError):
+        items = [
+            page.text("page.validation.item", field=field_label(page, _loc_name(err.get("loc", ()))),
+                      reason=pydantic_reason(dict(err), page.lang)).strip()
+            for err in exc.errors()
+        ]
+        return page.text("page.validation", details="；".join(items) if page.lang == "zh-CN" else "; ".join(items))
+    if isinstance(exc, Stale):
+        return page.text("page.stale")
+    if isinstance(exc, Invalid):
+        reason = translate(exc.key, page.lang, **exc.params)
+        item = page.text("page.validation.item", field=field_label(page, exc.field), reason=reason).strip()
+        return page.text("page.validation", details=item)
+    return translate(exc.key, page.lang, **exc.params)
+
+
+def _loc_name(loc: Any) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path")]
+    return parts[0] if parts else ""
+
+
+def field_label(page: Page, name: str) -> str:
+    for key in (f"page.field.{name}", f"page.outcome.{name}"):
+        if key in MESSAGES:
+            return page.text(key)
+    return name
+
+
+def form_values(form: Mapping[str, str], *names: str) -> dict[str, str]:
+    """Non-empty posted fields, so that an empty optional input takes the schema's default."""
+    return {name: form[name].strip() for name in names if form.get(name, "").strip()}
+
+
+def check_csrf(page: Page, form: Mapping[str, str]) -> bool:
+    return page.token is not None and tokens_match(page.csrf_token, form.get("csrf_token"))
+
+
+def relay_kicker() -> Callable[[], bool]:
+    """The after-commit kick of the outbox relay; a dependency so tests can count kicks."""
+    from shared.outbox.relay import kick
+
+    return kick
+
+
+KickDep = Annotated[Callable[[], bool], Depends(relay_kicker)]
+
+
+def department_names(session: Session) -> dict[int, str]:
+    return {d.id: d.name for d in session.scalars(select(Department).order_by(col(Department.id)))}  # type: ignore[misc]
+
+
+def active_departments(session: Session) -> list[Department]:
+    return list(session.scalars(select(Department).where(col(Department.active).is_(True))
+                                .order_by(col(Department.id))))
+
+
+def user_names(session: Session, ids: set[int | None]) -> dict[int, str]:
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    rows = session.execute(select(col(User.id), col(User.name)).where(col(User.id).in_(wanted))).all()
+    return {uid: name for uid, name in rows}
+
+
+def login_nonce() -> str:
+    return secrets.token_urlsafe(24)

@@ -1,0 +1,106 @@
+"""The department queue (工作台): four buckets with counts, the most urgent items first.
+
+Liaisons and heads see their own department.  Coordinators, leaders and admins
+pick a department, and see the matters that wait for a coordinator: feedback
+to review, assignments returned twice (审定) and other returns.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+from sqlalchemy import select
+from sqlmodel import Session, col
+
+from services.api.pages.common import (
+    Page,
+    PageDep,
+    active_departments,
+    department_names,
+    html,
+    login_redirect,
+    parse_optional_id,
+)
+from shared.assignments import queries
+from shared.assignments.models import ACTIVE_STATES, AssignmentState, ExtensionRequest, ExtensionState
+from shared.assignments.queries import AssignmentFilter
+from shared.assignments.schemas import AssignmentPublic
+from shared.calendar.service import working_calendar
+from shared.scope import sees_everything
+
+router = APIRouter()
+
+BUCKETS = ("to_accept", "in_progress", "due_soon", "overdue")
+LIMIT = 100
+
+
+def due_soon_cutoff(session: Session, now: datetime) -> datetime:
+    """The end of "due within two working days" — the same bound queries.queue counts with."""
+    return working_calendar(session).add_working_days(now, 2).at
+
+
+def _bucket_filter(session: Session, bucket: str, department_id: int, now: datetime) -> AssignmentFilter:
+    if bucket == "to_accept":
+        return AssignmentFilter(state=[AssignmentState.DISPATCHED], department_id=department_id)
+    if bucket == "in_progress":
+        return AssignmentFilter(state=[AssignmentState.ACCEPTED], department_id=department_id)
+    if bucket == "overdue":
+        return AssignmentFilter(state=list(ACTIVE_STATES), department_id=department_id, overdue=True)
+    # due_soon: not yet overdue and due no later than the cutoff (list filters are strict "<").
+    return AssignmentFilter(state=list(ACTIVE_STATES), department_id=department_id, overdue=False,
+                            due_before=due_soon_cutoff(session, now) + timedelta(seconds=1))
+
+
+def pending_extensions(session: Session, assignment_ids: list[int]) -> set[int]:
+    """Which of these assignments have an extension request waiting for a decision (one query)."""
+    if not assignment_ids:
+        return set()
+    return set(session.scalars(
+        select(col(ExtensionRequest.assignment_id)).where(
+            col(ExtensionRequest.assignment_id).in_(assignment_ids),
+            col(ExtensionRequest.state) == ExtensionState.PENDING,
+        )
+    ))
+
+
+def _coordination_lists(page: Page, now: datetime) -> list[tuple[str, list[AssignmentPublic]]]:
+    assert page.user is not None
+    lists = []
+    for key, f in (
+        ("page.queue.review", AssignmentFilter(state=[AssignmentState.SUBMITTED])),
+        ("page.queue.decision", AssignmentFilter(state=[AssignmentState.RETURNED], needs_decision=True)),
+        ("page.queue.returned", AssignmentFilter(state=[AssignmentState.RETURNED], needs_decision=False)),
+    ):
+        items, _cursor = queries.list_assignments(page.session, page.user, now, f, limit=LIMIT)
+        lists.append((key, items))
+    return lists
+
+
+@router.get("/queue")
+def queue_page(page: PageDep, department_id: str | None = None, bucket: str | None = None) -> Response:
+    if page.user is None:
+        return login_redirect(page)
+    user, session, now = page.user, page.session, page.now()
+    names = department_names(session)
+    global_reader = sees_everything(user)
+    requested = parse_optional_id(department_id) if global_reader else None
+    if requested not in names:
+        requested = None
+    dept, counts, items = queries.queue(session, user, now, requested, limit=LIMIT)
+    if bucket in BUCKETS:
+        items, _cursor = queries.list_assignments(session, user, now, _bucket_filter(session, bucket, dept, now),
+                                                  limit=LIMIT)
+    else:
+        bucket = None
+    coordination = _coordination_lists(page, now) if global_reader else []
+    shown = [a.id for a in items] + [a.id for _k, lst in coordination for a in lst]
+    pending = pending_extensions(session, shown)
+    return html(
+        page, "queue.html",
+        department_id=dept, department=names.get(dept, ""), departments=active_departments(session),
+        names=names, counts=counts, items=items, bucket=bucket, buckets=BUCKETS,
+        global_reader=global_reader, coordination=coordination, pending=pending,
+        read_only=user.role.value == "leader",
+    )

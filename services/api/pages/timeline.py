@@ -1,0 +1,92 @@
+"""Turns timeline events into lines a person reads: who, when, what, and the detail that matters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from shared.events.models import Event
+from shared.i18n import MESSAGES
+from shared.templating import format_local, message
+
+# Reads of personal data are audit entries; the page shows them, quieter than the work.
+QUIET = {("case", "personal_data_read")}
+
+
+@dataclass
+class Line:
+    at: datetime
+    who: str
+    what: str
+    assignment_id: int | None
+    detail: str
+    quiet: bool
+
+
+def _when(value: Any, lang: str, tz: str) -> str:
+    try:
+        return format_local(datetime.fromisoformat(str(value)), lang, tz)
+    except (TypeError, ValueError):
+        return ""
+
+
+def _detail(e: Event, lang: str, tz: str, departments: dict[int, str]) -> str:
+    after: dict[str, Any] = e.after or {}
+    parts: list[str] = []
+
+    def add(key: str, **params: Any) -> None:
+        parts.append(message(key, lang, **params))
+
+    if e.object_type == "assignment" and e.action in ("dispatched", "redispatched"):
+        if after.get("department_id") in departments:
+            add("page.event.detail.department", name=departments[after["department_id"]])
+        if after.get("feedback_due_at"):
+            add("page.event.detail.due", due=_when(after["feedback_due_at"], lang, tz))
+        if after.get("decision_note"):
+            parts.append(str(after["decision_note"]))
+    elif e.action == "returned":
+        reason_key = f"notice.return_reason.{after.get('reason')}"
+        if reason_key in MESSAGES:
+            parts.append(message(reason_key, lang))
+        if after.get("note"):
+            parts.append(str(after["note"]))
+    elif e.action == "extension_requested":
+        add("page.event.detail.days", n=after.get("extra_working_days", ""))
+        if after.get("reason"):
+            parts.append(str(after["reason"]))
+    elif e.action == "extension_approved":
+        if after.get("feedback_due_at"):
+            add("page.event.detail.due", due=_when(after["feedback_due_at"], lang, tz))
+        if after.get("comment"):
+            parts.append(str(after["comment"]))
+    elif e.action == "shared":
+        names = [departments.get(i, str(i)) for i in after.get("shared_with", [])]
+        add("page.event.detail.shared", names="、".join(names) if lang == "zh-CN" else ", ".join(names))
+    elif e.action in ("updated", "typical_flagged") and e.object_type == "case":
+        add("page.event.detail.fields", names=", ".join(sorted(after)))
+    elif e.action == "uploaded":
+        parts.append(str(after.get("file_name", "")))
+    elif e.action == "scheduled":
+        parts.append(str(after.get("title", "")))
+    else:
+        for name in ("text", "comment", "reason", "note"):
+            if after.get(name):
+                parts.append(str(after[name]))
+    return "；".join(p for p in parts if p) if lang == "zh-CN" else "; ".join(p for p in parts if p)
+
+
+def lines(events: list[Event], lang: str, tz: str, departments: dict[int, str],
+          people: dict[int, str]) -> list[Line]:
+    out = []
+    for e in events:
+        key = f"page.event.{e.object_type}.{e.action}"
+        what = message(key, lang) if key in MESSAGES else e.action
+        who = people.get(e.actor_id, "") if e.actor_id is not None else message("page.event.system", lang)
+        out.append(Line(
+            at=e.at, who=who, what=what,
+            assignment_id=e.object_id if e.object_type == "assignment" else None,
+            detail=_detail(e, lang, tz, departments),
+            quiet=(e.object_type, e.action) in QUIET,
+        ))
+    return out
