@@ -32,7 +32,7 @@ def _field_name(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or ".".join(str(p) for p in loc)
 
 
-def _reason(err: dict[str, Any], lang: str) -> str:
+def field_reason(err: dict[str, Any], lang: str) -> str:
     kind = err.get("type", "")
     ctx = err.get("ctx") or {}
     key = _PYDANTIC_REASONS.get(kind)
@@ -86,7 +86,7 @@ def install(app: FastAPI) -> None:
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         lang = pick_language(request.headers.get("accept-language"))
         fields = [
-            {"field": _field_name(tuple(e.get("loc", ()))), "reason": _reason(e, lang)}
+            {"field": _field_name(tuple(e.get("loc", ()))), "reason": field_reason(e, lang)}
             for e in exc.errors()
         ]
         return JSONResponse(

@@ -128,6 +128,11 @@ def escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def due_soon_cutoff(session: Session, now: datetime) -> datetime:
+    """The end of "due within two working days" (两个工作日内到期)."""
+    return working_calendar(session).add_working_days(now, 2).at
+
+
 def queue_department(actor: User, department_id: int | None) -> int:
     """Liaisons and heads see their own queue; coordinators, leaders and admins any."""
     if actor.role in DEPARTMENT_ROLES:
@@ -142,7 +147,7 @@ def queue(
 ) -> tuple[int, QueueCounts, list[AssignmentPublic]]:
     """The department's work: counts by bucket in one aggregate, then the most urgent items."""
     dept = queue_department(actor, department_id)
-    soon = working_calendar(session).add_working_days(now, 2).at
+    soon = due_soon_cutoff(session, now)
     active = Assignment.state.in_(ACTIVE_STATES)  # type: ignore[attr-defined]
     due = Assignment.feedback_due_at
 

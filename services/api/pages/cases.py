@@ -1,7 +1,7 @@
 """Case pages (案件): the list with filters and keyset pagination, and one case in full.
 
-The list calls the API's own listing function (services/api/routes/cases.py), so
-filters and scoping are the same rows the API returns.  The case page masks the
+The list calls shared.cases.queries.list_cases, as the API does, so filters and
+scoping give the same rows.  The case page masks the
 complainant through shared.cases.service.complainant_view, which also writes
 the audit row of an unmasked read (committed with the page view).
 """
@@ -37,7 +37,6 @@ from services.api.pages.common import (
     redirect_with_flash,
     user_names,
 )
-from services.api.routes.cases import list_cases
 from shared.assignments import queries
 from shared.assignments import service as assignments
 from shared.assignments.queries import AssignmentFilter
@@ -46,6 +45,7 @@ from shared.attachments.service import list_for_case
 from shared.campaigns.models import Campaign
 from shared.cases import service
 from shared.cases.models import CaseSource, CaseStatus
+from shared.cases.queries import CaseFilter, list_cases
 from shared.cases.schemas import CommentIn, ReasonIn
 from shared.errors import DomainError, Invalid, NotFound, Unauthorized
 from shared.events import service as events
@@ -78,18 +78,17 @@ def cases_page(page: PageDep, status: str | None = None, source: str | None = No
         "typical": True if typical == "1" else None,
         "q": (q or "").strip()[:100] or None,
     }
+    case_filter = CaseFilter(**filters)  # type: ignore[arg-type]
     try:
-        result = list_cases(session=page.session, user=page.user, campaign_id=None, cursor=cursor or None,
-                            limit=PAGE_SIZE, **filters)
+        items, next_cursor = list_cases(page.session, page.user, case_filter, cursor=cursor or None, limit=PAGE_SIZE)
     except Invalid as exc:  # a cursor someone edited: show the first page and say so
         page.session.rollback()
         page.flashes.append(Flash("error", error_text(page, exc)))
-        result = list_cases(session=page.session, user=page.user, campaign_id=None, cursor=None,
-                            limit=PAGE_SIZE, **filters)
+        items, next_cursor = list_cases(page.session, page.user, case_filter, limit=PAGE_SIZE)
     query = {k: (v.value if hasattr(v, "value") else ("1" if v is True else v))
              for k, v in filters.items() if v is not None}
-    next_url = f"/cases?{urlencode({**query, 'cursor': result.next_cursor})}" if result.next_cursor else None
-    return html(page, "cases/list.html", cases=result.items, next_url=next_url, filters=query,
+    next_url = f"/cases?{urlencode({**query, 'cursor': next_cursor})}" if next_cursor else None
+    return html(page, "cases/list.html", cases=items, next_url=next_url, filters=query,
                 paged=bool(cursor), names=department_names(page.session),
                 departments=active_departments(page.session), statuses=[s.value for s in CaseStatus],
                 sources=[s.value for s in CaseSource])

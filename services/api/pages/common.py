@@ -39,7 +39,7 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from services.api.deps import SESSION_COOKIE, ClockDep, SessionDep, SettingsDep
-from services.api.errors import _reason as pydantic_reason
+from services.api.errors import field_reason
 from shared.clock import Clock
 from shared.departments.models import Department
 from shared.errors import DomainError, Invalid, Stale, Unauthorized
@@ -255,7 +255,7 @@ def error_text(page: Page, exc: DomainError | ValidationError) -> str:
     if isinstance(exc, ValidationError):
         items = [
             page.text("page.validation.item", field=field_label(page, _loc_name(err.get("loc", ()))),
-                      reason=pydantic_reason(dict(err), page.lang)).strip()
+                      reason=field_reason(dict(err), page.lang)).strip()
             for err in exc.errors()
         ]
         return page.text("page.validation", details="；".join(items) if page.lang == "zh-CN" else "; ".join(items))

@@ -27,18 +27,12 @@ from shared.assignments import queries
 from shared.assignments.models import ACTIVE_STATES, AssignmentState, ExtensionRequest, ExtensionState
 from shared.assignments.queries import AssignmentFilter
 from shared.assignments.schemas import AssignmentPublic
-from shared.calendar.service import working_calendar
 from shared.scope import sees_everything
 
 router = APIRouter()
 
 BUCKETS = ("to_accept", "in_progress", "due_soon", "overdue")
 LIMIT = 100
-
-
-def due_soon_cutoff(session: Session, now: datetime) -> datetime:
-    """The end of "due within two working days" — the same bound queries.queue counts with."""
-    return working_calendar(session).add_working_days(now, 2).at
 
 
 def _bucket_filter(session: Session, bucket: str, department_id: int, now: datetime) -> AssignmentFilter:
@@ -50,7 +44,7 @@ def _bucket_filter(session: Session, bucket: str, department_id: int, now: datet
         return AssignmentFilter(state=list(ACTIVE_STATES), department_id=department_id, overdue=True)
     # due_soon: not yet overdue and due no later than the cutoff (list filters are strict "<").
     return AssignmentFilter(state=list(ACTIVE_STATES), department_id=department_id, overdue=False,
-                            due_before=due_soon_cutoff(session, now) + timedelta(seconds=1))
+                            due_before=queries.due_soon_cutoff(session, now) + timedelta(seconds=1))
 
 
 def pending_extensions(session: Session, assignment_ids: list[int]) -> set[int]:

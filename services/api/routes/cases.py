@@ -3,13 +3,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
-from sqlalchemy import or_, select
 from sqlmodel import Session
 
 from services.api.deps import ClockDep, CurrentUser, IdPath, IdQuery, IfMatch, SessionDep, etag
-from shared.assignments.queries import escape_like
-from shared.cases import service
+from shared.cases import queries, service
 from shared.cases.models import Case, CaseSource, CaseStatus
+from shared.cases.queries import CaseFilter
 from shared.cases.schemas import (
     CaseCreate,
     CasePage,
@@ -23,8 +22,7 @@ from shared.cases.schemas import (
 )
 from shared.clock import Clock
 from shared.events import service as events
-from shared.pagination import after_cursor, encode_cursor
-from shared.scope import case_for_read, case_visible
+from shared.scope import case_for_read
 from shared.users.models import User
 
 router = APIRouter(tags=["cases"])
@@ -68,28 +66,10 @@ def list_cases(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> CasePage:
     """Cases you can see, newest first, with keyset pagination."""
-    stmt = select(Case).where(case_visible(user))
-    if status:
-        stmt = stmt.where(Case.status == status)  # type: ignore[arg-type]
-    if campaign_id is not None:
-        stmt = stmt.where(Case.campaign_id == campaign_id)  # type: ignore[arg-type]
-    if category:
-        stmt = stmt.where(Case.category == category)  # type: ignore[arg-type]
-    if source:
-        stmt = stmt.where(Case.source == source)  # type: ignore[arg-type]
-    if lead_department_id is not None:
-        stmt = stmt.where(Case.lead_department_id == lead_department_id)  # type: ignore[arg-type]
-    if typical is not None:
-        stmt = stmt.where(Case.is_typical.is_(typical))  # type: ignore[attr-defined]
-    if q:
-        pattern = f"%{escape_like(q)}%"
-        stmt = stmt.where(or_(Case.title.ilike(pattern, escape="\\"),  # type: ignore[attr-defined]
-                              Case.enterprise_name.ilike(pattern, escape="\\")))  # type: ignore[union-attr]
-    if cursor:
-        stmt = stmt.where(after_cursor(Case.created_at, Case.id, cursor, descending=True))
-    rows = list(session.scalars(stmt.order_by(Case.created_at.desc(), Case.id.desc()).limit(limit + 1)))  # type: ignore[attr-defined,union-attr]
-    next_cursor = encode_cursor(rows[limit - 1].created_at, rows[limit - 1].id) if len(rows) > limit else None  # type: ignore[arg-type]
-    return CasePage(items=[CaseSummary.model_validate(c, from_attributes=True) for c in rows[:limit]],
+    f = CaseFilter(status=status, campaign_id=campaign_id, category=category, source=source,
+                   lead_department_id=lead_department_id, typical=typical, q=q)
+    rows, next_cursor = queries.list_cases(session, user, f, cursor=cursor, limit=limit)
+    return CasePage(items=[CaseSummary.model_validate(c, from_attributes=True) for c in rows],
                     next_cursor=next_cursor)
 
 
