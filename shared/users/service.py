@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from functools import lru_cache
 from datetime import timedelta
+from functools import lru_cache
 
 from sqlalchemy import func, select
 from sqlmodel import Session, col
@@ -18,6 +18,7 @@ from shared.settings import Settings
 from shared.users.models import AuthToken, LoginAttempt, NotifyMode, Role, User
 from shared.users.passwords import hash_password, verify_password
 from shared.versioning import bump, check_version
+
 
 @lru_cache(maxsize=1)
 def _dummy_hash() -> str:
