@@ -1,0 +1,1 @@
+"""Background work: the Celery application (workers.app), its beat schedule and tasks."""
