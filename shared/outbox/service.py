@@ -51,4 +51,19 @@ def enqueue(
         .returning(table.c.id)
     )
     # RETURNING, not rowcount: with an implicit RETURNING psycopg reports rowcount -1.
-    return session.execute(stmt).first() is not None
+    inserted = session.execute(stmt).first() is not None
+    if inserted:
+        mark_enqueued(session)
+    return inserted
+
+
+_ENQUEUED = "gongzhi.outbox_enqueued"
+
+
+def mark_enqueued(session: Session) -> None:
+    session.info[_ENQUEUED] = True
+
+
+def take_enqueued(session: Session) -> bool:
+    """Whether this session queued mail since it was last asked: kick the relay after commit only then."""
+    return bool(session.info.pop(_ENQUEUED, False))

@@ -51,6 +51,7 @@ from shared.attachments.models import OwnerKind
 from shared.attachments.service import list_for_case
 from shared.errors import DomainError, Forbidden, Invalid, NotFound, Unauthorized
 from shared.inspections.models import Inspection
+from shared.outbox.service import take_enqueued
 from shared.scope import assignment_for_read, can_manage_case, case_for_read, require_department_member
 from shared.users.models import User
 
@@ -159,7 +160,8 @@ def act(page: Page, raw_id: str, form: dict[str, str], kick: Callable[[], bool],
     except (DomainError, ValidationError) as exc:
         page.session.rollback()
         return _refused(page, aid, form, form_name, exc)
-    kick()
+    if take_enqueued(page.session):
+        kick()
     return redirect_with_flash(page, f"/assignments/{aid}", done_key)
 
 

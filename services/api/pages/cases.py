@@ -49,6 +49,7 @@ from shared.cases.queries import CaseFilter, list_cases
 from shared.cases.schemas import CommentIn, ReasonIn
 from shared.errors import DomainError, Invalid, NotFound, Unauthorized
 from shared.events import service as events
+from shared.outbox.service import take_enqueued
 from shared.scope import can_manage_case, case_for_read
 from shared.users.models import Role, User
 
@@ -174,7 +175,7 @@ def act(page: Page, raw_id: str, form: dict[str, str], form_name: str, done_key:
                        values={k: v for k, v in form.items() if k not in ("csrf_token", "version")})
         return html(page, "cases/detail.html", status=exc.status if isinstance(exc, DomainError) else 422,
                     **context)
-    if kick is not None:
+    if kick is not None and take_enqueued(page.session):
         kick()
     return redirect_with_flash(page, f"/cases/{cid}", done_key)
 

@@ -27,6 +27,8 @@ from shared.assignments.schemas import (
 )
 from shared.cases.models import CaseSource
 from shared.clock import Clock
+from shared.outbox.relay import kick
+from shared.outbox.service import take_enqueued
 from shared.scope import assignment_for_read
 
 router = APIRouter(tags=["assignments"])
@@ -35,9 +37,8 @@ router = APIRouter(tags=["assignments"])
 def _respond(session: Session, clock: Clock, a: Assignment, response: Response) -> AssignmentPublic:
     session.commit()
     # Kick delivery of whatever this change queued, after the commit made it visible.
-    from shared.outbox.relay import kick
-
-    kick()
+    if take_enqueued(session):
+        kick()
     response.headers["ETag"] = etag(a.version)
     return queries.get_public(session, a, clock.now())
 
