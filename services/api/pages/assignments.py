@@ -26,11 +26,13 @@ from services.api.pages.common import (
     active_departments,
     check_csrf,
     department_names,
+    detail_page,
     error_page,
     error_text,
     form_values,
     html,
     login_redirect,
+    not_found,
     parse_id,
     redirect_with_flash,
     user_names,
@@ -120,22 +122,9 @@ def detail_context(page: Page, assignment_id: int) -> dict[str, Any]:
     }
 
 
-def _not_found(page: Page) -> Response:
-    return error_page(page, 404, "not_found")
-
-
 @router.get("/assignments/{assignment_id}")
 def assignment_page(page: PageDep, assignment_id: str) -> Response:
-    if page.user is None:
-        return login_redirect(page)
-    aid = parse_id(assignment_id)
-    if aid is None:
-        return _not_found(page)
-    try:
-        context = detail_context(page, aid)
-    except NotFound:
-        return _not_found(page)
-    return html(page, "assignments/detail.html", **context)
+    return detail_page(page, assignment_id, detail_context, "assignments/detail.html")
 
 
 Run = Callable[[Session, User, int, int], object]
@@ -148,7 +137,7 @@ def act(page: Page, raw_id: str, form: dict[str, str], kick: Callable[[], bool],
         return login_redirect(page)
     aid = parse_id(raw_id)
     if aid is None:
-        return _not_found(page)
+        return not_found(page)
     if not check_csrf(page, form):
         return error_page(page, 403, "page.csrf_failed")
     try:
@@ -170,13 +159,13 @@ def _refused(page: Page, aid: int, form: dict[str, str], form_name: str,
     if isinstance(exc, Unauthorized):
         return login_redirect(page)
     if isinstance(exc, NotFound):
-        return _not_found(page)
+        return not_found(page)
     status = exc.status if isinstance(exc, DomainError) else 422
     page.flashes.append(Flash("error", error_text(page, exc)))
     try:
         context = detail_context(page, aid)
     except NotFound:
-        return _not_found(page)
+        return not_found(page)
     context.update(open_form=form_name, values={k: v for k, v in form.items() if k not in ("csrf_token", "version")})
     return html(page, "assignments/detail.html", status=status, **context)
 

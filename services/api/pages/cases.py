@@ -27,11 +27,13 @@ from services.api.pages.common import (
     active_departments,
     check_csrf,
     department_names,
+    detail_page,
     error_page,
     error_text,
     form_values,
     html,
     login_redirect,
+    not_found,
     parse_id,
     parse_optional_id,
     redirect_with_flash,
@@ -127,22 +129,9 @@ def detail_context(page: Page, case_id: int) -> dict[str, Any]:
     }
 
 
-def _not_found(page: Page) -> Response:
-    return error_page(page, 404, "not_found")
-
-
 @router.get("/cases/{case_id}")
 def case_page(page: PageDep, case_id: str) -> Response:
-    if page.user is None:
-        return login_redirect(page)
-    cid = parse_id(case_id)
-    if cid is None:
-        return _not_found(page)
-    try:
-        context = detail_context(page, cid)
-    except NotFound:
-        return _not_found(page)
-    return html(page, "cases/detail.html", **context)
+    return detail_page(page, case_id, detail_context, "cases/detail.html")
 
 
 Run = Callable[[Session, User, int, dict[str, str]], object]
@@ -154,7 +143,7 @@ def act(page: Page, raw_id: str, form: dict[str, str], form_name: str, done_key:
         return login_redirect(page)
     cid = parse_id(raw_id)
     if cid is None:
-        return _not_found(page)
+        return not_found(page)
     if not check_csrf(page, form):
         return error_page(page, 403, "page.csrf_failed")
     try:
@@ -165,12 +154,12 @@ def act(page: Page, raw_id: str, form: dict[str, str], form_name: str, done_key:
         if isinstance(exc, Unauthorized):
             return login_redirect(page)
         if isinstance(exc, NotFound):
-            return _not_found(page)
+            return not_found(page)
         page.flashes.append(Flash("error", error_text(page, exc)))
         try:
             context = detail_context(page, cid)
         except NotFound:
-            return _not_found(page)
+            return not_found(page)
         context.update(open_form=form_name,
                        values={k: v for k, v in form.items() if k not in ("csrf_token", "version")})
         return html(page, "cases/detail.html", status=exc.status if isinstance(exc, DomainError) else 422,

@@ -33,7 +33,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlmodel import Session, col
@@ -42,7 +42,7 @@ from services.api.deps import SESSION_COOKIE, ClockDep, SessionDep, SettingsDep
 from services.api.errors import field_reason
 from shared.clock import Clock
 from shared.departments.models import Department
-from shared.errors import DomainError, Invalid, Stale, Unauthorized
+from shared.errors import DomainError, Invalid, NotFound, Stale, Unauthorized
 from shared.i18n import MESSAGES, STATE_LABELS, label, pick_language, translate
 from shared.ids import MAX_ID
 from shared.settings import Settings
@@ -318,3 +318,21 @@ def user_names(session: Session, ids: set[int | None]) -> dict[int, str]:
 
 def login_nonce() -> str:
     return secrets.token_urlsafe(24)
+
+
+def not_found(page: Page) -> Response:
+    return error_page(page, 404, "not_found")
+
+
+def detail_page(page: Page, raw_id: str, context: Callable[[Page, int], dict[str, Any]], template: str) -> Response:
+    """A record's page: sign-in first, then 404 alike for a bad, missing or out-of-reach id."""
+    if page.user is None:
+        return login_redirect(page)
+    record_id = parse_id(raw_id)
+    if record_id is None:
+        return not_found(page)
+    try:
+        values = context(page, record_id)
+    except NotFound:
+        return not_found(page)
+    return html(page, template, **values)
