@@ -21,7 +21,7 @@ test: setup
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: setup
-	$(BIN)/ruff check shared services workers tests bench migrations
+	$(BIN)/ruff check .
 	$(BIN)/mypy shared services workers
 
 bench: setup
