@@ -101,9 +101,12 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 def engine(db_url: str) -> Iterator[Engine]:
+    from shared.calendar.service import forget_cached_calendars
+
     engine = make_engine(db_url)
     if engine.dialect.name == "postgresql":
         _truncate_all(engine)
+    forget_cached_calendars()  # the tables were emptied behind the process's back
     yield engine
     engine.dispose()
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Index
+from sqlalchemy import Index, text
 from sqlmodel import Field, SQLModel
 
 from shared.columns import enum_field, utc_field
@@ -30,6 +30,9 @@ class ReturnReason(StrEnum):
     OTHER = "other"
 
 
+_ACTIVE_SQL = "state IN ('dispatched', 'accepted')"
+
+
 class Assignment(SQLModel, table=True):
     """任务/工单 — never "Task", so it cannot be confused with a Celery task."""
 
@@ -38,6 +41,11 @@ class Assignment(SQLModel, table=True):
         Index("ix_assignment_state_due", "state", "feedback_due_at"),
         Index("ix_assignment_state_acceptance", "state", "acceptance_due_at"),
         Index("ix_assignment_case", "case_id"),
+        # Open work only (a few percent of the table): the department queue and the reminder pass.
+        Index("ix_assignment_active_queue", "department_id", "feedback_due_at", "id",
+              postgresql_where=text(_ACTIVE_SQL), sqlite_where=text(_ACTIVE_SQL)),
+        Index("ix_assignment_active_due", "feedback_due_at",
+              postgresql_where=text(_ACTIVE_SQL), sqlite_where=text(_ACTIVE_SQL)),
     )
 
     id: int | None = Field(default=None, primary_key=True)

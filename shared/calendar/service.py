@@ -11,6 +11,7 @@ is always the one the official schedule gives.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -103,37 +104,46 @@ def _fingerprint(session: Session) -> object:
     return (tuple(years), tuple(days))
 
 
+FINGERPRINT_TTL_SECONDS = 5.0
+_last_checked: dict[tuple[str, str], tuple[float, WorkingCalendar]] = {}
+
+
 def working_calendar(session: Session, settings: Settings | None = None) -> WorkingCalendar:
     """The calendar as the database says, in memory.
 
     Requests and reminder passes ask for it constantly, so it is kept per
-    process and reloaded only when the stored calendar's fingerprint changes
-    (or this process loaded a year itself): one small aggregate per call
-    instead of reading every special day.
+    process: the stored calendar's fingerprint (one small aggregate) is checked
+    at most every few seconds, and a year loaded by this process drops the
+    cache at once.  Another process sees an admin's change within seconds.
     """
     settings = settings or get_settings()
-    bind = session.get_bind()
-    url = str(bind.engine.url)
-    key = (url, settings.timezone + str(settings.close_of_business), _fingerprint(session))
-    cached = _cache.get(key)
-    if cached is not None:
-        return cached
-    years = {row for row in session.scalars(select(CalendarYear.year))}  # type: ignore[call-overload]
-    official: dict[int, dict[date, bool]] = {year: {} for year in years}
-    for row in session.scalars(select(CalendarDay)):
-        if row.day.year in official:
-            official[row.day.year][row.day] = row.is_working
-    calendar = WorkingCalendar(tz=settings.tz, close_of_business=settings.close_of_business, official=official)
-    with _cache_lock:
-        if len(_cache) > 32:
-            _cache.clear()
-        _cache[key] = calendar
+    url = str(session.get_bind().engine.url)
+    where = (url, settings.timezone + str(settings.close_of_business))
+    recent = _last_checked.get(where)
+    if recent is not None and time.monotonic() - recent[0] < FINGERPRINT_TTL_SECONDS:
+        return recent[1]
+    key = (*where, _fingerprint(session))
+    calendar = _cache.get(key)
+    if calendar is None:
+        years = {row for row in session.scalars(select(CalendarYear.year))}  # type: ignore[call-overload]
+        official: dict[int, dict[date, bool]] = {year: {} for year in years}
+        for row in session.scalars(select(CalendarDay)):
+            if row.day.year in official:
+                official[row.day.year][row.day] = row.is_working
+        calendar = WorkingCalendar(tz=settings.tz, close_of_business=settings.close_of_business,
+                                   official=official)
+        with _cache_lock:
+            if len(_cache) > 32:
+                _cache.clear()
+            _cache[key] = calendar
+    _last_checked[where] = (time.monotonic(), calendar)
     return calendar
 
 
 def forget_cached_calendars() -> None:
     with _cache_lock:
         _cache.clear()
+        _last_checked.clear()
 
 
 def package_calendar(settings: Settings | None = None) -> WorkingCalendar:

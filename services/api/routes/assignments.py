@@ -69,7 +69,7 @@ def list_assignments(
                                            "-dispatched_at | -updated_at")] = "feedback_due_at",
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-) -> AssignmentPage:
+) -> Response:
     f = queries.AssignmentFilter(
         state=state, department_id=department_id, case_id=case_id, inspection_id=inspection_id,
         overdue=overdue, due_before=due_before, campaign_id=campaign_id, category=category,
@@ -77,16 +77,19 @@ def list_assignments(
     )
     items, next_cursor = queries.list_assignments(session, user, clock.now(), f, sort=sort,
                                                   cursor=cursor, limit=limit)
-    return AssignmentPage(items=items, next_cursor=next_cursor)
+    body = AssignmentPage.model_construct(items=items, next_cursor=next_cursor)
+    return Response(body.model_dump_json(), media_type="application/json")
 
 
 @router.get("/queue", response_model=QueueOut)
 def department_queue(session: SessionDep, clock: ClockDep, user: CurrentUser,
                      department_id: IdQuery = None,
-                     limit: Annotated[int, Query(ge=1, le=200)] = 50) -> QueueOut:
+                     limit: Annotated[int, Query(ge=1, le=200)] = 50) -> Response:
     """The department's queue: to accept, in progress, due within 2 working days, overdue."""
     dept, counts, items = queries.queue(session, user, clock.now(), department_id, limit)
-    return QueueOut(department_id=dept, counts=counts, items=items)
+    # Built from our own rows: serialised once, not validated again by the response model.
+    body = QueueOut.model_construct(department_id=dept, counts=counts, items=items)
+    return Response(body.model_dump_json(), media_type="application/json")
 
 
 @router.get("/assignments/{assignment_id}", response_model=AssignmentPublic)

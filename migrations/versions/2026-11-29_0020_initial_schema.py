@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 23:21:45.087024
+Create Date: 2026-11-29 00:20:48.776376
 
 """
 from typing import Sequence, Union
@@ -286,6 +286,8 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('assignment', schema=None) as batch_op:
+        batch_op.create_index('ix_assignment_active_due', ['feedback_due_at'], unique=False, postgresql_where=sa.text("state IN ('dispatched', 'accepted')"), sqlite_where=sa.text("state IN ('dispatched', 'accepted')"))
+        batch_op.create_index('ix_assignment_active_queue', ['department_id', 'feedback_due_at', 'id'], unique=False, postgresql_where=sa.text("state IN ('dispatched', 'accepted')"), sqlite_where=sa.text("state IN ('dispatched', 'accepted')"))
         batch_op.create_index('ix_assignment_case', ['case_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_assignment_done_at'), ['done_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_assignment_first_submitted_at'), ['first_submitted_at'], unique=False)
@@ -420,6 +422,8 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_assignment_first_submitted_at'))
         batch_op.drop_index(batch_op.f('ix_assignment_done_at'))
         batch_op.drop_index('ix_assignment_case')
+        batch_op.drop_index('ix_assignment_active_queue', postgresql_where=sa.text("state IN ('dispatched', 'accepted')"), sqlite_where=sa.text("state IN ('dispatched', 'accepted')"))
+        batch_op.drop_index('ix_assignment_active_due', postgresql_where=sa.text("state IN ('dispatched', 'accepted')"), sqlite_where=sa.text("state IN ('dispatched', 'accepted')"))
 
     op.drop_table('assignment')
     with op.batch_alter_table('inspection', schema=None) as batch_op:
