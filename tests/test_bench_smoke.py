@@ -1,0 +1,149 @@
+"""The benchmarks at a tiny scale on the test PostgreSQL, so the bench code cannot rot.
+
+Generates 2,000 cases into a throwaway database, then runs the queue load
+test (real uvicorn servers, a few seconds of load), the reminder pass and the
+delivery benchmark.  Performance targets are machine-dependent and are not
+asserted here; what each benchmark measures must be right: row counts and
+shapes, deadlines as the app computes them, every queue response a 200 with
+the counts SQL gives, a constant number of statements per request, the pass
+rolled back, every message delivered exactly as often as sent.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlmodel import Session
+
+from tests.conftest import POSTGRES_ADMIN_URL, _postgres_reachable, missing_service
+
+pytestmark = pytest.mark.postgres
+
+CASES, ASSIGNMENTS, DEPARTMENTS, USERS = 2_000, 6_000, 8, 80
+
+
+@pytest.fixture(scope="module")
+def bench_db() -> Iterator[tuple[str, dict[str, Any]]]:
+    from bench.dataset import Scale, generate
+
+    problem = _postgres_reachable()
+    if problem:
+        missing_service(problem)
+    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/gongzhi_bench_smoke_{uuid.uuid4().hex[:8]}"
+    meta = generate(url, Scale(cases=CASES, assignments=ASSIGNMENTS, departments=DEPARTMENTS, users=USERS))
+    yield url, meta
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _scalar(url: str, sql: str) -> Any:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text(sql)).scalar_one()
+    finally:
+        engine.dispose()
+
+
+def test_generator_builds_a_consistent_dataset(bench_db: tuple[str, dict[str, Any]]) -> None:
+    url, meta = bench_db
+    stats = meta["stats"]
+    assert stats["cases"] == CASES and stats["assignments"] == ASSIGNMENTS
+    assert stats["departments"] == DEPARTMENTS and sum(stats["users"].values()) == USERS
+    # Every state occurs, most work is done, and some is open and overdue.
+    states = stats["assignment_states"]
+    assert {"dispatched", "accepted", "submitted", "done", "cancelled"} <= set(states)
+    assert states["done"] > ASSIGNMENTS * 0.8
+    assert 0 < stats["open_fraction"] < 0.2
+    assert stats["reminder_due_estimate"]["total"] > 0
+    assert stats["feedback"] == states["submitted"] + states["done"]
+    assert stats["calendar_days"] > 0  # seeded from the chinese-calendar package
+    # References: the public format, unique, gapless per year, and the sequence continues from them.
+    refs = _scalar(url, """SELECT string_agg(reference, ',') FROM (SELECT reference FROM "case" LIMIT 50) s""")
+    assert all(re.fullmatch(r"GZ-\d{4}-\d{6}", r) for r in refs.split(","))
+    assert _scalar(url, 'SELECT count(DISTINCT reference) FROM "case"') == CASES
+    assert _scalar(url, """SELECT count(*) FROM case_sequence s WHERE s.last_value <> (
+        SELECT max(substring(reference from 9)::int) FROM "case" WHERE substring(reference from 4 for 4)::int = s.year
+    ) OR s.last_value <> (SELECT count(*) FROM "case" WHERE substring(reference from 4 for 4)::int = s.year)""") == 0
+    # A department with an assignment can see its case: it leads it or the case is shared with it.
+    assert _scalar(url, """SELECT count(*) FROM assignment a JOIN "case" c ON c.id = a.case_id
+        WHERE a.department_id <> c.lead_department_id AND NOT EXISTS (
+            SELECT 1 FROM case_share s WHERE s.case_id = a.case_id AND s.department_id = a.department_id)""") == 0
+    # Closed cases have nothing open.
+    assert _scalar(url, """SELECT count(*) FROM "case" c JOIN assignment a ON a.case_id = c.id
+        WHERE c.status = 'closed' AND a.state IN ('dispatched', 'accepted', 'submitted', 'returned')""") == 0
+
+
+def test_generated_deadlines_are_the_apps_working_day_deadlines(bench_db: tuple[str, dict[str, Any]]) -> None:
+    from shared.calendar.service import working_calendar
+    from shared.settings import Settings
+
+    url, _meta = bench_db
+    engine = create_engine(url)
+    try:
+        with Session(engine) as session:
+            cal = working_calendar(session, Settings(demo=True, database_url=url))
+            rows = session.execute(text(
+                """SELECT dispatched_at, acceptance_due_at, original_feedback_due_at, working_days
+                   FROM assignment ORDER BY id LIMIT 300""")).all()
+            for r in rows:
+                assert cal.add_working_days(r.dispatched_at, 1).at == r.acceptance_due_at
+                assert cal.add_working_days(r.dispatched_at, r.working_days).at == r.original_feedback_due_at
+    finally:
+        engine.dispose()
+
+
+def test_queue_benchmark_serves_correct_queues_with_constant_statements(
+    bench_db: tuple[str, dict[str, Any]],
+) -> None:
+    from bench import queue_load
+
+    url, _meta = bench_db
+    out = queue_load.run(url, workers=1, connections=4, duration=1, rounds=1, warmup=1, bare_sync=False,
+                         departments=3, breakdown_iterations=3)
+    assert out["checks"]["all_ok"], out["checks"]
+    assert all(r["status"] == 200 for r in out["checks"]["responses"])
+    assert out["statements"]["constant"]
+    assert out["statements"]["fewest_open"]["open"] < out["statements"]["most_open"]["open"]
+    for name in ("bare", "queue", "queue-lean", "queue-pgjson"):
+        assert out["summary"][name]["rps"] > 0
+        assert out["summary"][name]["non_2xx"] == 0
+    assert out["ratio"] > 0
+    # The prototypes the report compares against answer exactly what the real endpoint answers.
+    assert out["lean_check"]["same_json"], out["lean_check"]
+    # The suggested index serves the same query (both timings measured, the index rolled back).
+    assert out["index_experiment"]["items_query_ms"] > 0
+    assert _scalar(url, "SELECT count(*) FROM pg_indexes WHERE indexname LIKE 'bench_%'") == 0
+
+
+def test_reminder_benchmark_runs_the_pass_and_leaves_nothing_behind(bench_db: tuple[str, dict[str, Any]]) -> None:
+    from bench import reminders
+
+    url, _meta = bench_db
+    out = reminders.run(url, runs=1)
+    run = out["runs"][0]
+    assert run["ran"] and run["found"] > 0 and run["notices_total"] > 0 and run["emails"] > 0
+    assert run["statements"] > 0 and 0 < run["db_s"] <= run["wall_s"]
+    assert run["explain"] and all(e["execution_ms"] is not None for e in run["explain"])
+    # Rolled back: the benchmark is repeatable.
+    assert _scalar(url, "SELECT count(*) FROM reminder_notice") == 0
+    assert _scalar(url, "SELECT count(*) FROM outbox_message") == 0
+
+
+def test_delivery_benchmark_delivers_every_message_once_per_sender(bench_db: tuple[str, dict[str, Any]]) -> None:
+    from bench import delivery
+
+    url, _meta = bench_db
+    out = delivery.run(url, messages=40, rounds=1)
+    assert out["relay_report"]["sent"] == 40
+    assert out["row_states"] == {"sent": 40}
+    assert out["sink_received"]["messages"] == 3 * 40  # plain loop, relay, plain loop
+    assert out["all_delivered"] and out["ratio"] > 0
+    assert _scalar(url, "SELECT count(*) FROM outbox_message") == 0
