@@ -8,11 +8,14 @@ makes it happen once, however often it is produced.
 How a notice reaches its recipient depends on his preference:
 
 - **immediate**: an event becomes one email at once, in the transaction of the
-  change; a reminder becomes one email in the pass that found it.
-- **digest** (the default): the notice waits (``digest_key`` NULL) and the next
-  reminder pass folds everything waiting for that person into one email.  The
-  pass runs only in working hours on working days, so a digest user is not
-  mailed at night; an immediate user asked to be, and is.
+  change (an immediate user asked to hear of events at night too, and does).
+- **digest** (the default): an event notice waits (``digest_key`` NULL) for the
+  next reminder pass.  The pass runs only in working hours on working days, so
+  a digest user is not mailed at night.
+
+Reminders (逾期, 催办 …) always wait for the pass, and each pass folds
+everything waiting for a person into **one** email, whatever his mode: an
+immediate user with 800 due items gets one digest, not 800 emails.
 
 ``deliver_waiting`` claims waiting notices (``FOR UPDATE SKIP LOCKED`` on
 PostgreSQL; SQLite serialises writers) and stamps each with the outbox key of
@@ -212,14 +215,14 @@ class Delivery:
     notices: int = 0
     emails: int = 0
     digests: int = 0
-    singles: int = 0
+    singles: int = 0  # reminders no longer go out singly; kept for the CLI's report
     dropped: int = 0
     recipients: set[int] = field(default_factory=set)
     queued: list[tuple[str, str]] = field(default_factory=list)  # (to, subject) of new outbox rows
 
 
 def deliver_waiting(session: Session, now: datetime, settings: Settings | None = None) -> Delivery:
-    """Turn every waiting notice into outbox rows: a digest per person, or single emails."""
+    """Turn every waiting notice into outbox rows: one email per person (multi-row INSERTs)."""
     settings = settings or get_settings()
     t = ReminderNotice.__table__  # type: ignore[attr-defined]
     stmt = (select(t.c.id, t.c.key, t.c.kind, t.c.recipient_id, t.c.assignment_id, t.c.params)
@@ -238,6 +241,7 @@ def deliver_waiting(session: Session, now: datetime, settings: Settings | None =
         by_recipient[row.recipient_id].append(row)
 
     stamps: dict[str, list[int]] = defaultdict(list)
+    emails: list[outbox.NewMessage] = []
     for recipient_id, rows in by_recipient.items():
         person = people.get(recipient_id)
         present = [r for r in rows if r.assignment_id in infos]
@@ -250,27 +254,24 @@ def deliver_waiting(session: Session, now: datetime, settings: Settings | None =
                               info=infos[r.assignment_id])
             for r in present
         ]
-        if person.immediate:
-            for item in items:
-                email = render.single_email(person, item, now, settings)
-                if _enqueue(session, person, item.key, f"notice.{item.kind}", email, now):
-                    result.queued.append((person.email, email.subject))
-                stamps[item.key].append(item.id)
-                result.singles += 1
-        else:
-            # Every claimed notice is stamped with the digest, even one not shown in it.
-            key = rules.digest_key(person.id, min(i.id for i in items))
-            shown = _without_superseded(items)
-            # A digest of one thing reads best as that one thing's own email.
-            email = (render.single_email(person, shown[0], now, settings) if len(shown) == 1
-                     else render.digest_email(person, shown, now, settings))
-            if _enqueue(session, person, key, "reminder.digest", email, now):
-                result.queued.append((person.email, email.subject))
-            stamps[key].extend(i.id for i in items)
-            result.digests += 1
+        # One email per person per pass, whatever his notify_mode: "immediate" is
+        # for events, which were mailed when they happened and never wait here.
+        # Every claimed notice is stamped with the digest, even one not shown in it.
+        key = rules.digest_key(person.id, min(i.id for i in items))
+        shown = _without_superseded(items)
+        # A digest of one thing reads best as that one thing's own email.
+        email = (render.single_email(person, shown[0], now, settings) if len(shown) == 1
+                 else render.digest_email(person, shown, now, settings))
+        emails.append(outbox.NewMessage(key=key, kind="reminder.digest", to_address=person.email,
+                                        subject=email.subject, body_text=email.body_text,
+                                        body_html=email.body_html, recipient_user_id=person.id))
+        stamps[key].extend(i.id for i in items)
+        result.digests += 1
         result.notices += len(items)
         result.recipients.add(person.id)
         stamps[DROPPED].extend(r.id for r in rows if r.assignment_id not in infos)
+    inserted = outbox.enqueue_many(session, emails, now)
+    result.queued = [(m.to_address, m.subject) for m in emails if m.key in inserted]
     _stamp(session, stamps)
     result.emails = result.digests + result.singles
     return result

@@ -7,6 +7,8 @@ the deduplication, so a second enqueue of the same key is a silent no-op.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.dialects import postgresql, sqlite
@@ -52,6 +54,54 @@ def enqueue(
     )
     # RETURNING, not rowcount: with an implicit RETURNING psycopg reports rowcount -1.
     inserted = session.execute(stmt).first() is not None
+    if inserted:
+        mark_enqueued(session)
+    return inserted
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    """One row for ``enqueue_many``: the same fields as ``enqueue``'s keywords."""
+
+    key: str
+    kind: str
+    to_address: str
+    subject: str
+    body_text: str
+    body_html: str
+    recipient_user_id: int | None = None
+
+
+# Rows per INSERT: 11 parameters a row stays far below SQLite's and psycopg's limits.
+_MANY_CHUNK = 500
+
+
+def enqueue_many(session: Session, rows: Sequence[NewMessage], now: datetime) -> set[str]:
+    """``enqueue`` for many messages: multi-row INSERT … ON CONFLICT DO NOTHING RETURNING.
+
+    Returns the keys actually inserted (an existing key is a silent no-op, as in
+    ``enqueue``).  Rows go in the caller's order (the outbox ids follow it); two
+    transactions that may insert the same keys at once must pass them in the
+    same order, so they take the unique index's locks alike and cannot deadlock.
+    """
+    unique = list({r.key: r for r in rows}.items())
+    if not unique:
+        return set()
+    table = OutboxMessage.__table__  # type: ignore[attr-defined]
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    inserted: set[str] = set()
+    for start in range(0, len(unique), _MANY_CHUNK):
+        values = [
+            {"dedup_key": key, "kind": r.kind, "recipient_user_id": r.recipient_user_id,
+             "to_address": r.to_address, "subject": r.subject, "body_text": r.body_text,
+             "body_html": r.body_html, "state": OutboxState.PENDING.value, "attempts": 0,
+             "next_attempt_at": now, "created_at": now}
+            for key, r in unique[start : start + _MANY_CHUNK]
+        ]
+        stmt = (insert(table).values(values).on_conflict_do_nothing(index_elements=["dedup_key"])
+                .returning(table.c.dedup_key))
+        inserted.update(session.execute(stmt).scalars())
     if inserted:
         mark_enqueued(session)
     return inserted

@@ -44,7 +44,7 @@ class EventKind(StrEnum):
 
 
 class Audience(StrEnum):
-    LIAISONS = "liaisons"  # the department's liaisons, plus the assignee
+    LIAISONS = "liaisons"  # the assignee once accepted; before that (or without one) all liaisons
     HEADS = "heads"  # the department's heads
     COORDINATOR = "coordinator"  # the case's coordinator
 

@@ -10,23 +10,33 @@ A pass (beat runs it every ten minutes; ``gongzhi remind`` runs one by hand):
    assignments awaiting a decision) — never the whole table, never one query
    per assignment; people are looked up in batches;
 3. computes each assignment's stage per audience with the pure ladder in
-   ``rules`` and the working calendar;
+   ``rules`` and the working calendar, and resolves each audience to people:
+
+   - deadline stages for the department (催签, 预警, 今日到期, 逾期): while the
+     assignment is not yet accepted (dispatched) they go to all the
+     department's active liaisons (plus the assignee, if one is set); once it
+     is accepted it has an owner, and they go to its assignee only — to the
+     liaisons again when it has no assignee or he is no longer active;
+   - 催办 and 督办 go to the department's heads, 督办 also to the case's
+     coordinator; pending decisions to the heads and/or the coordinator;
+   - the department's heads stand in when it has no active liaison at all;
 4. writes one notice per (stage, assignment, recipient, local date) —
    INSERT … ON CONFLICT DO NOTHING on its key, so a second pass, a second
    worker or a second beat adds nothing;
 5. folds everything waiting for each person (these notices and earlier event
-   notices) into one digest, or single emails for immediate users, in the
-   outbox — all in the caller's transaction.
+   notices) into one digest email per person per pass — whatever his
+   notify_mode, which only governs event emails — written to the outbox in
+   multi-row INSERTs, all in the caller's transaction.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select, text
 from sqlmodel import Session
 
 from shared.assignments.models import (
@@ -39,7 +49,6 @@ from shared.assignments.models import (
 from shared.calendar.service import WorkingCalendar, working_calendar
 from shared.cases.models import Case
 from shared.clock import Clock, as_utc
-from shared.feedback.models import Feedback
 from shared.notifications import service as notices
 from shared.notifications.service import Members, NewNotice, Recipient
 from shared.reminders import rules
@@ -83,6 +92,7 @@ class _Due:
     stages: dict[Audience, Stage]
     params: dict[Stage, dict[str, Any]]
     exclude: int | None = None  # someone not to remind of his own request
+    accepted: bool = False  # has an owner: deadline reminders go to the assignee
 
 
 def _start_of_local_day(day: date, settings: Settings) -> datetime:
@@ -120,22 +130,45 @@ def _t(model: Any) -> Any:
 _ACTIVE = [s.value for s in ACTIVE_STATES]
 
 
+def _coordinators(session: Session, case_ids: set[int]) -> dict[int, int]:
+    """coordinator_id by case id, fetched by primary key for the cases at hand only.
+
+    Joining ``case`` inside the search let the planner hash-join (seq-scan) all
+    cases when it overestimated the due rows; primary-key lookups cost a few ms.
+    """
+    wanted = sorted(case_ids)
+    out: dict[int, int] = {}
+    if not wanted:
+        return out
+    if session.get_bind().dialect.name == "postgresql":
+        rows = session.execute(_PG_COORDINATORS, {"ids": wanted})
+        return {row.id: row.coordinator_id for row in rows}
+    c = _t(Case).c
+    for chunk in notices.chunks(wanted):
+        out.update({row.id: row.coordinator_id
+                    for row in session.execute(select(c.id, c.coordinator_id).where(c.id.in_(chunk)))})
+    return out
+
+
+_PG_COORDINATORS = text('SELECT id, coordinator_id FROM "case" WHERE id = ANY(CAST(:ids AS integer[]))')
+
+
 def _deadline_due(
     session: Session, counter: _Counter, now: datetime, today: date, horizon: datetime, ladder: Ladder
 ) -> list[_Due]:
     """Open assignments due by the end of the 预警 window, or waiting past their acceptance time.
 
-    Two range scans: ix_assignment_state_due and ix_assignment_state_acceptance.
+    Two range scans (ix_assignment_state_due, ix_assignment_state_acceptance)
+    over ``assignment`` alone, then the coordinators of the distinct cases.
     """
-    ta, tc = _t(Assignment), _t(Case)
-    a, c = ta.c, tc.c
-    columns = (a.id, a.department_id, a.assignee_id, a.state, a.acceptance_due_at, a.feedback_due_at,
-               c.coordinator_id)
-    joined = select(*columns).select_from(ta.join(tc, c.id == a.case_id))
-    by_feedback = joined.where(a.state.in_(_ACTIVE), a.feedback_due_at < horizon)
-    by_acceptance = joined.where(a.state == AssignmentState.DISPATCHED.value, a.acceptance_due_at <= now)
+    a = _t(Assignment).c
+    columns = (a.id, a.case_id, a.department_id, a.assignee_id, a.state, a.acceptance_due_at,
+               a.feedback_due_at)
+    by_feedback = select(*columns).where(a.state.in_(_ACTIVE), a.feedback_due_at < horizon)
+    by_acceptance = select(*columns).where(a.state == AssignmentState.DISPATCHED.value,
+                                           a.acceptance_due_at <= now)
     rows = {row.id: row for stmt in (by_feedback, by_acceptance) for row in session.execute(stmt)}
-    due: list[_Due] = []
+    found: list[tuple[Any, dict[Audience, Stage], dict[Stage, dict[str, Any]]]] = []
     for row in rows.values():
         overdue = row.feedback_due_at <= now
         facts = DeadlineFacts(
@@ -153,19 +186,25 @@ def _deadline_due(
         params: dict[Stage, dict[str, Any]] = {s: {"days": days} for s in stages.values()}
         if Stage.ESCALATION in params:
             params[Stage.ESCALATION]["threshold"] = ladder.escalate_after_working_days
-        due.append(_Due(row.id, row.department_id, row.assignee_id, row.coordinator_id, stages, params))
-    return due
+        found.append((row, stages, params))
+    coordinators = _coordinators(session, {row.case_id for row, _s, _p in found})
+    return [
+        _Due(row.id, row.department_id, row.assignee_id, coordinators.get(row.case_id, 0), stages, params,
+             accepted=row.state != AssignmentState.DISPATCHED.value)
+        for row, stages, params in found
+    ]
 
 
 def _decisions_due(session: Session, counter: _Counter, cutoff: datetime, ladder: Ladder) -> list[_Due]:
     """Extensions, feedback and returns waiting for someone's decision since before today."""
-    ta, tc, te, tf = _t(Assignment), _t(Case), _t(ExtensionRequest), _t(Feedback)
-    a, c, e, f = ta.c, tc.c, te.c, tf.c
-    due: list[_Due] = []
+    ta, te = _t(Assignment), _t(ExtensionRequest)
+    a, e = ta.c, te.c
+    # (case_id, a _Due without its coordinator yet)
+    found: list[tuple[int, _Due]] = []
     extensions = (
         select(e.id, e.requested_at, e.requested_by, e.extra_working_days, e.reason, a.id.label("assignment_id"),
-               a.department_id, a.assignee_id, c.coordinator_id)
-        .select_from(te.join(ta, a.id == e.assignment_id).join(tc, c.id == a.case_id))
+               a.case_id, a.department_id, a.assignee_id)
+        .select_from(te.join(ta, a.id == e.assignment_id))
         .where(e.state == ExtensionState.PENDING.value, e.requested_at < cutoff, a.state.in_(_ACTIVE))
     )
     for row in session.execute(extensions):
@@ -175,32 +214,28 @@ def _decisions_due(session: Session, counter: _Counter, cutoff: datetime, ladder
         params = {"extension_id": row.id, "days": row.extra_working_days, "reason": row.reason,
                   "waiting": waiting}
         stages = {Audience.HEADS: Stage.EXTENSION_PENDING, Audience.COORDINATOR: Stage.EXTENSION_PENDING}
-        due.append(_Due(row.assignment_id, row.department_id, row.assignee_id, row.coordinator_id, stages,
-                        {Stage.EXTENSION_PENDING: params}, exclude=row.requested_by))
+        found.append((row.case_id, _Due(row.assignment_id, row.department_id, row.assignee_id, 0, stages,
+                                        {Stage.EXTENSION_PENDING: params}, exclude=row.requested_by)))
 
-    # The latest submission; a submitted assignment without feedback rows (imported data)
-    # counts from its last change.
-    submitted = func.coalesce(func.max(f.submitted_at), a.updated_at).label("submitted_at")
+    # Submitting bumps the assignment, so a submitted assignment's updated_at is
+    # its latest submission: no need to aggregate feedback rows.
     reviews = (
-        select(a.id, a.department_id, a.assignee_id, c.coordinator_id, submitted)
-        .select_from(ta.join(tc, c.id == a.case_id).outerjoin(tf, f.assignment_id == a.id))
-        .where(a.state == AssignmentState.SUBMITTED.value)
-        .group_by(a.id, a.department_id, a.assignee_id, c.coordinator_id, a.updated_at)
-        .having(submitted < cutoff)
+        select(a.id, a.case_id, a.department_id, a.assignee_id, a.updated_at)
+        .where(a.state == AssignmentState.SUBMITTED.value, a.updated_at < cutoff)
     )
     for row in session.execute(reviews):
-        at = as_utc(row.submitted_at)
+        at = as_utc(row.updated_at)
         waiting = counter.since(at)
         if waiting < ladder.decision_after_working_days:
             continue
         params = {"submitted_at": at.isoformat(), "waiting": waiting}
-        due.append(_Due(row.id, row.department_id, row.assignee_id, row.coordinator_id,
-                        {Audience.COORDINATOR: Stage.REVIEW_PENDING}, {Stage.REVIEW_PENDING: params}))
+        found.append((row.case_id, _Due(row.id, row.department_id, row.assignee_id, 0,
+                                        {Audience.COORDINATOR: Stage.REVIEW_PENDING},
+                                        {Stage.REVIEW_PENDING: params})))
 
     returns = (
-        select(a.id, a.department_id, a.assignee_id, c.coordinator_id, a.updated_at, a.return_reason,
+        select(a.id, a.case_id, a.department_id, a.assignee_id, a.updated_at, a.return_reason,
                a.return_note, a.needs_decision)
-        .select_from(ta.join(tc, c.id == a.case_id))
         .where(a.state == AssignmentState.RETURNED.value, a.updated_at < cutoff)
     )
     for row in session.execute(returns):
@@ -209,9 +244,11 @@ def _decisions_due(session: Session, counter: _Counter, cutoff: datetime, ladder
             continue
         params = {"return_reason": str(row.return_reason) if row.return_reason else None,
                   "note": row.return_note, "needs_decision": bool(row.needs_decision), "waiting": waiting}
-        due.append(_Due(row.id, row.department_id, row.assignee_id, row.coordinator_id,
-                        {Audience.COORDINATOR: Stage.RETURN_PENDING}, {Stage.RETURN_PENDING: params}))
-    return due
+        found.append((row.case_id, _Due(row.id, row.department_id, row.assignee_id, 0,
+                                        {Audience.COORDINATOR: Stage.RETURN_PENDING},
+                                        {Stage.RETURN_PENDING: params})))
+    coordinators = _coordinators(session, {case_id for case_id, _d in found})
+    return [replace(d, coordinator_id=coordinators.get(case_id, 0)) for case_id, d in found]
 
 
 def _audience(
@@ -219,7 +256,10 @@ def _audience(
 ) -> list[Recipient]:
     dept = members.get(d.department_id) or Members()
     if aud == Audience.LIAISONS:
-        return notices.liaison_audience(dept, people.get(d.assignee_id) if d.assignee_id else None)
+        assignee = people.get(d.assignee_id) if d.assignee_id else None
+        if d.accepted and assignee is not None:
+            return [assignee]  # accepted: the owner, not the whole department
+        return notices.liaison_audience(dept, assignee)
     if aud == Audience.HEADS:
         return list(dept.heads)
     coordinator = people.get(d.coordinator_id)

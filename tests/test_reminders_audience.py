@@ -1,0 +1,69 @@
+"""Who hears a deadline reminder: the department's liaisons until it is accepted, then its owner."""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from shared.assignments.models import AssignmentState
+from shared.clock import FrozenClock
+from shared.users.models import Role, User
+from tests.factories import World
+from tests.reminder_builders import Day, local, make_assignment, make_case, outbox_rows
+
+# Dispatched Thu 10-08 with 1 working day: due Fri 10-09 17:30; on Tue 10-13 it is
+# three working days overdue (10-10 make-up Saturday, 10-12, 10-13).
+DISPATCHED = local(2026, 10, 8, 9)
+PASS = local(2026, 10, 13, 9)
+TITLE = "某超市销售过期食品"
+
+
+def _second_liaison(session: Session, world: World) -> User:
+    template = world.liaison("SWJ")
+    user = User(username="liaison2_swj", name="钱联络", email="liaison2_swj@gov.example",
+                department_id=world.dept("SWJ").id, role=Role.LIAISON, password_hash=template.password_hash,
+                created_at=template.created_at)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def _overdue(session: Session, world: World, state: AssignmentState, assignee: User | None = None) -> str:
+    case = make_case(session, world.coordinator, title=TITLE)
+    make_assignment(session, case, world.dept("SWJ").id, world.coordinator, at=DISPATCHED, working_days=1,
+                    state=state, assignee=assignee)
+    session.commit()
+    return case.reference
+
+
+def test_accepted_assignment_reminds_its_assignee_only(
+    session: Session, clock: FrozenClock, world: World
+) -> None:
+    owner = _second_liaison(session, world)
+    ref = _overdue(session, world, AssignmentState.ACCEPTED, assignee=owner)
+    assert Day(session, clock).run(PASS) == [
+        ("coordinator", f"【督办】{ref} {TITLE}：已逾期 3 个工作日"),
+        ("head_swj", f"【督办】{ref} {TITLE}：已逾期 3 个工作日"),
+        ("liaison2_swj", f"【逾期】{ref} {TITLE}：已逾期 3 个工作日"),
+    ]
+
+
+def test_not_yet_accepted_reminds_every_liaison(session: Session, clock: FrozenClock, world: World) -> None:
+    _second_liaison(session, world)
+    ref = _overdue(session, world, AssignmentState.DISPATCHED)
+    sent = dict(Day(session, clock).run(PASS))
+    assert sent["liaison_swj"] == sent["liaison2_swj"] == f"【逾期】{ref} {TITLE}：已逾期 3 个工作日"
+    assert sent["head_swj"] == sent["coordinator"] == f"【督办】{ref} {TITLE}：已逾期 3 个工作日"
+
+
+def test_accepted_without_an_active_assignee_falls_back_to_the_liaisons(
+    session: Session, clock: FrozenClock, world: World
+) -> None:
+    owner = _second_liaison(session, world)
+    owner.active = False
+    gone = _overdue(session, world, AssignmentState.ACCEPTED, assignee=owner)
+    nobody = _overdue(session, world, AssignmentState.ACCEPTED)
+    sent = dict(Day(session, clock).run(PASS))
+    assert "liaison2_swj" not in sent
+    assert sent["liaison_swj"] == "【逾期】2 项任务已逾期"
+    digest = next(m for m in outbox_rows(session) if m.to_address == "liaison_swj@gov.example")
+    assert gone in digest.body_text and nobody in digest.body_text
