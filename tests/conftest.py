@@ -12,6 +12,7 @@ import os
 import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -53,24 +54,34 @@ def _postgres_reachable() -> str | None:
         return f"PostgreSQL not reachable at {POSTGRES_ADMIN_URL}: {exc.__class__.__name__}"
 
 
-@pytest.fixture(scope="session")
-def postgres_database() -> Iterator[str]:
-    """A fresh database for this test session, dropped at the end."""
+@contextmanager
+def fresh_postgres_database(prefix: str, *, create_schema: bool = True) -> Iterator[str]:
+    """A new, uniquely named PostgreSQL database (with our tables), dropped afterwards."""
     problem = _postgres_reachable()
     if problem:
         missing_service(problem)
-    name = f"gongzhi_test_{uuid.uuid4().hex[:10]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    engine = make_engine(url)
-    shared.models.metadata.create_all(engine)
-    engine.dispose()
-    yield url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    if create_schema:
+        engine = make_engine(url)
+        shared.models.metadata.create_all(engine)
+        engine.dispose()
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """A fresh database for this test session, dropped at the end."""
+    with fresh_postgres_database("gongzhi_test") as url:
+        yield url
 
 
 def _truncate_all(engine: Engine) -> None:
@@ -213,3 +224,22 @@ def dispatch(session: Session, clock: FrozenClock, world: World):  # type: ignor
         return a
 
     return _dispatch
+
+
+@pytest.fixture
+def cli(db_url: str, engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """`gongzhi` commands in this process, on the test database (get_settings reads the environment)."""
+    from typer.testing import CliRunner
+
+    import shared.db
+    from shared.settings import get_settings
+
+    monkeypatch.setenv("GONGZHI_DATABASE_URL", db_url)
+    monkeypatch.setenv("GONGZHI_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("GONGZHI_DEMO", "1")
+    get_settings.cache_clear()
+    yield CliRunner()
+    get_settings.cache_clear()
+    cached = shared.db._engines.pop(db_url, None)
+    if cached is not None:
+        cached.dispose()

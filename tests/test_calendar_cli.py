@@ -6,16 +6,12 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
 
-import shared.db
 from services.cli import app
-from shared.settings import get_settings
 
 BIN = Path(sys.executable).parent / "gongzhi"
 
@@ -48,18 +44,6 @@ def test_due_into_an_unpublished_year_says_provisional_on_stderr(tmp_path: Path)
 # ------------------------------------------------------------ against the test databases
 
 
-@pytest.fixture
-def cli(db_url: str, engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
-    """Commands in this process, on the test database (get_settings reads the environment)."""
-    monkeypatch.setenv("GONGZHI_DATABASE_URL", db_url)
-    monkeypatch.setenv("GONGZHI_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("GONGZHI_DEMO", "1")
-    get_settings.cache_clear()
-    yield CliRunner()
-    get_settings.cache_clear()
-    cached = shared.db._engines.pop(db_url, None)
-    if cached is not None:
-        cached.dispose()
 
 
 def test_due_with_offset_and_days_zero(cli: CliRunner) -> None:

@@ -5,15 +5,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 import redis
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
-from typer.testing import CliRunner
 
 import shared.db
 from services.api.routes.outbox import relay_kicker
@@ -24,7 +21,6 @@ from shared.events.models import Event
 from shared.outbox import relay
 from shared.outbox.models import OutboxState
 from shared.outbox.smtp import SmtpConfig, message_id
-from shared.settings import get_settings
 from tests.celery_harness import REPO, SmtpSink, redis_test_url, worker_env
 from tests.conftest import _truncate_all
 from tests.test_outbox_relay import FAST, put, rows, states
@@ -50,17 +46,6 @@ def in_doubt(engine: Engine, clock: FrozenClock) -> list[int]:
 # ------------------------------------------------------------------ CLI
 
 
-@pytest.fixture
-def cli(db_url: str, engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
-    monkeypatch.setenv("GONGZHI_DATABASE_URL", db_url)
-    monkeypatch.setenv("GONGZHI_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("GONGZHI_DEMO", "1")
-    get_settings.cache_clear()
-    yield CliRunner()
-    get_settings.cache_clear()
-    cached = shared.db._engines.pop(db_url, None)
-    if cached is not None:
-        cached.dispose()
 
 
 def test_cli_lists_by_state_and_discards(cli, engine, clock):
