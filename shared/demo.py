@@ -31,6 +31,7 @@ from shared.departments.models import Department, DepartmentKind
 from shared.inspections import service as inspections
 from shared.inspections.schemas import InspectionCreate
 from shared.outbox.models import OutboxMessage, OutboxState
+from shared.reminders.models import ReminderNotice
 from shared.settings import get_settings
 from shared.users.models import Role, User
 from shared.users.service import create_user
@@ -195,6 +196,9 @@ def load_demo(session: Session, clock: Clock) -> DemoSummary:
         update(OutboxMessage).where(OutboxMessage.state == OutboxState.PENDING)  # type: ignore[arg-type]
         .values(state=OutboxState.DISCARDED, last_error="demo history")
     )
+    session.execute(
+        update(ReminderNotice).where(col(ReminderNotice.digest_key).is_(None)).values(digest_key="demo-history")
+    )
     session.flush()
     return DemoSummary(created=True, departments=len(departments), users=len(users), cases=40,
                        assignments=n_assignments)
@@ -218,6 +222,8 @@ def _play(session: Session, c: FrozenClock, now: datetime, rng: random.Random, u
         instructions="请核查涉事经营主体资质与经营行为，依法处置并反馈结果。",
     ))
     fate = rng.random()
+    if now - c.now() > timedelta(days=21) and rng.random() < 0.85:
+        fate = rng.uniform(0.6, 1.0)  # most older work has been fed back by now; a few stay long overdue
     if fate < 0.12 or not later(rng.uniform(2, 20)):
         return  # still waiting to be accepted (some will be overdue)
     if fate < 0.2:
