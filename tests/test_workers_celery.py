@@ -52,6 +52,30 @@ def test_one_schedule_with_stable_task_names():
     assert {"outbox.relay", "outbox.reap"} <= set(app.tasks.keys())
 
 
+def test_sweep_removes_abandoned_uploads_and_keeps_live_ones(tmp_path, monkeypatch):
+    """A crashed upload leaves a staging file; the hourly sweep removes it, never one in progress."""
+    import os
+
+    from shared.settings import get_settings
+    from workers.tasks.attachments import sweep_staging
+
+    assert beat_schedule()["attachments-sweep"]["task"] == "attachments.sweep"
+    monkeypatch.setenv("GONGZHI_DATA_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    try:
+        staging = get_settings().upload_dir / ".staging"
+        staging.mkdir(parents=True)
+        abandoned, live = staging / "upload-old.part", staging / "upload-new.part"
+        abandoned.write_bytes(b"half a photo")
+        live.write_bytes(b"arriving now")
+        two_hours_ago = time.time() - 7200
+        os.utime(abandoned, (two_hours_ago, two_hours_ago))
+        assert sweep_staging.run() == 1
+        assert not abandoned.exists() and live.exists()
+    finally:
+        get_settings.cache_clear()
+
+
 def test_a_kick_with_the_broker_down_fails_fast_and_quietly(tmp_path):
     nowhere = make_app(Settings(demo=True, data_dir=tmp_path, broker_url=f"redis://127.0.0.1:{free_port()}/0"))
     started = time.monotonic()

@@ -16,6 +16,7 @@ REMINDER_PASS = "reminders.pass"
 OUTBOX_RELAY = "outbox.relay"
 OUTBOX_REAP = "outbox.reap"
 WEEKLY_REPORT = "reports.weekly"
+ATTACHMENTS_SWEEP = "attachments.sweep"
 
 RELAY_EVERY_SECONDS = 15.0
 REAP_EVERY_SECONDS = 60.0
@@ -40,6 +41,11 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
             "task": OUTBOX_REAP,
             "schedule": REAP_EVERY_SECONDS,
             "options": {"expires": REAP_EVERY_SECONDS},
+        },
+        "attachments-sweep": {
+            "task": ATTACHMENTS_SWEEP,
+            "schedule": crontab(minute=17),
+            "options": {"expires": 3000},
         },
     }
     # The weekly summary joins the schedule once its task module exists
