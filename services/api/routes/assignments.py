@@ -34,13 +34,24 @@ from shared.scope import assignment_for_read
 router = APIRouter(tags=["assignments"])
 
 
-def _respond(session: Session, clock: Clock, a: Assignment, response: Response) -> AssignmentPublic:
+def _commit(session: Session, version: int, response: Response) -> None:
     session.commit()
     # Kick delivery of whatever this change queued, after the commit made it visible.
     if take_enqueued(session):
         kick()
-    response.headers["ETag"] = etag(a.version)
+    response.headers["ETag"] = etag(version)
+
+
+def _respond(session: Session, clock: Clock, a: Assignment, response: Response) -> AssignmentPublic:
+    _commit(session, a.version, response)
     return queries.get_public(session, a, clock.now())
+
+
+def _assignment_version(session: Session, assignment_id: int) -> int:
+    """The version the service just wrote; the row is in the session, so this is not a query."""
+    a = session.get(Assignment, assignment_id)
+    assert a is not None
+    return a.version
 
 
 @router.post("/cases/{case_id}/assignments", response_model=AssignmentPublic, status_code=201)
@@ -128,8 +139,7 @@ def request_extension(assignment_id: IdPath, body: ExtensionIn, session: Session
                       user: CurrentUser, version: IfMatch, response: Response) -> ExtensionPublic:
     """申请延期"""
     ext = service.request_extension(session, clock, user, assignment_id, version, body)
-    a = assignment_for_read(session, user, assignment_id)
-    _respond(session, clock, a, response)
+    _commit(session, _assignment_version(session, assignment_id), response)
     return ExtensionPublic.model_validate(ext, from_attributes=True)
 
 
@@ -145,8 +155,7 @@ def _decide(approve: bool, assignment_id: IdPath, extension_id: IdPath, body: De
             response: Response) -> ExtensionPublic:
     ext = service.decide_extension(session, clock, user, assignment_id, extension_id, version,
                                    approve=approve, comment=body.comment if body else None)
-    a = assignment_for_read(session, user, assignment_id)
-    _respond(session, clock, a, response)
+    _commit(session, _assignment_version(session, assignment_id), response)
     return ExtensionPublic.model_validate(ext, from_attributes=True)
 
 
@@ -170,8 +179,7 @@ def submit_feedback(assignment_id: IdPath, body: FeedbackIn, session: SessionDep
                     user: CurrentUser, version: IfMatch, response: Response) -> FeedbackPublic:
     """反馈: narrative and structured outcomes."""
     fb = service.submit_feedback(session, clock, user, assignment_id, version, body)
-    a = assignment_for_read(session, user, assignment_id)
-    _respond(session, clock, a, response)
+    _commit(session, _assignment_version(session, assignment_id), response)
     return FeedbackPublic.model_validate(fb, from_attributes=True)
 
 
