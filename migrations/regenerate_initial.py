@@ -2,7 +2,8 @@
 
     .venv/bin/python -m migrations.regenerate_initial
 
-Autogenerate cannot see the append-only trigger on `event`, so it is added here.
+Autogenerate cannot see the append-only trigger on `event` or the lz4 compression of
+the outbox bodies, so they are added here.
 Once a release has shipped, write new revisions instead of running this.
 """
 
@@ -33,6 +34,25 @@ TRIGGER = '''
         )
 '''
 
+# Autogenerate cannot see column compression either (see shared/outbox/models.py).
+LZ4_BODIES = '''
+    if op.get_bind().dialect.name == "postgresql":
+        # Digests are large and written by the thousand: lz4 where the server has it.
+        op.execute(
+            """
+            DO $$
+            BEGIN
+                IF EXISTS (SELECT 1 FROM pg_settings
+                           WHERE name = 'default_toast_compression' AND 'lz4' = ANY(enumvals)) THEN
+                    ALTER TABLE outbox_message ALTER COLUMN body_text SET COMPRESSION lz4,
+                                               ALTER COLUMN body_html SET COMPRESSION lz4;
+                END IF;
+            END
+            $$
+            """
+        )
+'''
+
 DROP_TRIGGER = '''    if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP TRIGGER IF EXISTS event_append_only ON event")
         op.execute("DROP FUNCTION IF EXISTS event_append_only()")
@@ -50,7 +70,7 @@ def main() -> None:
     text = path.read_text()
     marker = "    # ### end Alembic commands ###"
     upgrade_end = text.index(marker)
-    text = text[:upgrade_end] + marker + "\n" + TRIGGER + text[upgrade_end + len(marker) + 1:]
+    text = text[:upgrade_end] + marker + "\n" + TRIGGER + LZ4_BODIES + text[upgrade_end + len(marker) + 1:]
     downgrade_start = text.index('"""Downgrade schema."""')
     body_start = text.index("\n", downgrade_start) + 1
     text = text[:body_start] + DROP_TRIGGER + text[body_start:]

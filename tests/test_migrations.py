@@ -54,3 +54,24 @@ def test_audit_trail_is_append_only_on_postgresql(empty_database: str) -> None:
     with engine.connect() as conn:
         assert conn.execute(text("SELECT action FROM event")).scalar_one() == "x"
     engine.dispose()
+
+
+@pytest.mark.parametrize("empty_database", ["postgresql"], indirect=True)
+def test_outbox_bodies_are_lz4_compressed_where_the_server_has_it(empty_database: str) -> None:
+    """The migration and create_all (tests, the benchmark's dataset) agree on it too."""
+    migrate.upgrade(empty_database)
+    engine = make_engine(empty_database)
+    query = text("""SELECT attname, attcompression FROM pg_attribute
+                    WHERE attrelid = 'outbox_message'::regclass AND attname IN ('body_text', 'body_html')""")
+    with engine.connect() as conn:
+        has_lz4 = conn.execute(text("SELECT 'lz4' = ANY(enumvals) FROM pg_settings "
+                                    "WHERE name = 'default_toast_compression'")).scalar_one()
+        migrated = {row[0]: row[1] for row in conn.execute(query)}
+        conn.execute(text("DROP TABLE outbox_message"))
+        conn.commit()
+        shared.models.metadata.tables["outbox_message"].create(conn)
+        created = {row[0]: row[1] for row in conn.execute(query)}
+    engine.dispose()
+    expected = "l" if has_lz4 else ""
+    assert migrated == created == {"body_text": expected, "body_html": expected}
+    assert has_lz4, "this server's PostgreSQL is built with lz4 (Debian's and the official images are)"

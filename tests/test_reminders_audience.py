@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlmodel import Session
 
 from shared.assignments.models import AssignmentState
 from shared.clock import FrozenClock
+from shared.reminders.models import ReminderNotice
 from shared.users.models import Role, User
 from tests.factories import World
 from tests.reminder_builders import Day, local, make_assignment, make_case, outbox_rows
@@ -67,3 +69,45 @@ def test_accepted_without_an_active_assignee_falls_back_to_the_liaisons(
     assert sent["liaison_swj"] == "【逾期】2 项任务已逾期"
     digest = next(m for m in outbox_rows(session) if m.to_address == "liaison_swj@gov.example")
     assert gone in digest.body_text and nobody in digest.body_text
+
+
+def _liaison(session: Session, world: World, n: int, **fields: object) -> User:
+    template = world.liaison("SWJ")
+    user = User(username=f"liaison{n}_swj", name=f"联络员{n}", email=f"liaison{n}_swj@gov.example",
+                department_id=world.dept("SWJ").id, role=Role.LIAISON, password_hash=template.password_hash,
+                created_at=template.created_at, **fields)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def test_a_department_is_told_once_each_member_in_his_own_digest(
+    session: Session, clock: FrozenClock, world: World
+) -> None:
+    """A department of many liaisons: one notice for the department, one email per liaison who wants it."""
+    for n in range(3, 9):
+        _liaison(session, world, n)
+    quiet = _liaison(session, world, 9, notify_opt_out=["overdue"])
+    ref = _overdue(session, world, AssignmentState.DISPATCHED)
+    day = Day(session, clock)
+    sent = dict(day.run(PASS))
+    liaisons = {f"liaison{n}_swj" for n in range(3, 9)} | {"liaison_swj"}
+    assert {who for who in sent if who.startswith("liaison")} == liaisons, "the one who opted out is spared"
+    assert {sent[who] for who in liaisons} == {f"【逾期】{ref} {TITLE}：已逾期 3 个工作日"}
+    rows = session.execute(select(ReminderNotice.kind, ReminderNotice.recipient_id, ReminderNotice.department_id,
+                                  ReminderNotice.audience)).all()
+    swj = world.dept("SWJ").id
+    assert sorted(rows, key=str) == sorted([
+        ("overdue", None, swj, "liaisons"),  # one row for seven liaisons
+        ("escalation", None, swj, "heads"),
+        ("escalation", world.coordinator.id, None, None),
+    ], key=str)
+    assert quiet.id not in {r.recipient_id for r in rows}
+
+    # Someone joins the department later that day: the department was told today already.
+    _liaison(session, world, 10)
+    session.commit()
+    assert day.run(local(2026, 10, 13, 11)) == []
+    # The next working day everyone hears it again, the newcomer included.
+    again = dict(day.run(local(2026, 10, 14, 9)))
+    assert "liaison10_swj" in again and "liaison9_swj" not in again

@@ -65,7 +65,14 @@ def test_keys_are_made_of_ids_and_dates() -> None:
     assert rules.reminder_key("overdue", 12, 34, date(2026, 12, 1)) == "reminder:overdue:12:34:2026-12-01"
     assert rules.event_key("dispatched", 12, 3, 34) == "event:dispatched:12:v3:34"
     assert rules.event_key("extension_decided", 12, 5, 34, 9) == "event:extension_decided:12:v5:34:9"
-    assert rules.digest_key(34, 1001) == "digest:34:1001"
+    assert (rules.group_reminder_key("accept_overdue", 12, "liaisons", 7, date(2026, 12, 1))
+            == "reminder:accept_overdue:12:liaisons@7:2026-12-01")
+    day = date(2026, 12, 1)
+    key = rules.digest_key(34, day, ["b", "a"])
+    assert key.startswith("digest:34:2026-12-01:")
+    # The same notices make the same email (a retried pass adds nothing); other notices another.
+    assert key == rules.digest_key(34, day, ["a", "b"]) != rules.digest_key(34, day, ["a"])
+    assert rules.digest_key(35, day, ["a", "b"]) != key
 
 
 def test_sending_hours() -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import ARRAY, Integer, any_, bindparam, select
 from sqlmodel import Session
 
 from shared.assignments.models import Assignment, AssignmentState
@@ -61,21 +61,28 @@ class AssignmentInfo:
 
 
 def load_assignment_info(session: Session, ids: Iterable[int]) -> dict[int, AssignmentInfo]:
-    """Assignment, case and department facts for many assignments, 500 ids per query."""
+    """Assignment, case and department facts for many assignments.
+
+    One statement with an array parameter on PostgreSQL (a pass reads ten
+    thousand); 500 ids per query on SQLite, under its parameter limit.
+    """
     wanted = sorted(set(ids))
     out: dict[int, AssignmentInfo] = {}
     ta: Any = Assignment.__table__  # type: ignore[attr-defined]
     tc: Any = Case.__table__  # type: ignore[attr-defined]
     td: Any = Department.__table__  # type: ignore[attr-defined]
     a, c, d = ta.c, tc.c, td.c
-    for i in range(0, len(wanted), 500):
-        stmt = (
-            select(a.id, a.case_id, c.reference, c.title, d.name, a.state, a.feedback_due_at,
-                   a.acceptance_due_at, a.due_provisional, a.needs_decision)
-            .select_from(ta.join(tc, c.id == a.case_id).join(td, d.id == a.department_id))
-            .where(a.id.in_(wanted[i : i + 500]))
-        )
-        for row in session.execute(stmt):
+    stmt = (
+        select(a.id, a.case_id, c.reference, c.title, d.name, a.state, a.feedback_due_at,
+               a.acceptance_due_at, a.due_provisional, a.needs_decision)
+        .select_from(ta.join(tc, c.id == a.case_id).join(td, d.id == a.department_id))
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        parts = [stmt.where(a.id == any_(bindparam("ids", wanted, type_=ARRAY(Integer))))] if wanted else []
+    else:
+        parts = [stmt.where(a.id.in_(wanted[i : i + 500])) for i in range(0, len(wanted), 500)]
+    for part in parts:
+        for row in session.execute(part):
             out[row[0]] = AssignmentInfo(*row)
     return out
 

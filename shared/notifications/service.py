@@ -1,9 +1,10 @@
 """Notices to people, and the emails that carry them.
 
-A *notice* (``reminder_notice`` row) is one thing one person must hear about one
-assignment: a reminder stage (逾期, 督办 …) or an event (dispatched, returned …).
-Its unique key — stable ids plus the local date or the assignment's version —
-makes it happen once, however often it is produced.
+A *notice* (``reminder_notice`` row) is one thing one person — or one
+department's liaisons or heads, as a group — must hear about one assignment: a
+reminder stage (逾期, 督办 …) or an event (dispatched, returned …).  Its unique
+key — stable ids plus the local date or the assignment's version — makes it
+happen once, however often it is produced.
 
 How a notice reaches its recipient depends on his preference:
 
@@ -13,20 +14,21 @@ How a notice reaches its recipient depends on his preference:
   next reminder pass.  The pass runs only in working hours on working days, so
   a digest user is not mailed at night.
 
-Reminders (逾期, 催办 …) always wait for the pass, and each pass folds
-everything waiting for a person into **one** email, whatever his mode: an
-immediate user with 800 due items gets one digest, not 800 emails.
+Reminders (逾期, 催办 …) always go out with the pass, and each pass folds
+everything for a person into **one** email, whatever his mode: an immediate
+user with 800 due items gets one digest, not 800 emails.
 
 ``deliver_waiting`` claims waiting notices (``FOR UPDATE SKIP LOCKED`` on
 PostgreSQL; SQLite serialises writers) and stamps each with the outbox key of
-the email that carries it, so two passes at once never mail the same notice.
+the email that carries it; the pass's new reminders are written already
+stamped, so two passes at once never mail the same notice.
 """
 
 from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -140,27 +142,43 @@ def liaison_audience(members: Members, assignee: Recipient | None) -> list[Recip
 
 
 @dataclass(frozen=True)
+class Group:
+    """A department's liaisons or heads, as they are when the notice is shown."""
+
+    department_id: int
+    audience: str  # rules.Audience.LIAISONS or HEADS
+
+
+@dataclass(frozen=True)
 class NewNotice:
+    """A notice to write: to RECIPIENT, or to GROUP (exactly one of them is set)."""
+
     key: str
     kind: str
-    recipient: Recipient
+    recipient: Recipient | None
     assignment_id: int
     params: dict[str, Any]
+    group: Group | None = None
+    # Only for showing a group notice in this pass, not stored: the assignment's
+    # assignee (he hears 催签 with the liaisons) and someone not to remind of his own request.
+    assignee_id: int | None = None
+    exclude: int | None = None
 
 
 def insert_notices(
     session: Session, notices: Sequence[NewNotice], now: datetime, settings: Settings,
-    *, immediate_keys: frozenset[str] = frozenset(),
+    *, digest_keys: Mapping[str, str] | None = None,
 ) -> dict[str, int]:
     """INSERT … ON CONFLICT DO NOTHING; returns {key: id} of the rows actually written.
 
-    Keys are inserted in sorted order so two passes at once take the unique
-    index's locks in the same order (no deadlock; the later one skips them all).
-    Keys in IMMEDIATE_KEYS are written already stamped with their own key as the
-    outbox key (the caller enqueues that email in the same transaction).
+    Keys are inserted in sorted order so two transactions at once take the
+    unique index's locks in the same order (no deadlock; the later one skips
+    them all).  A key in DIGEST_KEYS is written already stamped with the email
+    (or pass) that carries it, which the caller enqueues in the same transaction.
     """
     if not notices:
         return {}
+    stamped = digest_keys or {}
     local_day = now.astimezone(settings.tz).date()
     rows = sorted({n.key: n for n in notices}.items())
     written: dict[str, int] = {}
@@ -170,10 +188,12 @@ def insert_notices(
         for chunk in chunks(rows, 5000):
             result = session.execute(_PG_INSERT, {
                 "keys": [k for k, _n in chunk], "kinds": [n.kind for _k, n in chunk],
-                "recipients": [n.recipient.id for _k, n in chunk],
+                "recipients": [n.recipient.id if n.recipient else None for _k, n in chunk],
+                "departments": [n.group.department_id if n.group else None for _k, n in chunk],
+                "audiences": [n.group.audience if n.group else None for _k, n in chunk],
                 "assignments": [n.assignment_id for _k, n in chunk],
                 "params": [json.dumps(n.params, ensure_ascii=False) for _k, n in chunk],
-                "digests": [k if k in immediate_keys else None for k, _n in chunk],
+                "digests": [stamped.get(k) for k, _n in chunk],
                 "local_date": local_day, "created_at": now,
             })
             written.update({row.key: row.id for row in result})
@@ -181,9 +201,10 @@ def insert_notices(
     table = ReminderNotice.__table__  # type: ignore[attr-defined]
     values = [
         {
-            "key": key, "kind": n.kind, "recipient_id": n.recipient.id, "assignment_id": n.assignment_id,
-            "local_date": local_day, "created_at": now, "params": n.params,
-            "digest_key": key if key in immediate_keys else None,
+            "key": key, "kind": n.kind, "recipient_id": n.recipient.id if n.recipient else None,
+            "department_id": n.group.department_id if n.group else None,
+            "audience": n.group.audience if n.group else None, "assignment_id": n.assignment_id,
+            "local_date": local_day, "created_at": now, "params": n.params, "digest_key": stamped.get(key),
         }
         for key, n in rows
     ]
@@ -196,16 +217,34 @@ def insert_notices(
 
 
 _PG_INSERT = text("""
-    INSERT INTO reminder_notice (key, kind, recipient_id, assignment_id, local_date, created_at, params,
-                                 digest_key)
-    SELECT k, kd, r, a, :local_date, :created_at, CAST(p AS json), d
+    INSERT INTO reminder_notice (key, kind, recipient_id, department_id, audience, assignment_id, local_date,
+                                 created_at, params, digest_key)
+    SELECT k, kd, r, dp, au, a, :local_date, :created_at, CAST(p AS json), d
     FROM unnest(CAST(:keys AS text[]), CAST(:kinds AS text[]), CAST(:recipients AS integer[]),
+                CAST(:departments AS integer[]), CAST(:audiences AS text[]),
                 CAST(:assignments AS integer[]), CAST(:params AS text[]), CAST(:digests AS text[]))
-         AS t(k, kd, r, a, p, d)
+         AS t(k, kd, r, dp, au, a, p, d)
     ORDER BY k
     ON CONFLICT (key) DO NOTHING
     RETURNING id, key
 """).bindparams(bindparam("created_at", type_=UTCDateTime()))
+
+
+def existing_keys(session: Session, keys: Sequence[str]) -> set[str]:
+    """Which of KEYS are notices already (told earlier today, by an earlier pass)."""
+    wanted = sorted(set(keys))
+    if not wanted:
+        return set()
+    if session.get_bind().dialect.name == "postgresql":
+        return set(session.scalars(_PG_EXISTING, {"keys": wanted}))
+    t = ReminderNotice.__table__  # type: ignore[attr-defined]
+    found: set[str] = set()
+    for chunk in chunks(wanted):
+        found.update(session.scalars(select(t.c.key).where(t.c.key.in_(chunk))))
+    return found
+
+
+_PG_EXISTING = text("SELECT key FROM reminder_notice WHERE key = ANY(CAST(:keys AS text[]))")
 
 
 @dataclass
@@ -221,9 +260,20 @@ class Delivery:
     queued: list[tuple[str, str]] = field(default_factory=list)  # (to, subject) of new outbox rows
 
 
-def deliver_waiting(session: Session, now: datetime, settings: Settings | None = None) -> Delivery:
-    """Turn every waiting notice into outbox rows: one email per person (multi-row INSERTs)."""
+def deliver_waiting(
+    session: Session, now: datetime, settings: Settings | None = None, *, fresh: Sequence[NewNotice] = (),
+) -> Delivery:
+    """Fold every waiting notice, and the FRESH ones, into one email per person (multi-row INSERTs).
+
+    Waiting notices (events for digest users) are claimed and stamped with the
+    email that carries them.  FRESH notices (a pass's new reminders, not in the
+    table yet) are written here already stamped: a pass writes each notice once
+    and never updates it.  A group notice is shown to every current member of
+    its group who wants that kind, and each person sees one deadline stage per
+    assignment, the most urgent.
+    """
     settings = settings or get_settings()
+    local_day = now.astimezone(settings.tz).date()
     t = ReminderNotice.__table__  # type: ignore[attr-defined]
     stmt = (select(t.c.id, t.c.key, t.c.kind, t.c.recipient_id, t.c.assignment_id, t.c.params)
             .where(t.c.digest_key.is_(None)).order_by(t.c.id))
@@ -232,49 +282,84 @@ def deliver_waiting(session: Session, now: datetime, settings: Settings | None =
         stmt = stmt.with_for_update(skip_locked=True)
     waiting = list(session.execute(stmt))
     result = Delivery()
-    if not waiting:
+    if not waiting and not fresh:
         return result
-    people = users_by_id(session, (row.recipient_id for row in waiting))
-    infos = render.load_assignment_info(session, {row.assignment_id for row in waiting})
-    by_recipient: dict[int, list[Any]] = defaultdict(list)
+    groups = [n for n in fresh if n.group is not None]
+    members = department_members(session, {n.group.department_id for n in groups if n.group is not None})
+    people = users_by_id(session, {row.recipient_id for row in waiting}
+                         | {n.assignee_id for n in groups if n.assignee_id is not None})
+    infos = render.load_assignment_info(session, {row.assignment_id for row in waiting}
+                                        | {n.assignment_id for n in fresh})
+
+    claimed: dict[int, list[Any]] = defaultdict(list)
     for row in waiting:
-        by_recipient[row.recipient_id].append(row)
+        claimed[row.recipient_id].append(row)
+    recipients = dict(people)
+    # Per person, the fresh notice shown for each (assignment, deadline stage or not): the most urgent.
+    shown: dict[int, dict[tuple[int, bool], NewNotice]] = defaultdict(dict)
+    for n in fresh:
+        for member in _shown_to(n, members, people):
+            recipients.setdefault(member.id, member)
+            slot = (n.assignment_id, n.kind in rules.DEADLINE_STAGES)
+            held = shown[member.id].get(slot)
+            if held is None or rules.more_urgent(n.kind, held.kind) == n.kind:
+                shown[member.id][slot] = n
 
     stamps: dict[str, list[int]] = defaultdict(list)
+    carried_by: dict[str, str] = {}  # fresh personal notice -> the email that carries it
     emails: list[outbox.NewMessage] = []
-    for recipient_id, rows in by_recipient.items():
-        person = people.get(recipient_id)
-        present = [r for r in rows if r.assignment_id in infos]
-        if person is None or not present:
+    for person_id in sorted(set(claimed) | set(shown)):
+        person = recipients.get(person_id)
+        rows = claimed.get(person_id, [])
+        news = list(shown.get(person_id, {}).values())
+        items = [render.NoticeItem(id=r.id, key=r.key, kind=r.kind, params=r.params or {},
+                                   info=infos[r.assignment_id])
+                 for r in rows if r.assignment_id in infos]
+        items += [render.NoticeItem(id=0, key=n.key, kind=n.kind, params=n.params, info=infos[n.assignment_id])
+                  for n in news if n.assignment_id in infos]
+        if person is None or not items:  # he left (inactive or deleted), or so did the work
             stamps[DROPPED].extend(r.id for r in rows)
             result.dropped += len(rows)
             continue
-        items = [
-            render.NoticeItem(id=r.id, key=r.key, kind=r.kind, params=r.params or {},
-                              info=infos[r.assignment_id])
-            for r in present
-        ]
         # One email per person per pass, whatever his notify_mode: "immediate" is
         # for events, which were mailed when they happened and never wait here.
-        # Every claimed notice is stamped with the digest, even one not shown in it.
-        key = rules.digest_key(person.id, min(i.id for i in items))
-        shown = _without_superseded(items)
+        key = rules.digest_key(person.id, local_day, (i.key for i in items))
+        visible = _without_superseded(items)
         # A digest of one thing reads best as that one thing's own email.
-        email = (render.single_email(person, shown[0], now, settings) if len(shown) == 1
-                 else render.digest_email(person, shown, now, settings))
+        email = (render.single_email(person, visible[0], now, settings) if len(visible) == 1
+                 else render.digest_email(person, visible, now, settings))
         emails.append(outbox.NewMessage(key=key, kind="reminder.digest", to_address=person.email,
                                         subject=email.subject, body_text=email.body_text,
                                         body_html=email.body_html, recipient_user_id=person.id))
-        stamps[key].extend(i.id for i in items)
+        # Every claimed notice is stamped with the digest, even one not shown in it.
+        stamps[key].extend(r.id for r in rows)
+        carried_by.update({n.key: key for n in news if n.recipient is not None})
         result.digests += 1
         result.notices += len(items)
         result.recipients.add(person.id)
-        stamps[DROPPED].extend(r.id for r in rows if r.assignment_id not in infos)
+    if fresh:
+        marker = rules.pass_key(local_day, (n.key for n in fresh))
+        insert_notices(session, fresh, now, settings,
+                       digest_keys={n.key: carried_by.get(n.key, marker) for n in fresh})
     inserted = outbox.enqueue_many(session, emails, now)
     result.queued = [(m.to_address, m.subject) for m in emails if m.key in inserted]
     _stamp(session, stamps)
     result.emails = result.digests + result.singles
     return result
+
+
+def _shown_to(n: NewNotice, members: dict[int, Members], people: dict[int, Recipient]) -> list[Recipient]:
+    """Who sees notice N now: its recipient, or its group's current members; never the excluded."""
+    if n.group is None:
+        audience = [n.recipient] if n.recipient is not None else []
+    else:
+        dept = members.get(n.group.department_id) or Members()
+        if n.group.audience == rules.Audience.LIAISONS:
+            assignee = people.get(n.assignee_id) if n.assignee_id is not None else None
+            audience = liaison_audience(dept, assignee)
+        else:
+            audience = list(dept.heads)
+    return [p for p in audience if p.id != n.exclude and p.wants(n.kind)]
 
 
 _PG_STAMP = text("""
@@ -409,14 +494,16 @@ def on_assignment_event(
     ]
     if not notices:
         return
-    immediate = frozenset(n.key for n in notices if n.recipient.immediate)
-    written = insert_notices(session, notices, now, settings, immediate_keys=immediate)
+    # An immediate user's event is its own email, enqueued below: write it stamped with that key.
+    immediate = {n.key: n.key for n in notices if n.recipient is not None and n.recipient.immediate}
+    written = insert_notices(session, notices, now, settings, digest_keys=immediate)
     fresh = [n for n in notices if n.key in immediate and n.key in written]
     if not fresh:
         return
     session.flush()  # the assignment's current state, for the email
     info = render.load_assignment_info(session, {assignment.id or 0})[assignment.id or 0]
     for n in fresh:
+        person = n.recipient
+        assert person is not None  # events always have one
         item = render.NoticeItem(id=written[n.key], key=n.key, kind=n.kind, params=n.params, info=info)
-        _enqueue(session, n.recipient, n.key, f"notice.{n.kind}",
-                 render.single_email(n.recipient, item, now, settings), now)
+        _enqueue(session, person, n.key, f"notice.{n.kind}", render.single_email(person, item, now, settings), now)

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Index, Text
+from sqlalchemy import DDL, Index, Text, event
 from sqlmodel import Field, SQLModel
 
 from shared.columns import enum_field, utc_field
@@ -37,3 +37,22 @@ class OutboxMessage(SQLModel, table=True):
     created_at: datetime = utc_field()
     claimed_at: datetime | None = utc_field(nullable=True, default=None)
     sent_at: datetime | None = utc_field(nullable=True, default=None)
+
+
+# A digest is tens of kilobytes of mostly Chinese HTML, and a reminder pass writes
+# thousands at once: lz4 compresses them several times faster than PostgreSQL's
+# default (pglz).  Servers built without lz4 keep the default.
+LZ4_BODIES = DDL(
+    """
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_settings
+               WHERE name = 'default_toast_compression' AND 'lz4' = ANY(enumvals)) THEN
+        ALTER TABLE outbox_message ALTER COLUMN body_text SET COMPRESSION lz4,
+                                   ALTER COLUMN body_html SET COMPRESSION lz4;
+    END IF;
+END
+$$
+"""
+)
+event.listen(OutboxMessage.__table__, "after_create", LZ4_BODIES.execute_if(dialect="postgresql"))  # type: ignore[attr-defined]

@@ -11,6 +11,8 @@ coordinator and the head and 逾期 for the liaisons — never 逾期 and 催办
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from enum import StrEnum
@@ -137,6 +139,18 @@ def event_key(event: str, assignment_id: int, version: int, recipient_id: int, r
     return f"event:{event}:{assignment_id}:v{version}:{recipient_id}{tail}"
 
 
-def digest_key(recipient_id: int, first_notice_id: int) -> str:
-    """Each notice lands in exactly one email, so its smallest id names the digest."""
-    return f"digest:{recipient_id}:{first_notice_id}"
+def group_reminder_key(stage: str, assignment_id: int, audience: str, department_id: int, local_day: date) -> str:
+    """At most one notice per stage, assignment, department group and local date."""
+    return f"reminder:{stage}:{assignment_id}:{audience}@{department_id}:{local_day.isoformat()}"
+
+
+def digest_key(recipient_id: int, local_day: date, notice_keys: Iterable[str]) -> str:
+    """The email that carries these notices to this person: the same notices always give the same key."""
+    digest = hashlib.sha256("\n".join(sorted(notice_keys)).encode()).hexdigest()[:20]
+    return f"digest:{recipient_id}:{local_day.isoformat()}:{digest}"
+
+
+def pass_key(local_day: date, notice_keys: Iterable[str]) -> str:
+    """Marks the group notices one pass showed in its digests (a group notice has no single email)."""
+    digest = hashlib.sha256("\n".join(sorted(notice_keys)).encode()).hexdigest()[:20]
+    return f"pass:{local_day.isoformat()}:{digest}"

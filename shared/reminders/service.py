@@ -10,23 +10,28 @@ A pass (beat runs it every ten minutes; ``gongzhi remind`` runs one by hand):
    assignments awaiting a decision) — never the whole table, never one query
    per assignment; people are looked up in batches;
 3. computes each assignment's stage per audience with the pure ladder in
-   ``rules`` and the working calendar, and resolves each audience to people:
+   ``rules`` and the working calendar, and addresses it:
 
    - deadline stages for the department (催签, 预警, 今日到期, 逾期): while the
-     assignment is not yet accepted (dispatched) they go to all the
-     department's active liaisons (plus the assignee, if one is set); once it
-     is accepted it has an owner, and they go to its assignee only — to the
-     liaisons again when it has no assignee or he is no longer active;
-   - 催办 and 督办 go to the department's heads, 督办 also to the case's
+     assignment is not yet accepted (dispatched) to the department's liaisons
+     as a group (plus the assignee, if one is set); once it is accepted it has
+     an owner, and they go to its assignee alone — to the liaisons again when
+     it has no assignee or he is no longer active;
+   - 催办 to the department's heads as a group, 督办 to them and to the case's
      coordinator; pending decisions to the heads and/or the coordinator;
    - the department's heads stand in when it has no active liaison at all;
-4. writes one notice per (stage, assignment, recipient, local date) —
-   INSERT … ON CONFLICT DO NOTHING on its key, so a second pass, a second
-   worker or a second beat adds nothing;
+
+   a group notice is one row, however many people the department has: its
+   members are resolved when the digests are made;
+4. holds a transaction-scoped lock, so a second worker or beat running the
+   same pass leaves (PostgreSQL; SQLite serialises writers anyway), and keeps
+   only the notices not written before — one per (stage, assignment,
+   addressee, local date);
 5. folds everything waiting for each person (these notices and earlier event
    notices) into one digest email per person per pass — whatever his
-   notify_mode, which only governs event emails — written to the outbox in
-   multi-row INSERTs, all in the caller's transaction.
+   notify_mode, which only governs event emails — and writes the notices,
+   already stamped with the email or pass that carried them, and the emails,
+   each in a few multi-row statements, all in the caller's transaction.
 """
 
 from __future__ import annotations
@@ -50,7 +55,7 @@ from shared.calendar.service import WorkingCalendar, working_calendar
 from shared.cases.models import Case
 from shared.clock import Clock, as_utc
 from shared.notifications import service as notices
-from shared.notifications.service import Members, NewNotice, Recipient
+from shared.notifications.service import Group, NewNotice
 from shared.reminders import rules
 from shared.reminders.models import ReminderNotice
 from shared.reminders.rules import DEFAULT_LADDER, Audience, DeadlineFacts, Ladder, Stage
@@ -251,46 +256,45 @@ def _decisions_due(session: Session, counter: _Counter, cutoff: datetime, ladder
     return [replace(d, coordinator_id=coordinators.get(case_id, 0)) for case_id, d in found]
 
 
-def _audience(
-    aud: Audience, d: _Due, members: dict[int, Members], people: dict[int, Recipient]
-) -> list[Recipient]:
-    dept = members.get(d.department_id) or Members()
-    if aud == Audience.LIAISONS:
-        assignee = people.get(d.assignee_id) if d.assignee_id else None
-        if d.accepted and assignee is not None:
-            return [assignee]  # accepted: the owner, not the whole department
-        return notices.liaison_audience(dept, assignee)
-    if aud == Audience.HEADS:
-        return list(dept.heads)
-    coordinator = people.get(d.coordinator_id)
-    return [coordinator] if coordinator else []
-
-
 def _notices_for(due: list[_Due], session: Session, today: date) -> list[NewNotice]:
-    """Resolve audiences to people; one deadline stage per (assignment, person): the most urgent."""
-    members = notices.department_members(session, {d.department_id for d in due})
+    """Address each stage: to a person (owner, coordinator) or to the department's liaisons or heads."""
     people = notices.users_by_id(
         session, {i for d in due for i in (d.assignee_id, d.coordinator_id) if i is not None}
     )
-    chosen: dict[tuple[int, int, bool], tuple[Stage, Recipient, _Due]] = {}
+    out: list[NewNotice] = []
     for d in due:
         for aud, stage in d.stages.items():
-            deadline = stage in rules.DEADLINE_STAGES
-            for person in _audience(aud, d, members, people):
-                if person.id == d.exclude:
+            params = d.params[stage]
+            if aud == Audience.COORDINATOR or (aud == Audience.LIAISONS and d.accepted and d.assignee_id in people):
+                # Accepted work has an owner: its deadline reminders go to him, not the whole department.
+                person = people.get(d.coordinator_id if aud == Audience.COORDINATOR else d.assignee_id or 0)
+                if person is None or person.id == d.exclude or not person.wants(stage.value):
                     continue
-                slot = (d.assignment_id, person.id, deadline)
-                held = chosen.get(slot)
-                if held is None or rules.more_urgent(stage.value, held[0].value) == stage.value:
-                    chosen[slot] = (stage, person, d)
-    out = []
-    for (assignment_id, _pid, _deadline), (stage, person, d) in chosen.items():
-        if not person.wants(stage.value):
-            continue
-        out.append(NewNotice(key=rules.reminder_key(stage.value, assignment_id, person.id, today),
-                             kind=stage.value, recipient=person, assignment_id=assignment_id,
-                             params=d.params[stage]))
+                out.append(NewNotice(key=rules.reminder_key(stage.value, d.assignment_id, person.id, today),
+                                     kind=stage.value, recipient=person, assignment_id=d.assignment_id,
+                                     params=params))
+                continue
+            out.append(NewNotice(
+                key=rules.group_reminder_key(stage.value, d.assignment_id, aud.value, d.department_id, today),
+                kind=stage.value, recipient=None, assignment_id=d.assignment_id, params=params,
+                group=Group(d.department_id, aud.value), assignee_id=d.assignee_id, exclude=d.exclude,
+            ))
     return out
+
+
+def _take_pass_lock(session: Session) -> bool:
+    """One pass at a time: a second worker or beat finds it held and leaves the work to the first.
+
+    SQLite transactions are serialised already (BEGIN IMMEDIATE); on PostgreSQL
+    a transaction-scoped advisory lock, released at commit or rollback.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    return bool(session.scalar(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": _PASS_LOCK}))
+
+
+# A constant of our own for pg_try_advisory_xact_lock ("GZ-REMIND" in ASCII, folded into a bigint).
+_PASS_LOCK = int.from_bytes(b"GZREMIND", "big") & 0x7FFF_FFFF_FFFF_FFFF
 
 
 def run_pass(
@@ -309,6 +313,9 @@ def run_pass(
     if not rules.within_sending_hours(local_now, settings.working_hours_start, settings.close_of_business):
         result.skipped = "outside_hours"
         return result
+    if not _take_pass_lock(session):
+        result.skipped = "another_pass_running"
+        return result
     result.ran = True
     counter = _Counter(cal, now)
     # Everything due up to the end of the last day of the 预警 window.
@@ -319,10 +326,12 @@ def run_pass(
         session, counter, cutoff, ladder
     )
     result.found = len(due)
-    new = _notices_for(due, session, today)
-    written = notices.insert_notices(session, new, now, settings)
-    result.notices = Counter(n.kind for n in new if n.key in written)
-    delivery = notices.deliver_waiting(session, now, settings)
+    candidates = _notices_for(due, session, today)
+    # Under the lock, what is not written yet is new: told once per key, however many passes run.
+    told = notices.existing_keys(session, [n.key for n in candidates])
+    new = [n for n in candidates if n.key not in told]
+    result.notices = Counter(n.kind for n in new)
+    delivery = notices.deliver_waiting(session, now, settings, fresh=new)
     result.emails, result.digests, result.singles = delivery.emails, delivery.digests, delivery.singles
     result.recipients = len(delivery.recipients)
     result.queued = delivery.queued

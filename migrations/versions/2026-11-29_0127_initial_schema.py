@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 00:20:48.776376
+Create Date: 2026-11-29 01:27:00.416932
 
 """
 from typing import Sequence, Union
@@ -355,13 +355,17 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('key', sa.String(length=200), nullable=False),
     sa.Column('kind', sa.String(length=32), nullable=False),
-    sa.Column('recipient_id', sa.Integer(), nullable=False),
+    sa.Column('recipient_id', sa.Integer(), nullable=True),
+    sa.Column('department_id', sa.Integer(), nullable=True),
+    sa.Column('audience', sa.String(length=16), nullable=True),
     sa.Column('assignment_id', sa.Integer(), nullable=False),
     sa.Column('local_date', sa.Date(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('params', sa.JSON(), nullable=False),
     sa.Column('digest_key', sa.String(length=200), nullable=True),
+    sa.CheckConstraint('(recipient_id IS NULL) <> (department_id IS NULL)', name='ck_reminder_notice_one_addressee'),
     sa.ForeignKeyConstraint(['assignment_id'], ['assignment.id'], ),
+    sa.ForeignKeyConstraint(['department_id'], ['department.id'], ),
     sa.ForeignKeyConstraint(['recipient_id'], ['user.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('key')
@@ -387,6 +391,22 @@ def upgrade() -> None:
         op.execute(
             "CREATE TRIGGER event_append_only BEFORE UPDATE OR DELETE ON event "
             "FOR EACH ROW EXECUTE FUNCTION event_append_only()"
+        )
+
+    if op.get_bind().dialect.name == "postgresql":
+        # Digests are large and written by the thousand: lz4 where the server has it.
+        op.execute(
+            """
+            DO $$
+            BEGIN
+                IF EXISTS (SELECT 1 FROM pg_settings
+                           WHERE name = 'default_toast_compression' AND 'lz4' = ANY(enumvals)) THEN
+                    ALTER TABLE outbox_message ALTER COLUMN body_text SET COMPRESSION lz4,
+                                               ALTER COLUMN body_html SET COMPRESSION lz4;
+                END IF;
+            END
+            $$
+            """
         )
 
 
