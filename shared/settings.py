@@ -45,7 +45,12 @@ class Settings(BaseSettings):
             "other": 10,
         }
     )
-    acceptance_working_days: int = 1
+    acceptance_working_days: int = Field(default=1, ge=1, le=20)
+    # The reminder ladder (DESIGN §7), in working days.
+    reminder_due_soon_working_days: int = Field(default=2, ge=1, le=20)  # 预警 window
+    reminder_urge_after_working_days: int = Field(default=1, ge=1, le=60)  # 催办通知 to the head
+    reminder_escalate_after_working_days: int = Field(default=3, ge=1, le=60)  # 督办 to the coordinator
+    reminder_decision_after_working_days: int = Field(default=1, ge=1, le=20)  # pending decisions
 
     @model_validator(mode="after")
     def _defaults_and_secret(self) -> Settings:
@@ -55,6 +60,11 @@ class Settings(BaseSettings):
             self.broker_url = f"sqla+sqlite:///{(self.data_dir / 'broker.db').resolve()}"
         if not self.base_url:
             self.base_url = f"http://{self.host}:{self.port}"
+        if self.reminder_escalate_after_working_days <= self.reminder_urge_after_working_days:
+            raise ValueError(
+                "GONGZHI_REMINDER_ESCALATE_AFTER_WORKING_DAYS must be greater than "
+                "GONGZHI_REMINDER_URGE_AFTER_WORKING_DAYS: 督办 comes after 催办"
+            )
         if not self.demo and self.secret_key == DEMO_SECRET_KEY:
             raise ValueError(
                 "GONGZHI_SECRET_KEY is still the demo default; set a secret or GONGZHI_DEMO=1"

@@ -19,6 +19,7 @@ from shared.calendar.service import working_calendar
 from shared.cases.models import Case, CaseSource
 from shared.clock import FrozenClock
 from shared.outbox.models import OutboxMessage
+from shared.settings import Settings
 from shared.users.models import User
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -111,14 +112,14 @@ def user_of(email: str) -> str:
 class Day:
     """Run the pass at a local time and collect (username, subject) of the mail it queued."""
 
-    def __init__(self, session: Session, clock: FrozenClock) -> None:
-        self.session, self.clock = session, clock
+    def __init__(self, session: Session, clock: FrozenClock, settings: Settings | None = None) -> None:
+        self.session, self.clock, self.settings = session, clock, settings
 
     def run(self, when: datetime) -> list[tuple[str, str]]:
         from shared.reminders.service import run_pass
 
         self.clock.set(when)
         before = last_outbox_id(self.session)
-        run_pass(self.session, self.clock)
+        run_pass(self.session, self.clock, self.settings)
         self.session.commit()
         return sorted((user_of(m.to), m.subject) for m in mails(self.session, before))

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlmodel import Session
 
 from shared.assignments.models import AssignmentState
 from shared.clock import FrozenClock
 from shared.reminders.models import ReminderNotice
+from shared.settings import Settings
 from shared.users.models import Role, User
 from tests.factories import World
 from tests.reminder_builders import Day, local, make_assignment, make_case, outbox_rows
@@ -111,3 +114,16 @@ def test_a_department_is_told_once_each_member_in_his_own_digest(
     # The next working day everyone hears it again, the newcomer included.
     again = dict(day.run(local(2026, 10, 14, 9)))
     assert "liaison10_swj" in again and "liaison9_swj" not in again
+
+
+def test_the_ladder_is_configured_in_working_days(session: Session, clock: FrozenClock, world: World) -> None:
+    """GONGZHI_REMINDER_*: here 催办 from the 1st overdue working day and 督办 from the 2nd."""
+    ref = _overdue(session, world, AssignmentState.DISPATCHED)
+    settings = Settings(demo=True, database_url="sqlite://", reminder_escalate_after_working_days=2)
+    # Mon 10-12 is the 2nd working day after the due day (make-up Saturday 10-10 counts).
+    sent = dict(Day(session, clock, settings).run(local(2026, 10, 12, 9)))
+    assert sent["head_swj"] == sent["coordinator"] == f"【督办】{ref} {TITLE}：已逾期 2 个工作日"
+    with pytest.raises(ValidationError, match="督办 comes after 催办"):
+        Settings(demo=True, reminder_urge_after_working_days=3, reminder_escalate_after_working_days=3)
+    with pytest.raises(ValidationError, match="reminder_due_soon_working_days"):
+        Settings(demo=True, reminder_due_soon_working_days=0)

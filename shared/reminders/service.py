@@ -58,7 +58,7 @@ from shared.notifications import service as notices
 from shared.notifications.service import Group, NewNotice
 from shared.reminders import rules
 from shared.reminders.models import ReminderNotice
-from shared.reminders.rules import DEFAULT_LADDER, Audience, DeadlineFacts, Ladder, Stage
+from shared.reminders.rules import Audience, DeadlineFacts, Ladder, Stage
 from shared.settings import Settings, get_settings
 
 # Notices older than this have done their job (dedup is per local date) and are pruned.
@@ -297,11 +297,22 @@ def _take_pass_lock(session: Session) -> bool:
 _PASS_LOCK = int.from_bytes(b"GZREMIND", "big") & 0x7FFF_FFFF_FFFF_FFFF
 
 
+def ladder_from(settings: Settings) -> Ladder:
+    """The ladder as configured (GONGZHI_REMINDER_*)."""
+    return Ladder(
+        due_soon_working_days=settings.reminder_due_soon_working_days,
+        urge_after_working_days=settings.reminder_urge_after_working_days,
+        escalate_after_working_days=settings.reminder_escalate_after_working_days,
+        decision_after_working_days=settings.reminder_decision_after_working_days,
+    )
+
+
 def run_pass(
-    session: Session, clock: Clock, settings: Settings | None = None, *, ladder: Ladder = DEFAULT_LADDER
+    session: Session, clock: Clock, settings: Settings | None = None, *, ladder: Ladder | None = None
 ) -> PassResult:
     """One reminder pass in the caller's transaction (the caller commits, then kicks the relay)."""
     settings = settings or get_settings()
+    ladder = ladder or ladder_from(settings)
     now = clock.now()
     cal = working_calendar(session, settings)
     local_now = now.astimezone(settings.tz)
