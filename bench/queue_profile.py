@@ -17,11 +17,9 @@ import subprocess
 import time
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
-
-from sqlmodel import Session
 
 from bench.common import OUT
 from bench.dbtime import record
@@ -45,84 +43,77 @@ class _Laps:
 
 
 def breakdown(url: str, settings: Settings, token: str, iterations: int = 40) -> dict[str, Any]:
-    """Median wall/CPU ms per step of one queue request, replayed in-process as the route does it."""
-    from pydantic import TypeAdapter
+    """Median wall/CPU ms of one queue request in-process (no HTTP), as the route reads it.
 
-    from shared.assignments import queries
-    from shared.assignments.schemas import QueueOut
-    from shared.calendar.service import working_calendar
-    from shared.users import service as users
+    "hit": the process's copy of the queue is current (token + stamp, one
+    statement); "miss": it is not (then stamp + counts + items and the JSON).
+    CPU below wall means waiting for PostgreSQL.
+    """
+    import asyncio
+
+    from shared.assignments import queue_cache
 
     engine = make_engine(url)
+    reader = queue_cache.reader_for(engine)
+    engines = [engine] + ([reader.engine] if reader.engine is not None else [])
     clock = SystemClock()
-    adapter = TypeAdapter(QueueOut)
-    steps: dict[str, list[tuple[float, float]]] = {}
-    db_ms: list[float] = []
-    statements: list[int] = []
-    size = 0
+    loop = asyncio.new_event_loop()
+
+    def one() -> queue_cache.Answer:
+        if reader.inline:  # as the route does on PostgreSQL: on the event loop
+            return loop.run_until_complete(reader.answer(clock, token, None, 50))
+        return reader.answer_now(engine, clock, token, None, 50)
+
+    steps: dict[str, dict[str, float]] = {}
+    out: dict[str, Any] = {"iterations": iterations}
     try:
-        for i in range(iterations + 3):
-            with record(engine) as rec:
-                laps = _Laps()
-                session = Session(engine, expire_on_commit=False)
-                session.connection()  # pool checkout (+ pre-ping)
-                laps.lap("session + pool checkout (pre-ping) + close")
-                user = users.user_for_token(session, clock, token)
-                laps.lap("token lookup (user_for_token)")
-                dept, counts, items = queries.queue(session, user, clock.now(), None, 50)
-                laps.lap("queue(): calendar check, counts + items queries, ORM rows, to_public")
-                out = adapter.validate_python(QueueOut(department_id=dept, counts=counts, items=items))
-                laps.lap("response model (QueueOut) build + validation")
-                body = adapter.dump_json(out)
-                laps.lap("JSON serialization")
-                session.close()
-                laps.lap("session + pool checkout (pre-ping) + close")
-            # The calendar check queue() makes, timed on its own.
-            with Session(engine) as other:
-                other.connection()
-                calendar = _Laps()
-                working_calendar(other, settings)
-                calendar.lap("  of which: working calendar (fingerprint check)")
-            if i < 3:
-                continue  # warm-up: caches, compiled statements, pool
-            for name, value in {**laps.laps, **calendar.laps}.items():
-                steps.setdefault(name, []).append(value)
-            steps.setdefault("total", []).append((sum(w for w, _ in laps.laps.values()),
-                                                  sum(c for _, c in laps.laps.values())))
-            db_ms.append(rec.seconds * 1000)
-            statements.append(rec.count)
-            size = len(body)
-        with Session(engine) as session, record(engine) as rec:
-            user = users.user_for_token(session, clock, token)
-            queries.queue(session, user, clock.now(), None, 50)
-        per_statement = [{"where": s.where, "ms": round(s.seconds * 1000, 2),
-                          "sql": " ".join(s.sql.split())[:90]} for s in rec.statements]
+        for kind in ("hit", "miss"):
+            timings: list[tuple[float, float]] = []
+            db_ms: list[float] = []
+            statements: list[int] = []
+            detail: list[dict[str, Any]] = []
+            for i in range(iterations + 3):
+                if kind == "miss":
+                    reader.cache.clear()
+                one()  # a hit needs a current copy; a miss is measured after it is dropped again
+                if kind == "miss":
+                    reader.cache.clear()
+                with ExitStack() as stack:
+                    recs = [stack.enter_context(record(e)) for e in engines]
+                    laps = _Laps()
+                    answer = one()
+                    laps.lap(kind)
+                if i < 3:
+                    continue  # warm-up: caches, compiled statements, pool
+                timings.append(laps.laps[kind])
+                db_ms.append(sum(r.seconds for r in recs) * 1000)
+                statements.append(sum(r.count for r in recs))
+                detail = [{"where": st.where, "ms": round(st.seconds * 1000, 2), "sql": " ".join(st.sql.split())[:90]}
+                          for r in recs for st in r.statements]
+            steps[kind] = {"wall_ms": round(statistics.median(w for w, _ in timings), 3),
+                           "cpu_ms": round(statistics.median(c for _, c in timings), 3)}
+            out[kind] = {**steps[kind], "db_ms": round(statistics.median(db_ms), 3),
+                         "statements": statements[0], "statements_detail": detail}
+        out["response_bytes"] = len(answer.body)
     finally:
+        loop.close()
         engine.dispose()
-    table = {name: {"wall_ms": round(statistics.median(w for w, _ in v), 2),
-                    "cpu_ms": round(statistics.median(c for _, c in v), 2)} for name, v in steps.items()}
-    return {"iterations": iterations, "steps": table, "db_ms": round(statistics.median(db_ms), 2),
-            "statements": statements[0] if statements else None, "response_bytes": size,
-            "statements_detail": per_statement}
+    out["steps"] = steps
+    return out
 
 
 # ------------------------------------------------------------------ py-spy on the live server
 
 # Frames that identify a step, checked from the innermost outwards (first match wins).
 CATEGORIES: list[tuple[str, str]] = [
-    ("user_for_token", "token lookup"),
     ("working_calendar", "working calendar"),
-    ("to_public", "to_public (pydantic models of rows)"),
-    ("_fetchall_impl", "ORM row loading"),
-    ("Result.all", "ORM row loading"),
-    ("queue (shared/assignments/queries.py", "queue queries (compile + execute)"),
-    ("department_queue", "queue queries (compile + execute)"),
-    ("serialize_response", "response validation + JSON"),
-    ("dump_json", "response validation + JSON"),
-    ("get_session", "session open/close"),
-    ("Session.close", "session open/close"),
-    ("_do_ping", "pool pre-ping"),
-    ("solve_dependencies", "FastAPI dependencies"),
+    ("read_queue", "queue read when the copy is not current (stamp + counts + items)"),
+    ("model_dump_json", "JSON of a new copy"),
+    ("read_stamps", "stamp read (token + queue stamp, one statement per batch)"),
+    ("_answer", "token check, department, copy lookup"),
+    ("department_queue", "queue route"),
+    ("RequestResponseCycle.send", "sending the response"),
+    ("solve_dependencies", "FastAPI parameters"),
     ("httptools_impl", "uvicorn/starlette/asyncio"),
     ("Runner.run", "uvicorn/starlette/asyncio"),
     ("WorkerThread", "threadpool handoff"),

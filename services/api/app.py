@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import importlib
 import pkgutil
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 from sqlalchemy.engine import Engine
@@ -27,6 +30,14 @@ def _routers() -> list[APIRouter]:
     return found
 
 
+@asynccontextmanager
+async def _serving(_app: FastAPI) -> AsyncIterator[None]:
+    # Modules, routes and schemas loaded by now live as long as the server: without this,
+    # every full cyclic-GC pass rescans them (100+ ms pauses under load, the queue's p99).
+    gc.freeze()
+    yield
+
+
 def create_app(
     settings: Settings | None = None, *, engine: Engine | None = None, clock: Clock | None = None
 ) -> FastAPI:
@@ -38,6 +49,7 @@ def create_app(
         openapi_url=f"{API_PREFIX}/openapi.json",
         docs_url=f"{API_PREFIX}/docs",
         redoc_url=None,
+        lifespan=_serving,
     )
     app.state.settings = settings
     app.state.engine = engine or get_engine(settings.database_url)

@@ -32,3 +32,18 @@ class Department(SQLModel, table=True):
     active: bool = True
     created_at: datetime = utc_field()
     version: int = 1
+
+
+class QueueStamp(SQLModel, table=True):
+    """How often a department's queue changed: bumped in the transaction of every change it shows.
+
+    A process that keeps a department's queue in memory compares this number on
+    every read (see shared.assignments.queue_stamps and queue_cache).  A
+    department without a row has never changed: it reads as 0.
+    """
+
+    __tablename__ = "queue_stamp"
+
+    department_id: int = Field(primary_key=True, foreign_key="department.id",
+                               sa_column_kwargs={"autoincrement": False})
+    generation: int = 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache
 
 from sqlalchemy import func, select
@@ -26,8 +26,14 @@ def _dummy_hash() -> str:
     return hash_password("not-a-real-password")
 
 
-def _token_hash(token: str) -> str:
+def token_hash(token: str) -> str:
+    """What auth_token stores of a token: its sha256, never the token."""
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def token_admits(expires_at: datetime, revoked: bool, user_active: bool, now: datetime) -> bool:
+    """A token signs its user in while it is neither revoked nor expired and the account is active."""
+    return not revoked and expires_at > now and user_active
 
 
 def create_user(
@@ -106,7 +112,7 @@ def issue_token(session: Session, clock: Clock, settings: Settings, user: User) 
     now = clock.now()
     session.add(
         AuthToken(
-            token_hash=_token_hash(token),
+            token_hash=token_hash(token),
             user_id=user.id,  # type: ignore[arg-type]
             created_at=now,
             expires_at=now + timedelta(hours=settings.token_ttl_hours),
@@ -120,18 +126,18 @@ def user_for_token(session: Session, clock: Clock, token: str) -> User:
     row = session.execute(
         select(User, col(AuthToken.expires_at), col(AuthToken.revoked))
         .join(AuthToken, AuthToken.user_id == User.id)  # type: ignore[arg-type]
-        .where(AuthToken.token_hash == _token_hash(token))  # type: ignore[arg-type]
+        .where(AuthToken.token_hash == token_hash(token))  # type: ignore[arg-type]
     ).first()
     if row is None:
         raise Unauthorized()
     user, expires_at, revoked = row
-    if revoked or expires_at <= clock.now() or not user.active:
+    if not token_admits(expires_at, revoked, user.active, clock.now()):
         raise Unauthorized()
     return user  # type: ignore[no-any-return]
 
 
 def revoke_token(session: Session, token: str) -> None:
-    row = session.scalar(select(AuthToken).where(AuthToken.token_hash == _token_hash(token)))  # type: ignore[arg-type]
+    row = session.scalar(select(AuthToken).where(AuthToken.token_hash == token_hash(token)))  # type: ignore[arg-type]
     if row is not None:
         row.revoked = True
         session.flush()

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 01:27:00.416932
+Create Date: 2026-11-29 01:54:51.019362
 
 """
 from typing import Sequence, Union
@@ -72,6 +72,12 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['lead_department_id'], ['department.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('name')
+    )
+    op.create_table('queue_stamp',
+    sa.Column('department_id', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('generation', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['department_id'], ['department.id'], ),
+    sa.PrimaryKeyConstraint('department_id')
     )
     op.create_table('user',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -493,6 +499,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_user_department_id'))
 
     op.drop_table('user')
+    op.drop_table('queue_stamp')
     op.drop_table('campaign')
     with op.batch_alter_table('login_attempt', schema=None) as batch_op:
         batch_op.drop_index('ix_login_attempt_username_at')
