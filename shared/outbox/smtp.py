@@ -20,14 +20,15 @@ reply, may or may not have delivered it — that outcome is "unknown".
 
 from __future__ import annotations
 
-import base64
+import binascii
 import functools
 import hashlib
 import re
 import smtplib
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from email.utils import format_datetime, formataddr, parseaddr
 from enum import StrEnum
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -109,7 +110,11 @@ class Outgoing:
 def message_id(outbox_id: int, dedup_key: str, domain: str = "gongzhi.local") -> str:
     """Stable per row: a resend of the same row carries the same Message-ID, so mail
     clients that already have it can recognise the copy."""
-    return f"<outbox-{outbox_id}-{_digest(dedup_key)[:16]}@{domain}>"
+    return _message_id(outbox_id, _digest(dedup_key), domain)
+
+
+def _message_id(outbox_id: int, digest: str, domain: str) -> str:
+    return f"<outbox-{outbox_id}-{digest[:16]}@{domain}>"
 
 
 def _digest(dedup_key: str) -> str:
@@ -142,20 +147,16 @@ def _encoded(value: str) -> str:
     value = _one_line(value)
     if value.isascii():
         return value
+    raw = value.encode("utf-8")
     words: list[str] = []
-    chunk: list[str] = []
-    size = 0
-    for char in value:
-        n = len(char.encode("utf-8"))
-        if size + n > 45:
-            words.append("".join(chunk))
-            chunk, size = [], 0
-        chunk.append(char)
-        size += n
-    words.append("".join(chunk))
-    return "\r\n ".join(
-        f"=?utf-8?b?{base64.b64encode(w.encode('utf-8')).decode('ascii')}?=" for w in words
-    )
+    start = 0
+    while start < len(raw):
+        end = min(start + 45, len(raw))
+        while end < len(raw) and raw[end] & 0xC0 == 0x80:  # never cut inside a character
+            end -= 1
+        words.append(f"=?utf-8?b?{binascii.b2a_base64(raw[start:end], newline=False).decode('ascii')}?=")
+        start = end
+    return "\r\n ".join(words)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -170,11 +171,25 @@ def _address(value: str) -> str:
     return f"{_encoded(name)} <{address}>"
 
 
+_PART_HEAD = 'Content-Type: {}; charset="utf-8"\r\nContent-Transfer-Encoding: base64\r\n\r\n'
+
+
 def _base64_part(content_type: str, text: str) -> bytes:
-    body = base64.encodebytes(text.encode("utf-8")).replace(b"\n", b"\r\n")
-    head = (f'Content-Type: {content_type}; charset="utf-8"\r\n'
-            "Content-Transfer-Encoding: base64\r\n\r\n")
-    return head.encode("ascii") + body
+    # One base64 pass cut into 76-character lines: the same text as
+    # base64.encodebytes, which encodes line by line, at half the cost.
+    encoded = binascii.b2a_base64(text.encode("utf-8"), newline=False)
+    lines = [encoded[i:i + 76] for i in range(0, len(encoded), 76)]
+    lines.append(b"")
+    return _PART_HEAD.format(content_type).encode("ascii") + b"\r\n".join(lines)
+
+
+@functools.lru_cache(maxsize=4)
+def _date(second: datetime, zone: tzinfo | None) -> str:
+    """The Date header, to the second: every message of a round shares it.
+
+    The zone is part of the key: 09:00+08:00 equals 01:00Z but is written differently.
+    """
+    return format_datetime(second)
 
 
 def render_message(item: Outgoing, *, mail_from: str, now: datetime) -> bytes:
@@ -184,14 +199,15 @@ def render_message(item: Outgoing, *, mail_from: str, now: datetime) -> bytes:
     registry costs ~8 ms a message — more than the SMTP exchange itself.  Tests
     parse the result with the standard library to check it.
     """
-    mid = message_id(item.id, item.dedup_key, sender_domain(mail_from))
+    digest = _digest(item.dedup_key)
+    mid = _message_id(item.id, digest, sender_domain(mail_from))
     # "=_" never occurs in base64, so the boundary cannot collide with a body.
-    boundary = f"=_gongzhi_{item.id}_{_digest(item.dedup_key)[:12]}"
+    boundary = f"=_gongzhi_{item.id}_{digest[:12]}"
     headers = [
         f"From: {_address(mail_from)}",
         f"To: {_address(item.to_address)}",
         f"Subject: {_encoded(item.subject)}",
-        f"Date: {format_datetime(now)}",
+        f"Date: {_date(now.replace(microsecond=0), now.tzinfo)}",
         f"Message-ID: {mid}",
         "MIME-Version: 1.0",
         # RFC 3834: stops out-of-office replies from flooding the sender mailbox.
@@ -231,6 +247,20 @@ class ConnectError(Exception):
 
 
 _DOT_LINE = re.compile(rb"(?m)^\.")
+
+
+def transparent(data: bytes) -> bytes:
+    """The DATA payload (RFC 5321 4.5.2): lines that start with "." doubled, then the lone ".".
+
+    Our messages are base64 under plain headers, so a line starting with "." is
+    rare: looking for one is a byte search, far cheaper than running the
+    multi-line regex over every message.
+    """
+    if data.startswith(b".") or b"\n." in data:
+        data = _DOT_LINE.sub(b"..", data)
+    if not data.endswith(b"\r\n"):
+        data += b"\r\n"
+    return data + b".\r\n"
 
 
 def _classify_reply(code: int, reply: bytes | str, stage: str) -> Result:
@@ -307,6 +337,17 @@ class SmtpConnection:
 
     def send(self, sender: str, recipient: str, data: bytes) -> Result:
         """Send one message; never raises for SMTP or network trouble."""
+        return self.send_transparent(sender, recipient, transparent(data))
+
+    def send_transparent(self, sender: str, recipient: str, payload: bytes,
+                         meanwhile: Callable[[], object] | None = None) -> Result:
+        """Send one message already in its DATA form (`transparent`); never raises for SMTP trouble.
+
+        `meanwhile` runs once the body is out, before the final reply is read:
+        the server spends longer on that reply than on any other, and the
+        caller can prepare its next message in the time.  It must not raise;
+        the outcome of this message does not depend on it.
+        """
         if self._smtp is None:
             return Result(Outcome.RETRY, "no SMTP connection", connection_lost=True)
         if any(c in recipient + sender for c in "\r\n") or "@" not in recipient:
@@ -333,11 +374,10 @@ class SmtpConnection:
             # Nothing of the body has left: certainly not delivered.
             self._drop()
             return Result(Outcome.RETRY, f"{exc.__class__.__name__}: {exc}"[:2000], connection_lost=True)
-        body = _DOT_LINE.sub(b"..", data)
-        if not body.endswith(b"\r\n"):
-            body += b"\r\n"
         try:
-            smtp.send(body + b".\r\n")
+            smtp.send(payload)
+            if meanwhile is not None:
+                meanwhile()
             code, reply = smtp.getreply()
         except (OSError, smtplib.SMTPException) as exc:
             # The body went out; the server may have queued it before the line broke.
