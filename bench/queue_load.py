@@ -47,7 +47,6 @@ from shared.settings import Settings
 TARGET_RATIO = 0.4
 TARGET_P99_MS = 100.0
 QUEUE = "/api/v1/queue"
-QUEUE_PGJSON = "/api/v1/queue-pgjson"
 
 
 # ------------------------------------------------------------------ tokens and truth
@@ -250,42 +249,12 @@ def _median_of(runs: list[dict[str, Any]], key: str) -> float:
     return round(statistics.median(r[key] for r in runs), 2)
 
 
-def _normalized(value: Any) -> Any:
-    """JSON with every "…_at" string read as an instant ("Z" and "+00:00" are the same time)."""
-    if isinstance(value, dict):
-        return {k: (datetime.fromisoformat(v) if k.endswith("_at") and isinstance(v, str) else _normalized(v))
-                for k, v in value.items()}
-    if isinstance(value, list):
-        return [_normalized(v) for v in value]
-    return value
-
-
-def compare_lean(real_url: str, lean_url: str, people: list[dict[str, Any]]) -> dict[str, Any]:
-    """The prototypes must answer what the real endpoint answers (same fields, values and order)."""
-    mismatches = []
-    with httpx.Client(timeout=30) as client:
-        for p in people:
-            headers = {"Authorization": f"Bearer {p['token']}"}
-            real = client.get(real_url + QUEUE, headers=headers)
-            for path in (QUEUE, QUEUE_PGJSON):
-                lean = client.get(lean_url + path, headers=headers)
-                exact = path == QUEUE
-                same = lean.status_code == 200 and (
-                    real.json() == lean.json() if exact else _normalized(real.json()) == _normalized(lean.json()))
-                if not same:
-                    mismatches.append({"department_id": p["department_id"], "path": path,
-                                       "status": lean.status_code})
-    return {"same_json": not mismatches, "mismatches": mismatches}
-
-
 def run(url: str | None = None, *, workers: int = 2, connections: int = 32, duration: float = 20.0,
         rounds: int = 2, warmup: float = 5.0, tool: str = "auto", bare_sync: bool = True,
-        departments: int = 8, profile: bool = False, breakdown_iterations: int = 40,
-        lean: bool = True) -> dict[str, Any]:
+        departments: int = 8, profile: bool = False, breakdown_iterations: int = 40) -> dict[str, Any]:
     url = sqlalchemy_url(url or bench_url())
     meta = read_meta(url)
     settings = Settings(demo=True, database_url=url)
-    queue_profile.drop_suggested_index(url)
     engine = make_engine(url)
     try:
         with Session(engine) as session:
@@ -308,24 +277,13 @@ def run(url: str | None = None, *, workers: int = 2, connections: int = 32, dura
               f"constant across queue sizes: {statements['constant']}; fewest open "
               f"{statements['fewest_open']['open']:,}, most open {statements['most_open']['open']:,})", flush=True)
 
-        index = queue_profile.index_experiment(url, largest["department_id"])
-        print(f"  [queue] items query, largest department: {index['items_query_ms']:.1f} ms, with a partial "
-              f"index {index['items_query_ms_with_index']:.2f} ms", flush=True)
-
-        api_port, bare_port, lean_port = free_port(), free_port(), free_port()
+        api_port, bare_port = free_port(), free_port()
         api = serve("services.api.app:create_app", api_port, workers, url, "api-server.log")
         bare = serve("bench.bare_app:create_app", bare_port, workers, url, "bare-server.log")
-        prototype = serve("bench.lean_app:create_app", lean_port, workers, url, "lean-server.log") if lean else None
         try:
             api_url, bare_url = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{bare_port}"
-            lean_url = f"http://127.0.0.1:{lean_port}"
             _wait_ready(api_url, "/api/v1/health", api)
             _wait_ready(bare_url, "/bare", bare)
-            lean_check: dict[str, Any] | None = None
-            if prototype is not None:
-                _wait_ready(lean_url, "/api/v1/health", prototype)
-                lean_check = compare_lean(api_url, lean_url, people)
-                print(f"  [queue] lean prototype answers the same JSON: {lean_check['same_json']}", flush=True)
             checks = check_responses(api_url, engine, settings, people)
             print(f"  [queue] responses checked against SQL: {'all correct' if checks['all_ok'] else 'MISMATCH'}",
                   flush=True)
@@ -335,21 +293,11 @@ def run(url: str | None = None, *, workers: int = 2, connections: int = 32, dura
             if bare_sync:
                 variants.append(("bare-sync", bare_url, [(p["token"], "/bare-sync") for p in people], bare))
             variants.append(("queue", api_url, api_plan, api))
-            if prototype is not None:
-                variants.append(("queue-lean", lean_url, api_plan, prototype))
-                variants.append(("queue-pgjson", lean_url, [(p["token"], QUEUE_PGJSON) for p in people],
-                                 prototype))
             for _name, base, plan, _proc in variants:  # warm up: pools, caches, lazy imports
                 loadgen.run(base, plan, connections=connections, duration=warmup, tool=tool)
             runs: dict[str, list[dict[str, Any]]] = {name: [] for name, *_ in variants}
             for _ in range(rounds):
                 for name, base, plan, proc in variants:
-                    if name.startswith("queue-"):  # the prototypes: all suggested fixes, partial index included
-                        with queue_profile.suggested_index(url):
-                            loadgen.run(base, plan, connections=connections, duration=2, tool=tool)
-                            runs[name].append(measure(name, base, plan, proc, connections=connections,
-                                                      duration=duration, tool=tool, url=url))
-                        continue
                     runs[name].append(measure(name, base, plan, proc, connections=connections,
                                               duration=duration, tool=tool, url=url))
             profiled: dict[str, Any] | None = None
@@ -367,8 +315,6 @@ def run(url: str | None = None, *, workers: int = 2, connections: int = 32, dura
         finally:
             stop(api)
             stop(bare)
-            if prototype is not None:
-                stop(prototype)
     finally:
         engine.dispose()
 
@@ -383,14 +329,11 @@ def run(url: str | None = None, *, workers: int = 2, connections: int = 32, dura
         "tool": next(iter(runs["queue"]))["tool"],
         "tokens": [{k: p[k] for k in ("department_id", "open", "user_id")} for p in people],
         "statements": statements, "breakdown": breakdown, "checks": checks, "runs": runs, "summary": summary,
-        "profile": profiled, "index_experiment": index, "lean_check": lean_check,
+        "profile": profiled,
         "ratio": ratio,
         "met": bool(ratio >= TARGET_RATIO and summary["queue"]["p99_ms"] < TARGET_P99_MS
                     and checks["all_ok"] and statements["constant"] and summary["queue"]["non_2xx"] == 0),
     }
-    for name in ("queue-lean", "queue-pgjson"):
-        if name in summary and summary["bare"]["rps"]:
-            out[f"{name.replace('-', '_')}_ratio"] = round(summary[name]["rps"] / summary["bare"]["rps"], 3)
     if "bare-sync" in summary and summary["bare-sync"]["rps"]:
         out["ratio_vs_bare_sync"] = round(summary["queue"]["rps"] / summary["bare-sync"]["rps"], 3)
     print(f"  [queue] ratio {ratio:.2f}× bare (target ≥ {TARGET_RATIO}), queue p99 "
@@ -404,7 +347,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--duration", type=float, default=20.0, help="seconds per measured run")
     parser.add_argument("--rounds", type=int, default=2, help="alternating bare/real rounds (median reported)")
     parser.add_argument("--tool", choices=("auto", "wrk", "python"), default="auto")
-    parser.add_argument("--no-lean", action="store_true", help="skip the lean prototype of the endpoint")
     parser.add_argument("--profile", action="store_true",
                         help="one more loaded run of the queue with py-spy sampling the API workers")
 
@@ -416,7 +358,7 @@ def main(argv: list[str] | None = None) -> None:
     import json
 
     out = run(workers=args.workers, connections=args.connections, duration=args.duration, rounds=args.rounds,
-              tool=args.tool, profile=args.profile, lean=not args.no_lean)
+              tool=args.tool, profile=args.profile)
     print(json.dumps({k: out[k] for k in ("summary", "ratio", "met")}, indent=2))
 
 

@@ -16,8 +16,7 @@ import statistics
 import subprocess
 import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -165,62 +164,3 @@ def summarize(path: Path) -> dict[str, Any]:
     return {"samples": total, "share_pct": share, "hottest_leaf_frames": top, "file": str(path)}
 
 
-# ------------------------------------------------------------------ an index that would serve the items query
-
-SUGGESTED_INDEX = ("CREATE INDEX bench_ix_assignment_active_due ON assignment (department_id, feedback_due_at, id) "
-                   "WHERE state IN ('dispatched', 'accepted')")
-ITEMS_SQL = """
-SELECT a.*, c.reference, c.title FROM assignment a JOIN "case" c ON c.id = a.case_id
-WHERE a.department_id = %(d)s AND a.state IN ('dispatched', 'accepted')
-ORDER BY a.feedback_due_at, a.id LIMIT 50"""
-
-
-def drop_suggested_index(url: str) -> None:
-    """A run killed while the prototype measured must not leave the index for the real endpoint."""
-    from bench.common import connect
-
-    with connect(url, autocommit=True) as conn:
-        conn.execute("DROP INDEX IF EXISTS bench_ix_assignment_active_due")
-
-
-@contextmanager
-def suggested_index(url: str) -> Iterator[None]:
-    """The partial index, present only while the block runs (for the lean prototype's runs)."""
-    from bench.common import connect
-
-    with connect(url, autocommit=True) as conn:
-        conn.execute(SUGGESTED_INDEX)  # type: ignore[arg-type]
-        conn.execute("ANALYZE assignment")
-    try:
-        yield
-    finally:
-        with connect(url, autocommit=True) as conn:
-            conn.execute("DROP INDEX IF EXISTS bench_ix_assignment_active_due")
-            conn.execute("ANALYZE assignment")
-
-
-def _execution_ms(cur: Any, sql: str, params: dict[str, Any]) -> tuple[float, list[str]]:
-    cur.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
-    plan = [r[0] for r in cur.fetchall()]
-    line = next((ln for ln in plan if ln.startswith("Execution Time")), "Execution Time: nan ms")
-    return float(line.split(":")[1].strip().split()[0]), plan
-
-
-def index_experiment(url: str, department_id: int) -> dict[str, Any]:
-    """The items query for one department, as is and with a partial index (created and rolled back)."""
-    from bench.common import connect
-
-    with connect(url) as conn, conn.cursor() as cur:
-        params = {"d": department_id}
-        runs = [_execution_ms(cur, ITEMS_SQL, params) for _ in range(3)]
-        before, plan_before = min(runs, key=lambda r: r[0])
-        started = time.perf_counter()
-        cur.execute(SUGGESTED_INDEX)  # type: ignore[arg-type]
-        cur.execute("ANALYZE assignment")
-        build_s = time.perf_counter() - started
-        runs = [_execution_ms(cur, ITEMS_SQL, params) for _ in range(3)]
-        after, plan_after = min(runs, key=lambda r: r[0])
-        conn.rollback()  # DDL is transactional: the bench schema stays the app's
-    return {"department_id": department_id, "index": SUGGESTED_INDEX, "items_query_ms": before,
-            "items_query_ms_with_index": after, "index_build_s": round(build_s, 2),
-            "plan": plan_before, "plan_with_index": plan_after}

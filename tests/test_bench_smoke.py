@@ -112,15 +112,10 @@ def test_queue_benchmark_serves_correct_queues_with_constant_statements(
     assert all(r["status"] == 200 for r in out["checks"]["responses"])
     assert out["statements"]["constant"]
     assert out["statements"]["fewest_open"]["open"] < out["statements"]["most_open"]["open"]
-    for name in ("bare", "queue", "queue-lean", "queue-pgjson"):
+    for name in ("bare", "queue"):
         assert out["summary"][name]["rps"] > 0
         assert out["summary"][name]["non_2xx"] == 0
     assert out["ratio"] > 0
-    # The prototypes the report compares against answer exactly what the real endpoint answers.
-    assert out["lean_check"]["same_json"], out["lean_check"]
-    # The suggested index serves the same query (both timings measured, the index rolled back).
-    assert out["index_experiment"]["items_query_ms"] > 0
-    assert _scalar(url, "SELECT count(*) FROM pg_indexes WHERE indexname LIKE 'bench_%'") == 0
 
 
 def test_reminder_benchmark_runs_the_pass_and_leaves_nothing_behind(bench_db: tuple[str, dict[str, Any]]) -> None:

@@ -391,12 +391,11 @@ def test_revocation_deactivation_expiry_and_a_move_take_effect_on_the_next_read(
     assert coord.get(QUEUE, params={"department_id": xfxh}).status_code == 401
 
 
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_requests_read_together_each_get_their_own_answer(api, world, make_case, dispatch, app, session):
     """On PostgreSQL the requests an event loop has in hand share one stamp read: it must not mix them up."""
     from shared.users import service as users
 
-    if app.state.engine.dialect.name != "postgresql":
-        pytest.skip("SQLite requests are read one by one")
     xfxh, gaj = world.dept("XFXH").id, world.dept("GAJ").id
     case = make_case(shared=("XFXH", "GAJ"))
     dispatch(case, "XFXH", days=5)
@@ -486,10 +485,9 @@ def test_kept_copies_stay_within_their_memory_bound() -> None:
 # ---------------------------------------------------------------- writers do not deadlock on the stamps
 
 
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_concurrent_commits_bumping_the_same_departments_do_not_deadlock(world, make_case, dispatch, clock,
                                                                          engine):
-    if engine.dialect.name != "postgresql":
-        pytest.skip("SQLite has one writer at a time")
     case = make_case(shared=("XFXH", "GAJ"))
     rows = {order: [(dispatch(case, "XFXH", days=5).id, dispatch(case, "GAJ", days=5).id) for _ in range(6)]
             for order in (0, 1)}
