@@ -10,11 +10,13 @@ Once a release has shipped, write new revisions instead of running this.
 from __future__ import annotations
 
 import tempfile
+import textwrap
 from pathlib import Path
 
 from alembic import command
 
 from shared.migrate import MIGRATIONS, alembic_config
+from shared.outbox.models import LZ4_BODIES_SQL
 
 TRIGGER = '''
     if op.get_bind().dialect.name == "postgresql":
@@ -34,21 +36,12 @@ TRIGGER = '''
         )
 '''
 
-# Autogenerate cannot see column compression either (see shared/outbox/models.py).
-LZ4_BODIES = '''
+# Autogenerate cannot see column compression either: the same statement as the model's.
+LZ4_BODIES = f'''
     if op.get_bind().dialect.name == "postgresql":
         # Digests are large and written by the thousand: lz4 where the server has it.
         op.execute(
-            """
-            DO $$
-            BEGIN
-                IF EXISTS (SELECT 1 FROM pg_settings
-                           WHERE name = 'default_toast_compression' AND 'lz4' = ANY(enumvals)) THEN
-                    ALTER TABLE outbox_message ALTER COLUMN body_text SET COMPRESSION lz4,
-                                               ALTER COLUMN body_html SET COMPRESSION lz4;
-                END IF;
-            END
-            $$
+            """{textwrap.indent(LZ4_BODIES_SQL.rstrip(), " " * 12)}
             """
         )
 '''

@@ -20,7 +20,8 @@ from shared.cases.models import Case, CaseSource
 from shared.clock import FrozenClock
 from shared.outbox.models import OutboxMessage
 from shared.settings import Settings
-from shared.users.models import User
+from shared.users.models import Role, User
+from tests.factories import World
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 _numbers = itertools.count(1)
@@ -123,3 +124,15 @@ class Day:
         run_pass(self.session, self.clock, self.settings)
         self.session.commit()
         return sorted((user_of(m.to), m.subject) for m in mails(self.session, before))
+
+
+def add_user(session: Session, world: World, username: str, code: str = "SWJ", role: Role = Role.LIAISON,
+             **fields: object) -> User:
+    """One more member of department CODE (preferences and the like in FIELDS)."""
+    template = world.liaison(code)
+    user = User(username=username, name="钱联络", email=f"{username}@gov.example",
+                department_id=world.dept(code).id, role=role, password_hash=template.password_hash,
+                created_at=template.created_at, **fields)  # type: ignore[arg-type]
+    session.add(user)
+    session.flush()
+    return user

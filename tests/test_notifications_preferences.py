@@ -7,9 +7,9 @@ from sqlmodel import Session
 from shared.clock import FrozenClock
 from shared.notifications.service import on_assignment_event
 from shared.reminders import rules
-from shared.users.models import NotifyMode, Role, User
+from shared.users.models import NotifyMode
 from tests.factories import World
-from tests.reminder_builders import Day, local, make_assignment, make_case
+from tests.reminder_builders import Day, add_user, local, make_assignment, make_case
 
 # Dispatched Thu 10-08 with 1 working day: due Fri 10-09 17:30; on Tue 10-13 it is
 # three working days overdue (10-10 make-up Saturday, 10-12, 10-13).
@@ -24,16 +24,6 @@ def _overdue_pair(session: Session, world: World, code: str = "SWJ") -> list[str
         make_assignment(session, case, world.dept(code).id, world.coordinator, at=DISPATCHED, working_days=1)
         refs.append(case.reference)
     return refs
-
-
-def _add_user(session: Session, world: World, username: str, code: str, role: Role, **prefs: object) -> User:
-    template = world.liaison(code)
-    user = User(username=username, name="钱联络", email=f"{username}@gov.example",
-                department_id=world.dept(code).id, role=role, password_hash=template.password_hash,
-                created_at=template.created_at, **prefs)  # type: ignore[arg-type]
-    session.add(user)
-    session.flush()
-    return user
 
 
 def test_immediate_user_still_gets_one_reminder_digest_per_pass(
@@ -55,7 +45,7 @@ def test_opt_out_is_honoured_except_for_escalation(
 ) -> None:
     # The head tries to turn everything off, 督办 included; a second liaison turns off 逾期.
     world.head("SWJ").notify_opt_out = list(rules.OPTIONAL_KINDS) + ["escalation"]
-    _add_user(session, world, "liaison2_swj", "SWJ", Role.LIAISON, notify_opt_out=["overdue"])
+    add_user(session, world, "liaison2_swj", notify_opt_out=["overdue"])
     _overdue_pair(session, world)
     session.commit()
     sent = dict(Day(session, clock).run(PASS))

@@ -11,25 +11,15 @@ from shared.assignments.models import AssignmentState
 from shared.clock import FrozenClock
 from shared.reminders.models import ReminderNotice
 from shared.settings import Settings
-from shared.users.models import Role, User
+from shared.users.models import User
 from tests.factories import World
-from tests.reminder_builders import Day, local, make_assignment, make_case, outbox_rows
+from tests.reminder_builders import Day, add_user, local, make_assignment, make_case, outbox_rows
 
 # Dispatched Thu 10-08 with 1 working day: due Fri 10-09 17:30; on Tue 10-13 it is
 # three working days overdue (10-10 make-up Saturday, 10-12, 10-13).
 DISPATCHED = local(2026, 10, 8, 9)
 PASS = local(2026, 10, 13, 9)
 TITLE = "某超市销售过期食品"
-
-
-def _second_liaison(session: Session, world: World) -> User:
-    template = world.liaison("SWJ")
-    user = User(username="liaison2_swj", name="钱联络", email="liaison2_swj@gov.example",
-                department_id=world.dept("SWJ").id, role=Role.LIAISON, password_hash=template.password_hash,
-                created_at=template.created_at)
-    session.add(user)
-    session.flush()
-    return user
 
 
 def _overdue(session: Session, world: World, state: AssignmentState, assignee: User | None = None) -> str:
@@ -43,7 +33,7 @@ def _overdue(session: Session, world: World, state: AssignmentState, assignee: U
 def test_accepted_assignment_reminds_its_assignee_only(
     session: Session, clock: FrozenClock, world: World
 ) -> None:
-    owner = _second_liaison(session, world)
+    owner = add_user(session, world, "liaison2_swj")
     ref = _overdue(session, world, AssignmentState.ACCEPTED, assignee=owner)
     assert Day(session, clock).run(PASS) == [
         ("coordinator", f"【督办】{ref} {TITLE}：已逾期 3 个工作日"),
@@ -53,7 +43,7 @@ def test_accepted_assignment_reminds_its_assignee_only(
 
 
 def test_not_yet_accepted_reminds_every_liaison(session: Session, clock: FrozenClock, world: World) -> None:
-    _second_liaison(session, world)
+    add_user(session, world, "liaison2_swj")
     ref = _overdue(session, world, AssignmentState.DISPATCHED)
     sent = dict(Day(session, clock).run(PASS))
     assert sent["liaison_swj"] == sent["liaison2_swj"] == f"【逾期】{ref} {TITLE}：已逾期 3 个工作日"
@@ -63,7 +53,7 @@ def test_not_yet_accepted_reminds_every_liaison(session: Session, clock: FrozenC
 def test_accepted_without_an_active_assignee_falls_back_to_the_liaisons(
     session: Session, clock: FrozenClock, world: World
 ) -> None:
-    owner = _second_liaison(session, world)
+    owner = add_user(session, world, "liaison2_swj")
     owner.active = False
     gone = _overdue(session, world, AssignmentState.ACCEPTED, assignee=owner)
     nobody = _overdue(session, world, AssignmentState.ACCEPTED)
@@ -74,23 +64,13 @@ def test_accepted_without_an_active_assignee_falls_back_to_the_liaisons(
     assert gone in digest.body_text and nobody in digest.body_text
 
 
-def _liaison(session: Session, world: World, n: int, **fields: object) -> User:
-    template = world.liaison("SWJ")
-    user = User(username=f"liaison{n}_swj", name=f"联络员{n}", email=f"liaison{n}_swj@gov.example",
-                department_id=world.dept("SWJ").id, role=Role.LIAISON, password_hash=template.password_hash,
-                created_at=template.created_at, **fields)
-    session.add(user)
-    session.flush()
-    return user
-
-
 def test_a_department_is_told_once_each_member_in_his_own_digest(
     session: Session, clock: FrozenClock, world: World
 ) -> None:
     """A department of many liaisons: one notice for the department, one email per liaison who wants it."""
     for n in range(3, 9):
-        _liaison(session, world, n)
-    quiet = _liaison(session, world, 9, notify_opt_out=["overdue"])
+        add_user(session, world, f"liaison{n}_swj")
+    quiet = add_user(session, world, "liaison9_swj", notify_opt_out=["overdue"])
     ref = _overdue(session, world, AssignmentState.DISPATCHED)
     day = Day(session, clock)
     sent = dict(day.run(PASS))
@@ -108,7 +88,7 @@ def test_a_department_is_told_once_each_member_in_his_own_digest(
     assert quiet.id not in {r.recipient_id for r in rows}
 
     # Someone joins the department later that day: the department was told today already.
-    _liaison(session, world, 10)
+    add_user(session, world, "liaison10_swj")
     session.commit()
     assert day.run(local(2026, 10, 13, 11)) == []
     # The next working day everyone hears it again, the newcomer included.

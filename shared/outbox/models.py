@@ -42,8 +42,7 @@ class OutboxMessage(SQLModel, table=True):
 # A digest is tens of kilobytes of mostly Chinese HTML, and a reminder pass writes
 # thousands at once: lz4 compresses them several times faster than PostgreSQL's
 # default (pglz).  Servers built without lz4 keep the default.
-LZ4_BODIES = DDL(
-    """
+LZ4_BODIES_SQL = """
 DO $$
 BEGIN
     IF EXISTS (SELECT 1 FROM pg_settings
@@ -54,5 +53,5 @@ BEGIN
 END
 $$
 """
-)
+LZ4_BODIES = DDL(LZ4_BODIES_SQL)
 event.listen(OutboxMessage.__table__, "after_create", LZ4_BODIES.execute_if(dialect="postgresql"))  # type: ignore[attr-defined]

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 01:54:51.019362
+Create Date: 2026-11-29 02:38:50.697413
 
 """
 from typing import Sequence, Union
