@@ -160,8 +160,8 @@ class NewNotice:
     params: dict[str, Any]
     group: Group | None = None
     # Only for showing a group notice in this pass, not stored: the assignment's
-    # assignee (he hears 催签 with the liaisons) and someone not to remind of his own request.
-    assignee_id: int | None = None
+    # active assignee (he hears 催签 with the liaisons) and someone not to remind of his own request.
+    assignee: Recipient | None = None
     exclude: int | None = None
 
 
@@ -286,8 +286,7 @@ def deliver_waiting(
         return result
     groups = [n for n in fresh if n.group is not None]
     members = department_members(session, {n.group.department_id for n in groups if n.group is not None})
-    people = users_by_id(session, {row.recipient_id for row in waiting}
-                         | {n.assignee_id for n in groups if n.assignee_id is not None})
+    people = users_by_id(session, {row.recipient_id for row in waiting})
     infos = render.load_assignment_info(session, {row.assignment_id for row in waiting}
                                         | {n.assignment_id for n in fresh})
 
@@ -298,7 +297,7 @@ def deliver_waiting(
     # Per person, the fresh notice shown for each (assignment, deadline stage or not): the most urgent.
     shown: dict[int, dict[tuple[int, bool], NewNotice]] = defaultdict(dict)
     for n in fresh:
-        for member in _shown_to(n, members, people):
+        for member in _shown_to(n, members):
             recipients.setdefault(member.id, member)
             slot = (n.assignment_id, n.kind in rules.DEADLINE_STAGES)
             held = shown[member.id].get(slot)
@@ -348,15 +347,14 @@ def deliver_waiting(
     return result
 
 
-def _shown_to(n: NewNotice, members: dict[int, Members], people: dict[int, Recipient]) -> list[Recipient]:
+def _shown_to(n: NewNotice, members: dict[int, Members]) -> list[Recipient]:
     """Who sees notice N now: its recipient, or its group's current members; never the excluded."""
     if n.group is None:
         audience = [n.recipient] if n.recipient is not None else []
     else:
         dept = members.get(n.group.department_id) or Members()
         if n.group.audience == rules.Audience.LIAISONS:
-            assignee = people.get(n.assignee_id) if n.assignee_id is not None else None
-            audience = liaison_audience(dept, assignee)
+            audience = liaison_audience(dept, n.assignee)
         else:
             audience = list(dept.heads)
     return [p for p in audience if p.id != n.exclude and p.wants(n.kind)]

@@ -277,7 +277,7 @@ def _notices_for(due: list[_Due], session: Session, today: date) -> list[NewNoti
             out.append(NewNotice(
                 key=rules.group_reminder_key(stage.value, d.assignment_id, aud.value, d.department_id, today),
                 kind=stage.value, recipient=None, assignment_id=d.assignment_id, params=params,
-                group=Group(d.department_id, aud.value), assignee_id=d.assignee_id, exclude=d.exclude,
+                group=Group(d.department_id, aud.value), assignee=people.get(d.assignee_id or 0), exclude=d.exclude,
             ))
     return out
 
