@@ -86,3 +86,18 @@ def record(engine: Engine) -> Iterator[Recorder]:
     finally:
         event.remove(engine, "before_cursor_execute", before)
         event.remove(engine, "after_cursor_execute", after)
+
+
+@contextmanager
+def record_stamp_reads(reader: Any) -> Iterator[Recorder]:
+    """Record the queue reader's batched stamp reads, which go to psycopg without SQLAlchemy events."""
+    recorder = Recorder()
+
+    def listener(statement: str, parameters: Any, seconds: float) -> None:
+        recorder.statements.append(Statement(_caller(), statement, parameters, seconds))
+
+    reader.statement_listeners.append(listener)
+    try:
+        yield recorder
+    finally:
+        reader.statement_listeners.remove(listener)

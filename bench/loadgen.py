@@ -30,10 +30,12 @@ def wrk_available() -> bool:
 
 
 def run(base_url: str, plan: Plan, *, connections: int, duration: float, threads: int = 1,
-        tool: str = "auto") -> dict[str, Any]:
+        tool: str = "auto", accept_encoding: str = "identity") -> dict[str, Any]:
+    """`accept_encoding` is sent with every request ("identity": uncompressed answers only)."""
     if tool == "wrk" or (tool == "auto" and wrk_available()):
-        return run_wrk(base_url, plan, connections=connections, duration=duration, threads=threads)
-    return run_python(base_url, plan, connections=connections, duration=duration)
+        return run_wrk(base_url, plan, connections=connections, duration=duration, threads=threads,
+                       accept_encoding=accept_encoding)
+    return run_python(base_url, plan, connections=connections, duration=duration, accept_encoding=accept_encoding)
 
 
 def _summary(tool: str, requests: int, seconds: float, p50: float, p99: float, **extra: Any) -> dict[str, Any]:
@@ -42,7 +44,8 @@ def _summary(tool: str, requests: int, seconds: float, p50: float, p99: float, *
             "p50_ms": round(p50, 2), "p99_ms": round(p99, 2), **extra}
 
 
-def run_wrk(base_url: str, plan: Plan, *, connections: int, duration: float, threads: int = 1) -> dict[str, Any]:
+def run_wrk(base_url: str, plan: Plan, *, connections: int, duration: float, threads: int = 1,
+            accept_encoding: str = "identity") -> dict[str, Any]:
     with tempfile.NamedTemporaryFile("w", suffix=".plan", delete=False) as f:
         for token, path in plan:
             f.write(f"{token or '-'}\t{path}\n")
@@ -50,8 +53,8 @@ def run_wrk(base_url: str, plan: Plan, *, connections: int, duration: float, thr
     try:
         cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(duration))}s", "--latency",
                "--timeout", "10s", "-s", str(LUA), base_url + plan[0][1]]
-        out = subprocess.run(cmd, capture_output=True, text=True, check=True,
-                             env={**os.environ, "WRK_PLAN": plan_file}, timeout=duration + 60)
+        env = {**os.environ, "WRK_PLAN": plan_file, "WRK_ACCEPT_ENCODING": accept_encoding}
+        out = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env, timeout=duration + 60)
     finally:
         os.unlink(plan_file)
     line = next((ln for ln in out.stdout.splitlines() if ln.startswith("WRKJSON ")), None)
@@ -65,10 +68,12 @@ def run_wrk(base_url: str, plan: Plan, *, connections: int, duration: float, thr
                     max_ms=round(lat["max"] / 1000, 2), mean_ms=round(lat["mean"] / 1000, 2),
                     non_2xx=errors["status"],
                     socket_errors=errors["connect"] + errors["read"] + errors["write"] + errors["timeout"],
-                    bytes=data["bytes"], command=" ".join(cmd[:-3] + ["bench/wrk_queue.lua", cmd[-1]]))
+                    bytes=data["bytes"], accept_encoding=accept_encoding,
+                    command=" ".join(cmd[:-3] + ["bench/wrk_queue.lua", cmd[-1]]))
 
 
-def run_python(base_url: str, plan: Plan, *, connections: int, duration: float) -> dict[str, Any]:
+def run_python(base_url: str, plan: Plan, *, connections: int, duration: float,
+               accept_encoding: str = "identity") -> dict[str, Any]:
     import httpx
 
     latencies: list[float] = []
@@ -80,6 +85,7 @@ def run_python(base_url: str, plan: Plan, *, connections: int, duration: float) 
             token, path = plan[i % len(plan)]
             i += 1
             headers = {"Authorization": f"Bearer {token}"} if token else {}
+            headers["Accept-Encoding"] = accept_encoding
             started = time.perf_counter()
             r = await client.get(path, headers=headers)
             latencies.append(time.perf_counter() - started)
@@ -97,4 +103,4 @@ def run_python(base_url: str, plan: Plan, *, connections: int, duration: float) 
     ms = [x * 1000 for x in latencies]
     return _summary("python-httpx", len(latencies), seconds, percentile(ms, 50), percentile(ms, 99),
                     non_2xx=sum(n for s, n in statuses.items() if not 200 <= s < 300), socket_errors=0,
-                    statuses=statuses)
+                    statuses=statuses, accept_encoding=accept_encoding)

@@ -39,7 +39,7 @@ from sqlmodel import Session
 
 from bench import loadgen, procstat, queue_profile
 from bench.common import OUT, PYTHON, ROOT, bench_url, free_port, read_meta, sqlalchemy_url, stop, wait_for_port
-from bench.dbtime import record
+from bench.dbtime import record, record_stamp_reads
 from shared.clock import SystemClock
 from shared.db import make_engine
 from shared.settings import Settings
@@ -47,6 +47,9 @@ from shared.settings import Settings
 TARGET_RATIO = 0.4
 TARGET_P99_MS = 100.0
 QUEUE = "/api/v1/queue"
+# What a browser's fetch() sends.  The endpoint answers gzip to it; "queue-identity"
+# measures the same endpoint for a client that accepts only uncompressed answers.
+BROWSER_ENCODINGS = "gzip, deflate, br"
 
 
 # ------------------------------------------------------------------ tokens and truth
@@ -122,10 +125,10 @@ def check_responses(base_url: str, engine: Any, settings: Settings, people: list
 
 
 @contextmanager
-def _recording(engines: list[Any]) -> Iterator[list[Any]]:
-    """Statements on every engine the endpoint uses (the app's, and the queue reader's own pool)."""
+def _recording(engines: list[Any], reader: Any) -> Iterator[list[Any]]:
+    """Statements on every engine the endpoint uses (the app's, the queue reader's pool) and its stamp reads."""
     with ExitStack() as stack:
-        yield [stack.enter_context(record(e)) for e in engines]
+        yield [stack.enter_context(record(e)) for e in engines] + [stack.enter_context(record_stamp_reads(reader))]
 
 
 def count_statements(url: str, settings: Settings, people: list[dict[str, Any]], repeat: int = 3) -> dict[str, Any]:
@@ -158,7 +161,7 @@ def count_statements(url: str, settings: Settings, people: list[dict[str, Any]],
                     for kind in ("miss", "hit"):
                         if kind == "miss":
                             reader.cache.clear()
-                        with _recording(engines) as recs:
+                        with _recording(engines, reader) as recs:
                             started = time.perf_counter()
                             r = client.get(QUEUE, headers=headers)
                             runs[kind]["ms"].append((time.perf_counter() - started) * 1000)
@@ -221,12 +224,14 @@ def _sessions(url: str | None) -> int:
 
 
 def measure(name: str, base_url: str, plan: loadgen.Plan, server: subprocess.Popen[bytes], *,
-            connections: int, duration: float, tool: str, url: str | None = None) -> dict[str, Any]:
+            connections: int, duration: float, tool: str, url: str | None = None,
+            accept_encoding: str = BROWSER_ENCODINGS) -> dict[str, Any]:
     sessions_before = _sessions(url)
     before = procstat.snapshot(server.pid)
     children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    result = loadgen.run(base_url, plan, connections=connections, duration=duration, tool=tool)
+    result = loadgen.run(base_url, plan, connections=connections, duration=duration, tool=tool,
+                         accept_encoding=accept_encoding)
     wall = time.perf_counter() - started
     children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
     client_cpu = (children_after.ru_utime - children_before.ru_utime) + (
@@ -238,7 +243,7 @@ def measure(name: str, base_url: str, plan: loadgen.Plan, server: subprocess.Pop
     # New PostgreSQL connections during the run (minus the one counting them): pool churn.
     result["new_db_connections"] = max(0, _sessions(url) - sessions_before - 1) if url else None
     result["name"] = name
-    print(f"  [queue] {name:10s} {result['rps']:8.1f} req/s  p50 {result['p50_ms']:6.2f} ms  "
+    print(f"  [queue] {name:14s} {result['rps']:8.1f} req/s  p50 {result['p50_ms']:6.2f} ms  "
           f"p99 {result['p99_ms']:7.2f} ms  non-2xx {result['non_2xx']}  "
           f"(server {result['cpu']['server_cores']} cores, postgres {result['cpu']['postgres_cores']}, "
           f"client {result['cpu']['client_cores']}, other {result['cpu']['other_cores']})", flush=True)
@@ -251,7 +256,8 @@ def _median_of(runs: list[dict[str, Any]], key: str) -> float:
 
 def run(url: str | None = None, *, workers: int = 2, connections: int = 32, duration: float = 20.0,
         rounds: int = 2, warmup: float = 5.0, tool: str = "auto", bare_sync: bool = True,
-        departments: int = 8, profile: bool = False, breakdown_iterations: int = 40) -> dict[str, Any]:
+        departments: int = 8, profile: bool = False, breakdown_iterations: int = 40,
+        identity: bool = True) -> dict[str, Any]:
     url = sqlalchemy_url(url or bench_url())
     meta = read_meta(url)
     settings = Settings(demo=True, database_url=url)
@@ -288,18 +294,22 @@ def run(url: str | None = None, *, workers: int = 2, connections: int = 32, dura
             print(f"  [queue] responses checked against SQL: {'all correct' if checks['all_ok'] else 'MISMATCH'}",
                   flush=True)
             api_plan: loadgen.Plan = [(p["token"], QUEUE) for p in people]
-            variants: list[tuple[str, str, loadgen.Plan, subprocess.Popen[bytes]]] = [
-                ("bare", bare_url, [(p["token"], "/bare") for p in people], bare)]
+            variants: list[tuple[str, str, loadgen.Plan, subprocess.Popen[bytes], str]] = [
+                ("bare", bare_url, [(p["token"], "/bare") for p in people], bare, BROWSER_ENCODINGS)]
             if bare_sync:
-                variants.append(("bare-sync", bare_url, [(p["token"], "/bare-sync") for p in people], bare))
-            variants.append(("queue", api_url, api_plan, api))
-            for _name, base, plan, _proc in variants:  # warm up: pools, caches, lazy imports
-                loadgen.run(base, plan, connections=connections, duration=warmup, tool=tool)
+                variants.append(("bare-sync", bare_url, [(p["token"], "/bare-sync") for p in people], bare,
+                                 BROWSER_ENCODINGS))
+            variants.append(("queue", api_url, api_plan, api, BROWSER_ENCODINGS))
+            if identity:
+                variants.append(("queue-identity", api_url, api_plan, api, "identity"))
+            for _name, base, plan, _proc, encodings in variants:  # warm up: pools, caches, lazy imports
+                loadgen.run(base, plan, connections=connections, duration=warmup, tool=tool,
+                            accept_encoding=encodings)
             runs: dict[str, list[dict[str, Any]]] = {name: [] for name, *_ in variants}
             for _ in range(rounds):
-                for name, base, plan, proc in variants:
+                for name, base, plan, proc, encodings in variants:
                     runs[name].append(measure(name, base, plan, proc, connections=connections,
-                                              duration=duration, tool=tool, url=url))
+                                              duration=duration, tool=tool, url=url, accept_encoding=encodings))
             profiled: dict[str, Any] | None = None
             if profile:
                 spy = queue_profile.record_server(api.pid, max(5, duration - 4), "queue-profile")
@@ -334,10 +344,13 @@ def run(url: str | None = None, *, workers: int = 2, connections: int = 32, dura
         "met": bool(ratio >= TARGET_RATIO and summary["queue"]["p99_ms"] < TARGET_P99_MS
                     and checks["all_ok"] and statements["constant"] and summary["queue"]["non_2xx"] == 0),
     }
+    if "queue-identity" in summary and summary["bare"]["rps"]:
+        out["ratio_identity"] = round(summary["queue-identity"]["rps"] / summary["bare"]["rps"], 3)
     if "bare-sync" in summary and summary["bare-sync"]["rps"]:
         out["ratio_vs_bare_sync"] = round(summary["queue"]["rps"] / summary["bare-sync"]["rps"], 3)
     print(f"  [queue] ratio {ratio:.2f}× bare (target ≥ {TARGET_RATIO}), queue p99 "
-          f"{summary['queue']['p99_ms']:.1f} ms (target < {TARGET_P99_MS:.0f})", flush=True)
+          f"{summary['queue']['p99_ms']:.1f} ms (target < {TARGET_P99_MS:.0f})"
+          + (f"; uncompressed answers {out['ratio_identity']:.2f}×" if "ratio_identity" in out else ""), flush=True)
     return out
 
 
@@ -349,6 +362,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tool", choices=("auto", "wrk", "python"), default="auto")
     parser.add_argument("--profile", action="store_true",
                         help="one more loaded run of the queue with py-spy sampling the API workers")
+    parser.add_argument("--no-identity", dest="identity", action="store_false",
+                        help="skip the queue run with uncompressed answers")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -358,8 +373,8 @@ def main(argv: list[str] | None = None) -> None:
     import json
 
     out = run(workers=args.workers, connections=args.connections, duration=args.duration, rounds=args.rounds,
-              tool=args.tool, profile=args.profile)
-    print(json.dumps({k: out[k] for k in ("summary", "ratio", "met")}, indent=2))
+              tool=args.tool, profile=args.profile, identity=args.identity)
+    print(json.dumps({k: out[k] for k in ("summary", "ratio", "ratio_identity", "met") if k in out}, indent=2))
 
 
 if __name__ == "__main__":

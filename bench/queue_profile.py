@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import OUT
-from bench.dbtime import record
+from bench.dbtime import record, record_stamp_reads
 from shared.clock import SystemClock
 from shared.db import make_engine
 from shared.settings import Settings
@@ -78,7 +78,8 @@ def breakdown(url: str, settings: Settings, token: str, iterations: int = 40) ->
                 if kind == "miss":
                     reader.cache.clear()
                 with ExitStack() as stack:
-                    recs = [stack.enter_context(record(e)) for e in engines]
+                    recs = [stack.enter_context(record(e)) for e in engines] + [
+                        stack.enter_context(record_stamp_reads(reader))]
                     laps = _Laps()
                     answer = one()
                     laps.lap(kind)

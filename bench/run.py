@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         before = load()
         results["queue"] = queue_load.run(url, workers=args.workers, connections=args.connections,
                                           duration=args.duration, rounds=args.rounds, tool=args.tool,
-                                          profile=args.profile)
+                                          profile=args.profile, identity=args.identity)
         results["queue"]["loadavg"] = {"before": before, "after": load()}
     if "reminders" in parts:
         before = load()

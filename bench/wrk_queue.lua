@@ -1,8 +1,10 @@
 -- wrk script: rotate over (bearer token, path) pairs read from $WRK_PLAN
 -- (one "token<TAB>path" per line; token "-" sends no Authorization header),
--- and print a one-line JSON summary prefixed with WRKJSON.
+-- and print a one-line JSON summary prefixed with WRKJSON.  $WRK_ACCEPT_ENCODING, when set,
+-- is sent as Accept-Encoding (browsers send "gzip, deflate, br"; wrk alone sends none).
 
 local plan = {}
+local accept_encoding = os.getenv("WRK_ACCEPT_ENCODING")
 local file = os.getenv("WRK_PLAN")
 if file then
   for line in io.lines(file) do
@@ -10,6 +12,7 @@ if file then
     if token then
       local headers = {}
       if token ~= "-" then headers["Authorization"] = "Bearer " .. token end
+      if accept_encoding and accept_encoding ~= "" then headers["Accept-Encoding"] = accept_encoding end
       table.insert(plan, wrk.format("GET", path, headers))
     end
   end

@@ -112,10 +112,14 @@ def test_queue_benchmark_serves_correct_queues_with_constant_statements(
     assert all(r["status"] == 200 for r in out["checks"]["responses"])
     assert out["statements"]["constant"]
     assert out["statements"]["fewest_open"]["open"] < out["statements"]["most_open"]["open"]
-    for name in ("bare", "queue"):
+    for name in ("bare", "queue", "queue-identity"):
         assert out["summary"][name]["rps"] > 0
         assert out["summary"][name]["non_2xx"] == 0
-    assert out["ratio"] > 0
+    assert out["ratio"] > 0 and out["ratio_identity"] > 0
+    if out["tool"] == "wrk":  # the browser-like run got the compressed answers, the other the plain ones
+        per_request = {name: out["runs"][name][0]["bytes"] / out["runs"][name][0]["requests"]
+                       for name in ("queue", "queue-identity")}
+        assert per_request["queue"] * 3 < per_request["queue-identity"], per_request
 
 
 def test_reminder_benchmark_runs_the_pass_and_leaves_nothing_behind(bench_db: tuple[str, dict[str, Any]]) -> None:

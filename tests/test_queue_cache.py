@@ -79,7 +79,7 @@ def shown(body: dict[str, Any]) -> dict[str, Any]:
 
 @contextmanager
 def statements(app) -> Iterator[list[str]]:  # type: ignore[no-untyped-def]
-    """SQL statements the endpoint runs, on the app's engine and on the queue reader's own pool."""
+    """SQL statements the endpoint runs: on the app's engine, the queue reader's pool and its stamp reads."""
     engine = app.state.engine
     reader = queue_cache.reader_for(engine)
     engines = [e for e in (engine, reader.engine) if e is not None]
@@ -89,11 +89,16 @@ def statements(app) -> Iterator[list[str]]:  # type: ignore[no-untyped-def]
         if not statement.lstrip().upper().startswith("BEGIN"):  # SQLite's BEGIN IMMEDIATE is not a read
             seen.append(statement)
 
+    def stamp_read(statement: str, _params: object, _seconds: float) -> None:  # psycopg directly, no events
+        seen.append(statement)
+
     for e in engines:
         event.listen(e, "before_cursor_execute", before)
+    reader.statement_listeners.append(stamp_read)
     try:
         yield seen
     finally:
+        reader.statement_listeners.remove(stamp_read)
         for e in engines:
             event.remove(e, "before_cursor_execute", before)
 
@@ -465,14 +470,91 @@ def test_an_unchanged_queue_answers_not_modified(api, world, make_case, dispatch
     assert changed.json()["counts"]["in_progress"] == 1
 
 
+def test_the_queue_is_sent_gzip_to_clients_that_accept_it_and_plain_to_others(api, world, make_case, dispatch):
+    case = make_case(shared=("XFXH",))
+    for i in range(12):
+        dispatch(case, "XFXH", days=3 + i)
+    liaison = api.as_user(world.liaison("XFXH"))
+    plain = liaison.get(QUEUE, headers={"Accept-Encoding": "identity"})
+    packed = liaison.get(QUEUE, headers={"Accept-Encoding": "gzip, deflate, br"})
+    assert "content-encoding" not in plain.headers
+    assert packed.headers["content-encoding"] == "gzip"
+    assert packed.json() == plain.json() and len(plain.json()["items"]) == 12  # httpx decoded the gzip
+    assert int(packed.headers["content-length"]) < int(plain.headers["content-length"]) / 3
+    assert plain.headers["vary"] == packed.headers["vary"] == "Accept-Encoding"
+    assert plain.headers["etag"] != packed.headers["etag"]  # two representations, two strong tags
+    for header, encoded in (("gzip;q=0, identity", False), ("*", True), ("br", False), ("GZIP;q=0.5", True),
+                            ("*;q=0, gzip", True), ("gzip;q=0, *", False)):
+        r = liaison.get(QUEUE, headers={"Accept-Encoding": header})
+        assert (r.headers.get("content-encoding") == "gzip") is encoded, header
+        assert r.json() == plain.json()
+    # Either tag names this state of the queue: a client that switched encodings still gets 304.
+    for tag in (plain.headers["etag"], packed.headers["etag"]):
+        again = liaison.get(QUEUE, headers={"If-None-Match": tag, "Accept-Encoding": "gzip"})
+        assert again.status_code == 304 and again.content == b""
+        assert again.headers["etag"] == packed.headers["etag"] and "content-encoding" not in again.headers
+
+
+@pytest.mark.parametrize(("query", "field"), [("limit=0", "limit"), ("limit=201", "limit"), ("limit=ten", "limit"),
+                                               ("department_id=0", "department_id"),
+                                               ("department_id=abc", "department_id"),
+                                               ("department_id=99999999999", "department_id")])
+def test_bad_queue_parameters_are_refused_naming_the_field(api, world, query, field):
+    zh = api.as_user(world.coordinator).get(f"{QUEUE}?{query}")
+    en = api.as_user(world.coordinator, lang="en").get(f"{QUEUE}?{query}")
+    assert zh.status_code == en.status_code == 422
+    assert [f["field"] for f in zh.json()["error"]["fields"]] == [field]
+    assert zh.json()["error"]["message"] != en.json()["error"]["message"]
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in zh.json()["error"]["fields"][0]["reason"])
+    assert en.json()["error"]["fields"][0]["reason"].isascii()
+
+
+def test_queue_parameters_work_and_are_documented(api, world, make_case, dispatch):
+    case = make_case(shared=("XFXH",))
+    for i in range(7):
+        dispatch(case, "XFXH", days=3 + i)
+    xfxh = world.dept("XFXH").id
+    coordinator = api.as_user(world.coordinator)
+    body = coordinator.get(f"{QUEUE}?department_id={xfxh}&limit=5&unknown=1").json()
+    assert body["department_id"] == xfxh and len(body["items"]) == 5 and body["counts"]["to_accept"] == 7
+    assert coordinator.get(f"{QUEUE}?limit=1&limit=6&department_id={xfxh}").json()["items"].__len__() == 6
+    liaison = api.as_user(world.liaison("GAJ"))
+    assert liaison.get(f"{QUEUE}?department_id={xfxh}").status_code == 403
+    operation = api.anonymous().get("/api/v1/openapi.json").json()["paths"]["/api/v1/queue"]["get"]
+    params = {p["name"]: p for p in operation["parameters"]}
+    assert params["limit"]["in"] == "query" and params["limit"]["schema"]["maximum"] == 200
+    assert params["limit"]["schema"]["minimum"] == 1 and params["limit"]["schema"]["default"] == 50
+    assert params["department_id"]["schema"]["anyOf"][0]["minimum"] == 1
+    assert operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/QueueOut")
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_a_stamp_connection_the_server_dropped_is_replaced_without_an_error(api, world, make_case, dispatch,
+                                                                            engine):
+    a = dispatch(make_case(shared=("XFXH",)), "XFXH", days=5)
+    liaison = api.as_user(world.liaison("XFXH"))
+    assert read(liaison)["counts"]["to_accept"] == 1  # a stamp connection is now kept
+    with engine.connect() as conn:
+        killed = conn.exec_driver_sql(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE application_name = %(name)s AND datname = current_database()",
+            {"name": queue_cache.STAMP_CONNECTION_NAME}).scalar()
+    assert killed >= 1
+    post(liaison, f"/api/v1/assignments/{a.id}/accept", version=a.version)
+    assert read(liaison)["counts"] == {**read(liaison)["counts"], "to_accept": 0, "in_progress": 1}
+
+
 def test_kept_copies_stay_within_their_memory_bound() -> None:
     from shared.assignments.queue_cache import Answer, QueueCache, _Entry
 
-    cache = QueueCache(max_bytes=250)
     now = datetime(2026, 12, 1, 2, tzinfo=UTC)
 
     def entry(dept: int) -> _Entry:
-        return _Entry(Answer(dept, b"x" * 100, f'"{dept}"'), 1, now, now, None)
+        return _Entry(Answer.of(dept, bytes(range(100))), 1, now, now, None)
+
+    size = entry(1).answer.size  # both encodings are kept, and both count
+    assert size > 200
+    cache = QueueCache(max_bytes=2 * size + size // 2)
 
     cache.put(1, 50, entry(1))
     cache.put(2, 50, entry(2))

@@ -19,10 +19,16 @@ from shared.settings import Settings, get_settings
 API_PREFIX = "/api/v1"
 
 
+# Mounted before the rest: FastAPI tries routes in order, and every route tried
+# before the one that matches costs each request a few microseconds.
+FIRST = ("queue",)
+
+
 def _routers() -> list[APIRouter]:
-    """Every module in services/api/routes that defines `router` is mounted."""
+    """Every module in services/api/routes that defines `router` is mounted, FIRST first."""
     found = []
-    for info in sorted(pkgutil.iter_modules(routes.__path__), key=lambda i: i.name):
+    modules = sorted(pkgutil.iter_modules(routes.__path__), key=lambda i: (i.name not in FIRST, i.name))
+    for info in modules:
         module = importlib.import_module(f"{routes.__name__}.{info.name}")
         router = getattr(module, "router", None)
         if isinstance(router, APIRouter):

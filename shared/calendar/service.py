@@ -118,10 +118,10 @@ def working_calendar(session: Session, settings: Settings | None = None) -> Work
     """
     settings = settings or get_settings()
     url = str(session.get_bind().engine.url)
+    recent = recently_checked_calendar(url, settings)
+    if recent is not None:
+        return recent
     where = (url, settings.timezone + str(settings.close_of_business))
-    recent = _last_checked.get(where)
-    if recent is not None and time.monotonic() - recent[0] < FINGERPRINT_TTL_SECONDS:
-        return recent[1]
     key = (*where, _fingerprint(session))
     calendar = _cache.get(key)
     if calendar is None:
@@ -138,6 +138,18 @@ def working_calendar(session: Session, settings: Settings | None = None) -> Work
             _cache[key] = calendar
     _last_checked[where] = (time.monotonic(), calendar)
     return calendar
+
+
+def recently_checked_calendar(url: str, settings: Settings) -> WorkingCalendar | None:
+    """working_calendar's answer while it needs no check, without a session; else None.
+
+    `url` is str(engine.url) of the database it was read from.  For a caller
+    that would otherwise open a session only to be told the calendar it has.
+    """
+    recent = _last_checked.get((url, settings.timezone + str(settings.close_of_business)))
+    if recent is not None and time.monotonic() - recent[0] < FINGERPRINT_TTL_SECONDS:
+        return recent[1]
+    return None
 
 
 def forget_cached_calendars() -> None:

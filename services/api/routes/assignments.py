@@ -3,12 +3,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 from sqlmodel import Session
-from starlette.concurrency import run_in_threadpool
 
-from services.api.deps import ClockDep, CurrentUser, IdPath, IdQuery, IfMatch, SessionDep, bearer_or_cookie, etag
-from shared.assignments import queries, queue_cache, service
+from services.api.deps import ClockDep, CurrentUser, IdPath, IdQuery, IfMatch, SessionDep, etag
+from shared.assignments import queries, service
 from shared.assignments.models import Assignment, AssignmentState
 from shared.assignments.schemas import (
     AssignmentPage,
@@ -20,7 +19,6 @@ from shared.assignments.schemas import (
     ExtensionPublic,
     FeedbackIn,
     FeedbackPublic,
-    QueueOut,
     RedispatchIn,
     ReturnIn,
     ReviewIn,
@@ -28,7 +26,6 @@ from shared.assignments.schemas import (
 )
 from shared.cases.models import CaseSource
 from shared.clock import Clock
-from shared.errors import Unauthorized
 from shared.outbox.relay import kick
 from shared.outbox.service import take_enqueued
 from shared.scope import assignment_for_read
@@ -92,35 +89,6 @@ def list_assignments(
                                                   cursor=cursor, limit=limit)
     body = AssignmentPage.model_construct(items=items, next_cursor=next_cursor)
     return Response(body.model_dump_json(), media_type="application/json")
-
-
-@router.get("/queue", response_model=QueueOut)
-async def department_queue(request: Request, department_id: IdQuery = None,
-                           limit: Annotated[int, Query(ge=1, le=200)] = 50) -> Response:
-    """The department's queue: to accept, in progress, due within 2 working days, overdue.
-
-    Sends an ETag; with If-None-Match the answer is 304 while the queue is unchanged.
-    """
-    # The most read endpoint: asynchronous, with no session or user dependency, so a
-    # request whose queue the process already holds costs one small statement
-    # (shared.assignments.queue_cache).  Authentication and scope are checked there.
-    token = bearer_or_cookie(request)
-    if not token:
-        raise Unauthorized()
-    engine, clock = request.app.state.engine, request.app.state.clock
-    reader = queue_cache.reader_for(engine)
-    if reader.inline:
-        answer = await reader.answer(clock, token, department_id, limit)
-    else:
-        answer = await run_in_threadpool(reader.answer_now, engine, clock, token, department_id, limit)
-    headers = {"ETag": answer.etag}
-    if answer.etag in _etags(request.headers.get("if-none-match")):
-        return Response(status_code=304, headers=headers)
-    return Response(answer.body, media_type="application/json", headers=headers)
-
-
-def _etags(header: str | None) -> set[str]:
-    return {tag.strip().removeprefix("W/") for tag in header.split(",")} if header else set()
 
 
 @router.get("/assignments/{assignment_id}", response_model=AssignmentPublic)
