@@ -534,6 +534,9 @@ def test_a_stamp_connection_the_server_dropped_is_replaced_without_an_error(api,
     a = dispatch(make_case(shared=("XFXH",)), "XFXH", days=5)
     liaison = api.as_user(world.liaison("XFXH"))
     assert read(liaison)["counts"]["to_accept"] == 1  # a stamp connection is now kept
+    stamps = queue_cache.reader_for(engine).stamps
+    assert stamps is not None  # a stamp read that hangs must not hold the event loop for long
+    assert stamps.run(lambda conn: conn.execute("SHOW statement_timeout").fetchone()[0]) == "5s"
     with engine.connect() as conn:
         killed = conn.exec_driver_sql(
             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "

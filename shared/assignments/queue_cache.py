@@ -82,6 +82,7 @@ MAX_BYTES = 32 * 1024 * 1024
 READER_POOL = {"pool_size": 1, "max_overflow": 8, "pool_timeout": 5}
 KEEP_STAMP_CONNECTIONS = 4  # one per event loop is all a process uses
 STAMP_CONNECTION_NAME = "gongzhi-queue-stamps"  # application_name, as pg_stat_activity shows it
+STAMP_TIMEOUT_S = 5
 
 # Told of every stamp read (statement, parameters, seconds): the reader's psycopg
 # connections have no SQLAlchemy events, and tests and benchmarks count statements.
@@ -190,22 +191,22 @@ class QueueReader:
         self.cache = QueueCache()
         self.inline = engine.dialect.name == "postgresql"
         self.engine: Engine | None = None  # new copies and the calendar's re-check
-        self._stamps: _Connections | None = None  # the batched stamp reads
+        self.stamps: _Connections | None = None  # the batched stamp reads
         self._stamps_sql = ""
         self._calendar_url = ""
         self.statement_listeners: list[StatementListener] = []
         if self.inline:
             url = engine.url.render_as_string(hide_password=False)
             self.engine = make_engine(url, pool_pre_ping=False, isolation_level="AUTOCOMMIT", **READER_POOL)
-            self._stamps = _Connections(engine.url.set(drivername="postgresql").render_as_string(hide_password=False))
+            self.stamps = _Connections(engine.url.set(drivername="postgresql").render_as_string(hide_password=False))
             self._stamps_sql = str(queries.STAMPS_FOR_TOKENS.compile(dialect=self.engine.dialect))
             self._calendar_url = str(self.engine.url)
         self._batches: WeakKeyDictionary[asyncio.AbstractEventLoop, _Batch] = WeakKeyDictionary()
         self._cutoff: tuple[WorkingCalendar, date, datetime] | None = None
 
     def close(self) -> None:
-        if self._stamps is not None:
-            self._stamps.close()
+        if self.stamps is not None:
+            self.stamps.close()
         if self.engine is not None:
             self.engine.dispose()
 
@@ -225,7 +226,7 @@ class QueueReader:
 
     def read_stamps(self, asked: list[tuple[str, int | None]]) -> tuple[dict[tuple[str, int | None], Any],
                                                                         WorkingCalendar]:
-        assert self._stamps is not None
+        assert self.stamps is not None
         params = {"token_hashes": [h for h, _d in asked], "department_ids": [d for _h, d in asked]}
 
         def read(conn: psycopg.Connection[Any]) -> list[Any]:
@@ -235,7 +236,7 @@ class QueueReader:
                 listener(self._stamps_sql, params, time.perf_counter() - started)
             return rows
 
-        found = {(row.asked_token_hash, row.asked_department_id): row for row in self._stamps.run(read)}
+        found = {(row.asked_token_hash, row.asked_department_id): row for row in self.stamps.run(read)}
         calendar = recently_checked_calendar(self._calendar_url, get_settings())
         if calendar is None:
             calendar = self._on_connection(_calendar)
@@ -318,8 +319,7 @@ class _Connections:
                 conn = self._idle.pop() if self._idle else None
             kept = conn is not None
             if conn is None:
-                conn = psycopg.connect(self._conninfo, autocommit=True, row_factory=namedtuple_row,
-                                       application_name=STAMP_CONNECTION_NAME)
+                conn = self._connect()
             try:
                 result = work(conn)
             except psycopg.OperationalError:
@@ -338,6 +338,18 @@ class _Connections:
                 conn.close()
             return result
         raise AssertionError("unreachable")
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        # The read blocks its event loop: an unreachable or stuck server must not
+        # freeze the process for longer than STAMP_TIMEOUT_S.
+        conn = psycopg.connect(self._conninfo, autocommit=True, row_factory=namedtuple_row,
+                               application_name=STAMP_CONNECTION_NAME, connect_timeout=STAMP_TIMEOUT_S)
+        try:
+            conn.execute(f"SET statement_timeout = {STAMP_TIMEOUT_S * 1000}")
+        except BaseException:
+            conn.close()
+            raise
+        return conn
 
     def close(self) -> None:
         with self._lock:
