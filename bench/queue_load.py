@@ -192,9 +192,11 @@ def serve(factory: str, port: int, workers: int, url: str, log_name: str) -> sub
     env = {**os.environ, "GONGZHI_DATABASE_URL": url, "GONGZHI_DEMO": "1", "PYTHONPATH": str(ROOT)}
     OUT.mkdir(parents=True, exist_ok=True)
     log = open(OUT / log_name, "wb")  # noqa: SIM115 - kept open for the server's lifetime
+    # uvicorn processes with a listening socket each (bench/serve.py): with --workers'
+    # shared socket, one worker sometimes took all of wrk's connections.
     return subprocess.Popen(
-        [PYTHON, "-m", "uvicorn", factory, "--factory", "--host", "127.0.0.1", "--port", str(port),
-         "--workers", str(workers), "--no-access-log", "--log-level", "warning"],
+        [PYTHON, "-m", "bench.serve", factory, "--host", "127.0.0.1", "--port", str(port),
+         "--workers", str(workers)],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
 
