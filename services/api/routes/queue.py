@@ -51,6 +51,7 @@ def _query(request: Request) -> QueueQuery:
     raw = request.scope.get("query_string", b"")
     if not raw:
         return _DEFAULT
+    # As FastAPI reads any other query: the last value of a repeated name; "" is a value.
     try:
         return QueueQuery.model_validate(dict(request.query_params))
     except ValidationError as exc:
