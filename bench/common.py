@@ -133,6 +133,21 @@ def percentile(values: list[float], p: float) -> float:
 # ------------------------------------------------------------------ processes
 
 
+def vacuum(engine: Any, *tables: str) -> None:
+    """VACUUM what a benchmark wrote and deleted or rolled back.
+
+    A bench server may run without autovacuum (this machine's does): the dead
+    row versions of every earlier run then stay in the tables and their unique
+    indexes, and each later run is measured against them.
+    """
+    if engine.dialect.name != "postgresql":
+        return
+    from sqlalchemy import text
+
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f"VACUUM {', '.join(tables)}"))
+
+
 def free_port() -> int:
     with closing(socket.socket()) as s:
         s.bind(("127.0.0.1", 0))

@@ -13,7 +13,7 @@ import sys
 import time
 from collections import defaultdict
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -101,3 +101,11 @@ def record_stamp_reads(reader: Any) -> Iterator[Recorder]:
         yield recorder
     finally:
         reader.statement_listeners.remove(listener)
+
+
+@contextmanager
+def record_queue_request(engine: Engine, reader: Any) -> Iterator[list[Recorder]]:
+    """Every statement a queue request runs: on the app's engine, the reader's pool and its stamp reads."""
+    engines = [engine] + ([reader.engine] if reader.engine is not None else [])
+    with ExitStack() as stack:
+        yield [stack.enter_context(record(e)) for e in engines] + [stack.enter_context(record_stamp_reads(reader))]

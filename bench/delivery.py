@@ -30,7 +30,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel import Session
 
-from bench.common import PYTHON, ROOT, bench_url, free_port, sqlalchemy_url, stop, wait_for_port
+from bench.common import PYTHON, ROOT, bench_url, free_port, sqlalchemy_url, stop, vacuum, wait_for_port
 from bench.dbtime import record
 from shared.clock import SystemClock
 from shared.db import make_engine
@@ -105,19 +105,6 @@ def plain_loop(port: int, messages: list[tuple[str, bytes]]) -> float:
     return len(messages) / (time.perf_counter() - started)
 
 
-def vacuum_outbox(engine: Any) -> None:
-    """Reclaim the rows earlier rounds deleted.
-
-    Each round leaves thousands of dead row versions behind, and a bench server
-    may run without autovacuum: unvacuumed, the table grew by about 80 MB a run
-    and every later run measured its claims against the garbage of all earlier ones.
-    """
-    if engine.dialect.name != "postgresql":
-        return
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text("VACUUM outbox_message"))
-
-
 def other_pending(engine: Any) -> int:
     with Session(engine) as session:
         return int(session.execute(text(
@@ -169,7 +156,7 @@ def run(url: str | None = None, messages: int = 2000, rounds: int = 3) -> dict[s
     try:
         if other_pending(engine):
             raise SystemExit("the bench outbox holds pending messages that are not the benchmark's")
-        vacuum_outbox(engine)
+        vacuum(engine, "outbox_message")  # each round deletes its thousands of rows
         for i in range(rounds):
             r = _round(engine, port, f"{run_id}-{i}", messages)
             results.append(r)
@@ -177,7 +164,7 @@ def run(url: str | None = None, messages: int = 2000, rounds: int = 3) -> dict[s
                   f"{r['plain_loop_msg_s']['after']:.0f} msg/s, relay {r['relay_msg_s']:.0f} msg/s "
                   f"(db {r['relay_db_s']:.2f}s in {r['relay_statements']} statements), ratio {r['ratio']:.2f}",
                   flush=True)
-        vacuum_outbox(engine)
+        vacuum(engine, "outbox_message")
     finally:
         received = stop_sink(sink)
         engine.dispose()

@@ -28,8 +28,6 @@ import resource
 import statistics
 import subprocess
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -39,7 +37,7 @@ from sqlmodel import Session
 
 from bench import loadgen, procstat, queue_profile
 from bench.common import OUT, PYTHON, ROOT, bench_url, free_port, read_meta, sqlalchemy_url, stop, wait_for_port
-from bench.dbtime import record, record_stamp_reads
+from bench.dbtime import record_queue_request
 from shared.clock import SystemClock
 from shared.db import make_engine
 from shared.settings import Settings
@@ -124,13 +122,6 @@ def check_responses(base_url: str, engine: Any, settings: Settings, people: list
     return {"all_ok": all(c["ok"] for c in checked), "responses": checked}
 
 
-@contextmanager
-def _recording(engines: list[Any], reader: Any) -> Iterator[list[Any]]:
-    """Statements on every engine the endpoint uses (the app's, the queue reader's pool) and its stamp reads."""
-    with ExitStack() as stack:
-        yield [stack.enter_context(record(e)) for e in engines] + [stack.enter_context(record_stamp_reads(reader))]
-
-
 def count_statements(url: str, settings: Settings, people: list[dict[str, Any]], repeat: int = 3) -> dict[str, Any]:
     """Statements per queue request, in-process, for the smallest and the largest queue.
 
@@ -146,7 +137,6 @@ def count_statements(url: str, settings: Settings, people: list[dict[str, Any]],
     engine = make_engine(url)
     app = create_app(settings, engine=engine)
     reader = queue_cache.reader_for(engine)
-    engines = [engine] + ([reader.engine] if reader.engine is not None else [])
     smallest = min(people, key=lambda p: p["open"])
     largest = max(people, key=lambda p: p["open"])
     out: dict[str, Any] = {}
@@ -161,7 +151,7 @@ def count_statements(url: str, settings: Settings, people: list[dict[str, Any]],
                     for kind in ("miss", "hit"):
                         if kind == "miss":
                             reader.cache.clear()
-                        with _recording(engines, reader) as recs:
+                        with record_queue_request(engine, reader) as recs:
                             started = time.perf_counter()
                             r = client.get(QUEUE, headers=headers)
                             runs[kind]["ms"].append((time.perf_counter() - started) * 1000)

@@ -16,12 +16,11 @@ import statistics
 import subprocess
 import time
 from collections import Counter
-from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 from bench.common import OUT
-from bench.dbtime import record, record_stamp_reads
+from bench.dbtime import record_queue_request
 from shared.clock import SystemClock
 from shared.db import make_engine
 from shared.settings import Settings
@@ -54,7 +53,6 @@ def breakdown(url: str, settings: Settings, token: str, iterations: int = 40) ->
 
     engine = make_engine(url)
     reader = queue_cache.reader_for(engine)
-    engines = [engine] + ([reader.engine] if reader.engine is not None else [])
     clock = SystemClock()
     loop = asyncio.new_event_loop()
 
@@ -77,9 +75,7 @@ def breakdown(url: str, settings: Settings, token: str, iterations: int = 40) ->
                 one()  # a hit needs a current copy; a miss is measured after it is dropped again
                 if kind == "miss":
                     reader.cache.clear()
-                with ExitStack() as stack:
-                    recs = [stack.enter_context(record(e)) for e in engines] + [
-                        stack.enter_context(record_stamp_reads(reader))]
+                with record_queue_request(engine, reader) as recs:
                     laps = _Laps()
                     answer = one()
                     laps.lap(kind)

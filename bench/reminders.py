@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel import Session
 
-from bench.common import bench_url, meta_now, read_meta, sqlalchemy_url
+from bench.common import bench_url, meta_now, read_meta, sqlalchemy_url, vacuum
 from bench.dbtime import Recorder, record
 from shared.clock import FrozenClock
 from shared.db import make_engine
@@ -52,20 +52,6 @@ def _explain(session: Session, recorder: Recorder, limit: int = 12) -> list[dict
     return out
 
 
-def vacuum_written(engine: Any) -> None:
-    """Reclaim what earlier runs wrote and rolled back.
-
-    Every run inserts the same 12,000 notices (same dedup keys) and 1,900
-    outbox rows, then rolls back.  A server without autovacuum (this machine's
-    is off) keeps all those dead versions, and each later insert checked its
-    unique keys against every earlier run's: 0.4 s more a run, growing.
-    """
-    if engine.dialect.name != "postgresql":
-        return
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text("VACUUM reminder_notice, outbox_message"))
-
-
 def run(url: str | None = None, runs: int = 2, explain: bool = True) -> dict[str, Any]:
     from shared.reminders.service import run_pass
 
@@ -77,7 +63,8 @@ def run(url: str | None = None, runs: int = 2, explain: bool = True) -> dict[str
     results: list[dict[str, Any]] = []
     try:
         for i in range(runs):
-            vacuum_written(engine)
+            # Every run inserts the same notices and outbox rows (same dedup keys), then rolls back.
+            vacuum(engine, "reminder_notice", "outbox_message")
             with Session(engine, expire_on_commit=False) as session:
                 session.execute(text("SELECT 1"))  # the connection is open before the clock starts
                 with record(engine) as recorder:

@@ -62,7 +62,7 @@ from weakref import WeakKeyDictionary
 
 import psycopg
 from psycopg.rows import namedtuple_row
-from sqlalchemy import Engine, Row, event
+from sqlalchemy import Engine, event
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
@@ -270,8 +270,9 @@ class QueueReader:
 
     # -- both
 
-    def _answer(self, row: Row[Any] | Any | None, calendar: WorkingCalendar, now: datetime,
+    def _answer(self, row: Any, calendar: WorkingCalendar, now: datetime,
                 requested: int | None, limit: int, fill: Fill) -> Answer:
+        # row: STAMP_FOR_TOKEN's columns (a SQLAlchemy Row, or a psycopg named tuple), or None.
         if row is None or not users.token_admits(row.expires_at, row.revoked, row.active, now):
             raise Unauthorized()
         dept = queries.queue_department(_Member(Role(row.role), row.department_id), requested)  # 403 here

@@ -121,7 +121,7 @@ def working_calendar(session: Session, settings: Settings | None = None) -> Work
     recent = recently_checked_calendar(url, settings)
     if recent is not None:
         return recent
-    where = (url, settings.timezone + str(settings.close_of_business))
+    where = _where(url, settings)
     key = (*where, _fingerprint(session))
     calendar = _cache.get(key)
     if calendar is None:
@@ -140,13 +140,18 @@ def working_calendar(session: Session, settings: Settings | None = None) -> Work
     return calendar
 
 
+def _where(url: str, settings: Settings) -> tuple[str, str]:
+    """Which calendar: the database it is read from and the settings that shape it."""
+    return url, settings.timezone + str(settings.close_of_business)
+
+
 def recently_checked_calendar(url: str, settings: Settings) -> WorkingCalendar | None:
     """working_calendar's answer while it needs no check, without a session; else None.
 
     `url` is str(engine.url) of the database it was read from.  For a caller
     that would otherwise open a session only to be told the calendar it has.
     """
-    recent = _last_checked.get((url, settings.timezone + str(settings.close_of_business)))
+    recent = _last_checked.get(_where(url, settings))
     if recent is not None and time.monotonic() - recent[0] < FINGERPRINT_TTL_SECONDS:
         return recent[1]
     return None
