@@ -1,0 +1,114 @@
+"""Open, overdue and due soon: the one place each is decided (一处定义).
+
+Each rule is written twice, side by side: a Python predicate for an object in
+hand and a SQL expression for a query.  The queue, the pages, the API, the
+reminder pass and the weekly figures import these names; nobody compares a due
+time with `now` anywhere else.  tests/test_assignment_status.py feeds the same
+rows to both and checks they agree one second before, at and after a due time.
+
+- open (未办结): work not finished — dispatched, accepted, submitted, or
+  returned and waiting for the coordinator to re-dispatch or cancel.  A case
+  closes only when none of its assignments is open.
+- active (计时中): the deadline clock runs — dispatched or accepted.  Only
+  active work can be overdue or due soon; submitted work waits on the reviewer.
+- overdue (已逾期): active and `now` strictly past the feedback due time in
+  force (after approved extensions).  At the due instant itself it is not yet
+  overdue.  Derived, never stored.
+- acceptance overdue (超时未签收): still dispatched and `now` strictly past the
+  acceptance due time.
+- due soon (即将到期): active, not overdue, and due no later than close of
+  business of the N-th working day from today, N being
+  `Settings.reminder_due_soon_working_days` — the same window the reminder
+  emails use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, literal_column
+from sqlalchemy.sql.elements import ColumnElement
+
+from shared.assignments.models import Assignment, AssignmentState
+from shared.calendar.rules import WorkingCalendar
+
+S = AssignmentState
+
+OPEN_STATES: tuple[AssignmentState, ...] = (S.DISPATCHED, S.ACCEPTED, S.SUBMITTED, S.RETURNED)
+ACTIVE_STATES: tuple[AssignmentState, ...] = (S.DISPATCHED, S.ACCEPTED)
+CLOSED_STATES: tuple[AssignmentState, ...] = (S.DONE, S.CANCELLED)
+
+_COLUMNS = Assignment.__table__.c  # type: ignore[attr-defined]
+
+
+def states_in(column: Any, states: Iterable[AssignmentState]) -> ColumnElement[bool]:
+    """column IN ('…', '…') with our own constants written out, not bound.
+
+    A prepared statement can then still use the partial indexes, whose
+    predicate names the states, and nothing is expanded per execution.
+    """
+    return column.in_([literal_column(f"'{S(s).value}'") for s in states])  # type: ignore[no-any-return]
+
+
+# ------------------------------------------------------------------ open
+
+def is_open(state: AssignmentState | str) -> bool:
+    return S(state) in OPEN_STATES
+
+
+def open_sql(columns: Any = _COLUMNS) -> ColumnElement[bool]:
+    return states_in(columns.state, OPEN_STATES)
+
+
+def is_active(state: AssignmentState | str) -> bool:
+    return S(state) in ACTIVE_STATES
+
+
+def active_sql(columns: Any = _COLUMNS) -> ColumnElement[bool]:
+    return states_in(columns.state, ACTIVE_STATES)
+
+
+# ------------------------------------------------------------------ overdue
+
+def is_overdue(state: AssignmentState | str, feedback_due_at: datetime, now: datetime) -> bool:
+    """逾期: active and strictly past the feedback due time."""
+    return is_active(state) and feedback_due_at < now
+
+
+def overdue_sql(now: Any, columns: Any = _COLUMNS) -> ColumnElement[bool]:
+    """The same condition in SQL; `now` may be a datetime or a bind parameter."""
+    return and_(active_sql(columns), columns.feedback_due_at < now)
+
+
+def is_acceptance_overdue(state: AssignmentState | str, acceptance_due_at: datetime, now: datetime) -> bool:
+    """超时未签收: still dispatched and strictly past the acceptance due time."""
+    return S(state) == S.DISPATCHED and acceptance_due_at < now
+
+
+def acceptance_overdue_sql(now: Any, columns: Any = _COLUMNS) -> ColumnElement[bool]:
+    return and_(states_in(columns.state, (S.DISPATCHED,)), columns.acceptance_due_at < now)
+
+
+# ------------------------------------------------------------------ due soon
+
+def due_soon_cutoff(calendar: WorkingCalendar, now: datetime, working_days: int | None = None) -> datetime:
+    """The end of the due-soon window: close of business of the N-th working day after today.
+
+    It depends on `now` only through its local date, so it moves at local midnight.
+    """
+    if working_days is None:
+        from shared.settings import get_settings
+
+        working_days = get_settings().reminder_due_soon_working_days
+    return calendar.add_working_days(now, working_days).at
+
+
+def is_due_soon(state: AssignmentState | str, feedback_due_at: datetime, now: datetime, cutoff: datetime) -> bool:
+    """即将到期: active, not yet overdue, due by `cutoff` (from due_soon_cutoff)."""
+    return is_active(state) and now <= feedback_due_at <= cutoff
+
+
+def due_soon_sql(now: Any, cutoff: Any, columns: Any = _COLUMNS) -> ColumnElement[bool]:
+    return and_(active_sql(columns), columns.feedback_due_at >= now, columns.feedback_due_at <= cutoff)
