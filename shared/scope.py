@@ -7,7 +7,7 @@ answer NotFound (404), never Forbidden, so ids cannot be probed.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, exists, false, or_, select, true
 from sqlalchemy.orm import aliased
@@ -88,14 +88,22 @@ def sees_personal_data(actor: User, case: Case) -> bool:
     )
 
 
-def can_manage_case(actor: User, case: Case) -> bool:
+class ManagedCase(Protocol):
+    @property
+    def coordinator_id(self) -> int | None: ...
+
+    @property
+    def lead_department_id(self) -> int: ...
+
+
+def can_manage_case(actor: User, case: ManagedCase) -> bool:
     """Dispatch, review, close: the case's coordinator, or a coordinator of its lead department."""
     return actor.role == Role.COORDINATOR and (
         actor.id == case.coordinator_id or actor.department_id == case.lead_department_id
     )
 
 
-def require_case_manager(actor: User, case: Case) -> None:
+def require_case_manager(actor: User, case: ManagedCase) -> None:
     if not can_manage_case(actor, case):
         raise Forbidden()
 

@@ -1,0 +1,79 @@
+"""What an actor may do to an assignment now — asked once, here.
+
+`available_actions` is the list the API returns, the buttons a page shows and
+the actions an email asks for; the use cases in shared/assignments/service.py
+refuse exactly what it withholds (tests/test_available_actions.py walks every
+role and state).  Two things decide it:
+
+- the state machine (shared/assignments/rules.py): what may happen next at all;
+- who is asking: the assigned department's liaisons and heads work their own
+  assignment (accept, return, request an extension, submit); the case's
+  coordinator reviews and dispatches (approve, send back, cancel, redispatch);
+  leaders and admins change nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from shared.assignments import rules
+from shared.assignments.models import AssignmentState
+from shared.assignments.rules import Action
+from shared.scope import DEPARTMENT_ROLES, can_manage_case
+from shared.users.models import Role, User
+
+# The assigned department's own work.
+DEPARTMENT_ACTIONS = frozenset({Action.ACCEPT, Action.RETURN, Action.REQUEST_EXTENSION, Action.SUBMIT})
+# The case manager's decisions.
+MANAGER_ACTIONS = frozenset({Action.APPROVE, Action.SEND_BACK, Action.CANCEL, Action.REDISPATCH})
+
+
+class AssignmentFacts(Protocol):
+    @property
+    def state(self) -> AssignmentState: ...
+
+    @property
+    def department_id(self) -> int: ...
+
+    @property
+    def return_count(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class CaseFacts:
+    """The parts of the case and of the assignment's history that decide who may act."""
+
+    lead_department_id: int
+    coordinator_id: int | None
+    extension_pending: bool = False
+
+
+def works_for(actor: User, a: AssignmentFacts) -> bool:
+    """A liaison or head of the assigned department."""
+    return actor.role in DEPARTMENT_ROLES and actor.department_id == a.department_id
+
+
+def may_decide_extension(actor: User, a: AssignmentFacts, case: CaseFacts) -> bool:
+    """The head of the assigned department, or the case's coordinator."""
+    return (actor.role == Role.HEAD and actor.department_id == a.department_id) or can_manage_case(actor, case)
+
+
+def _state_allows(a: AssignmentFacts, case: CaseFacts) -> set[Action]:
+    allowed = set(rules.ALLOWED.get(AssignmentState(a.state), {}))
+    if a.return_count >= rules.RETURNS_BEFORE_DECISION:
+        allowed.discard(Action.RETURN)  # the coordinator decides (审定) instead
+    if case.extension_pending:
+        allowed.discard(Action.REQUEST_EXTENSION)
+    return allowed
+
+
+def available_actions(actor: User, a: AssignmentFacts, case: CaseFacts) -> list[Action]:
+    """The actions `actor` may take on `a` now, in a stable order."""
+    allowed = _state_allows(a, case)
+    mine: set[Action] = set()
+    if works_for(actor, a):
+        mine |= DEPARTMENT_ACTIONS
+    if can_manage_case(actor, case):
+        mine |= MANAGER_ACTIONS
+    return sorted(allowed & mine, key=lambda x: x.value)
