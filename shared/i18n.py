@@ -664,3 +664,54 @@ MESSAGES.update({
     "page.event.detail.fields": {"zh-CN": "修改了：{names}", "en": "changed: {names}"},
 })
 # --- end pages ---
+
+MESSAGES.update({  # --- mail that is true when it is read ---
+    # what a card asks of its reader (shared/notifications/currency.py Ask)
+    "email.card.number": {"zh-CN": "任务 #{id}", "en": "Assignment #{id}"},
+    "email.card.expects": {"zh-CN": "待您办理", "en": "Your action"},
+    "email.card.go": {"zh-CN": "前往办理", "en": "Open to act"},
+    "email.card.fyi": {"zh-CN": "仅供知悉，无需操作", "en": "For your information; nothing to do"},
+    "email.ask.accept": {"zh-CN": "签收", "en": "accept it"},
+    "email.ask.submit": {"zh-CN": "反馈", "en": "submit feedback"},
+    "email.ask.decide_extension": {"zh-CN": "审批延期", "en": "decide the extension"},
+    "email.ask.review": {"zh-CN": "审核", "en": "review the feedback"},
+    "email.ask.redispatch": {"zh-CN": "重新派发或撤销", "en": "re-dispatch or cancel"},
+    "email.ask.decide_return": {"zh-CN": "审定退回", "en": "decide the return (审定)"},
+    "email.ask.follow_up": {"zh-CN": "督办", "en": "follow up (督办)"},
+    # a request that moved on before the digest was composed
+    "notice.kind.moved_on": {"zh-CN": "已有进展，无需您处理", "en": "Already handled: nothing for you to do"},
+    "email.moved.prefix": {"zh-CN": "已有进展：", "en": "Already handled: "},
+    "email.moved.short": {"zh-CN": "已有进展", "en": "already handled"},
+    "email.moved.note": {"zh-CN": "此前请您{ask}，现已无需处理", "en": "You were asked to {ask}; no longer needed"},
+    "email.moved.system": {"zh-CN": "系统", "en": "the system"},
+    "email.moved.state": {"zh-CN": "任务当前状态为“{state}”", "en": "the assignment is now {state}"},
+    "email.moved.accepted": {"zh-CN": "{who}已于 {at} 签收", "en": "accepted by {who}, {at}"},
+    "email.moved.returned": {"zh-CN": "{who}已于 {at} 退回", "en": "returned by {who}, {at}"},
+    "email.moved.redispatched": {"zh-CN": "{who}已于 {at} 重新派发", "en": "re-dispatched by {who}, {at}"},
+    "email.moved.extension_approved": {"zh-CN": "{who}已于 {at} 批准延期", "en": "extension approved by {who}, {at}"},
+    "email.moved.extension_denied": {"zh-CN": "{who}已于 {at} 驳回延期申请", "en": "extension denied by {who}, {at}"},
+    "email.moved.feedback_submitted": {"zh-CN": "{who}已于 {at} 提交反馈",
+                                       "en": "feedback submitted by {who}, {at}"},
+    "email.moved.approved": {"zh-CN": "{who}已于 {at} 审核通过，任务办结", "en": "approved by {who}, {at}: done"},
+    "email.moved.sent_back": {"zh-CN": "{who}已于 {at} 退回重办", "en": "sent back for rework by {who}, {at}"},
+    "email.moved.cancelled": {"zh-CN": "{who}已于 {at} 撤销任务", "en": "cancelled by {who}, {at}"},
+    # subjects name the kinds a digest holds: 【逾期】2 项、【待签收】1 项
+    "email.subject.part": {"zh-CN": "{tag}{n} 项", "en": "{tag} {n}"},
+    "email.subject.join": {"zh-CN": "、", "en": ", "},
+    "email.tag.dispatched": {"zh-CN": "【待签收】", "en": "[To accept] "},
+    "email.tag.due_today": {"zh-CN": "【今日到期】", "en": "[Due today] "},
+    "email.tag.extension_pending": {"zh-CN": "【待审批延期】", "en": "[Extension to decide] "},
+    "email.tag.return_pending": {"zh-CN": "【退回待处理】", "en": "[Returned] "},
+    "email.headline.dispatched": {"zh-CN": "{n} 项新派发任务待签收", "en": "{n} new assignments to accept"},
+    "email.headline.dispatched.one": {"zh-CN": "{n} 项新派发任务待签收", "en": "1 new assignment to accept"},
+    "email.headline.sent_back": {"zh-CN": "{n} 项任务被退回重办", "en": "{n} assignments sent back for rework"},
+    "email.headline.sent_back.one": {"zh-CN": "{n} 项任务被退回重办", "en": "1 assignment sent back for rework"},
+    # the footer names only pages that exist: the platform and the personal settings page
+    "email.action.settings": {"zh-CN": "个人设置", "en": "Personal settings"},
+    "email.footer": {"zh-CN": "本邮件由共治协同平台自动发送，请勿直接回复。"
+                              "提醒方式（每日汇总或逐条发送）、邮件语言和登录密码可在个人设置中修改。",
+                     "en": "Sent automatically by Gongzhi; please do not reply. Change how reminders reach "
+                           "you (daily digest or single emails), the language of these emails and your "
+                           "password in your personal settings."},
+})
+# --- end mail ---

@@ -45,7 +45,7 @@ def test_digest_in_chinese_with_links_and_local_times() -> None:
         _item(3, "dispatched", {"actor": "王协调"}),
     ]
     email = digest_email(Person("张联络"), items, NOW, SETTINGS)
-    assert email.subject == "【逾期】1 项任务已逾期（另有 2 项）"
+    assert email.subject == "【逾期】1 项、【待签收】1 项、【预警】1 项"
     for part in (email.body_html, email.body_text):
         assert "张联络，您好" in part
         assert "截至 2026-10-13（周二）09:00" in part
@@ -55,9 +55,9 @@ def test_digest_in_chinese_with_links_and_local_times() -> None:
         assert "2026-10-09（周五）17:30" in part  # the due time, in Shanghai
         assert "已逾期 3 个工作日" in part and "2 个工作日后到期" in part
         assert "尚未签收" in part  # the due-soon one was never accepted
-        assert "督办通知不可退订" in part
-        # Most urgent first: overdue, then due soon, then the news.
-        assert part.index("已逾期 3") < part.index("2 个工作日后到期") < part.index("新派发任务")
+        assert "个人设置" in part and "https://gongzhi.example.gov.cn/settings" in part
+        # Most urgent first: overdue, then what waits to be accepted (due in a working day), then due soon.
+        assert part.index("已逾期 3") < part.index("新派发任务") < part.index("2 个工作日后到期")
     assert email.body_html.lstrip().startswith("<!DOCTYPE html>")
     assert '<html lang="zh-CN">' in email.body_html
     assert "<" not in email.body_text

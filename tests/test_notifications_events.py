@@ -43,7 +43,7 @@ def test_dispatch_tells_liaisons_in_their_mode(session: Session, clock: FrozenCl
     session.commit()
     reference = session.get(Case, a.case_id).reference  # type: ignore[union-attr]
     # Immediate: in the outbox already, in the same transaction as the change.
-    assert _now_mail(session) == [("liaison_xfxh", f"【新任务】{reference} {TITLE}")]
+    assert _now_mail(session) == [("liaison_xfxh", f"【待签收】{reference} {TITLE}")]
     # Nobody else: the head is spared routine news, the coordinator did it himself.
     assert Day(session, clock).run(local(2026, 10, 12, 10, 10)) == []
 
@@ -57,7 +57,7 @@ def test_digest_user_gets_the_dispatch_at_the_next_pass(
     assert mails(session) == []
     sent = Day(session, clock).run(local(2026, 10, 12, 10, 10))
     assert [u for u, _s in sent] == ["liaison_xfxh"]
-    assert sent[0][1].startswith("【新任务】GZ-2026-")
+    assert sent[0][1].startswith("【待签收】GZ-2026-")
 
 
 def test_department_without_liaison_tells_its_head(

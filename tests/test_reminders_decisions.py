@@ -25,8 +25,8 @@ def test_extension_waiting_since_yesterday_reminds_head_and_coordinator(
     assert day.run(local(2026, 10, 12, 15)) == []  # asked today: the event notice covers it
     sent = day.run(local(2026, 10, 13, 9))
     assert sent == [
-        ("coordinator", f"【待审批】{case.reference} 某健身连锁店预付卡退费投诉：延期申请待审批"),
-        ("head_wjw", f"【待审批】{case.reference} 某健身连锁店预付卡退费投诉：延期申请待审批"),
+        ("coordinator", f"【待审批延期】{case.reference} 某健身连锁店预付卡退费投诉：延期申请待审批"),
+        ("head_wjw", f"【待审批延期】{case.reference} 某健身连锁店预付卡退费投诉：延期申请待审批"),
     ]
     body = outbox_rows(session)[-1].body_text
     assert "申请延期 5 个工作日，理由：需等待省级检测机构报告" in body and "已等待 1 个工作日" in body
@@ -55,7 +55,7 @@ def test_feedback_and_returns_waiting_for_the_coordinator(
     set_state(session, returned, AssignmentState.RETURNED, MONDAY)
     session.commit()
     sent = Day(session, clock).run(local(2026, 10, 14, 9))
-    assert sent == [("coordinator", "【待审核】1 项反馈待审核（另有 1 项）")]
+    assert sent == [("coordinator", "【待审核】1 项、【退回待处理】1 项")]
     body = outbox_rows(session)[-1].body_text
     assert "反馈已于 2026-10-12（周一）10:00 提交，等待审核" in body
     assert "已两次退回（不属于本辖区），请审定" in body

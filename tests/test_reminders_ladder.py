@@ -45,7 +45,7 @@ def test_fortnight_ladder_with_holidays_and_make_up_saturday(
     assert a.acceptance_due_at == local(2026, 9, 28, 17, 30)
 
     # The dispatch notice waits for the next pass; a liaison's digest of one is that one email.
-    assert day.run(local(2026, 9, 24, 10, 10)) == [("liaison_tyj", f"【新任务】{ref_a} {FITNESS}")]
+    assert day.run(local(2026, 9, 24, 10, 10)) == [("liaison_tyj", f"【待签收】{ref_a} {FITNESS}")]
     assert day.run(local(2026, 9, 25, 9)) == []  # 中秋节
     assert day.run(local(2026, 9, 26, 9)) == []
     assert day.run(local(2026, 9, 27, 9)) == []
@@ -63,9 +63,9 @@ def test_fortnight_ladder_with_holidays_and_make_up_saturday(
     assert day.run(local(2026, 9, 28, 9)) == []  # A accepts until 17:30 today; nothing due within 2 days
 
     # A not accepted → 催签; B due within two working days → 预警: one digest, subject names the worst.
-    assert day.run(local(2026, 9, 29, 9)) == [("liaison_tyj", "【催签】1 项任务超时未签收（另有 1 项）")]
+    assert day.run(local(2026, 9, 29, 9)) == [("liaison_tyj", "【催签】1 项、【预警】1 项")]
     assert day.run(local(2026, 9, 29, 20)) == []  # after close of business
-    assert day.run(local(2026, 9, 30, 9)) == [("liaison_tyj", "【催签】1 项任务超时未签收（另有 1 项）")]
+    assert day.run(local(2026, 9, 30, 9)) == [("liaison_tyj", "【催签】1 项、【预警】1 项")]
     assert day.run(local(2026, 9, 30, 9, 10)) == []  # the same day again: nothing new
     clock.set(local(2026, 9, 30, 10))
     set_state(session, a, AssignmentState.ACCEPTED, clock.now())
@@ -74,10 +74,10 @@ def test_fortnight_ladder_with_holidays_and_make_up_saturday(
     for d in range(1, 8):  # 国庆节
         assert day.run(local(2026, 10, d, 9)) == [], f"10-0{d} is a holiday"
 
-    assert day.run(local(2026, 10, 8, 9)) == [("liaison_tyj", "【催办】1 项任务今天到期（另有 1 项）")]
+    assert day.run(local(2026, 10, 8, 9)) == [("liaison_tyj", "【今日到期】1 项、【预警】1 项")]
     assert day.run(local(2026, 10, 9, 9)) == [
         ("head_tyj", f"【催办】{ref_b} {TRAINING}：已逾期 1 个工作日"),
-        ("liaison_tyj", "【逾期】1 项任务已逾期（另有 1 项）"),
+        ("liaison_tyj", "【逾期】1 项、【今日到期】1 项"),
     ]
     # Saturday 10-10 is a working day (调休): the ladder moves on.
     assert day.run(local(2026, 10, 10, 9)) == [
@@ -88,7 +88,7 @@ def test_fortnight_ladder_with_holidays_and_make_up_saturday(
     # B three working days overdue (10-09, 10-10, 10-12): 督办 to the coordinator and the head.
     assert day.run(local(2026, 10, 12, 9)) == [
         ("coordinator", f"【督办】{ref_b} {TRAINING}：已逾期 3 个工作日"),
-        ("head_tyj", "【督办】1 项任务逾期 3 个工作日以上（另有 1 项）"),
+        ("head_tyj", "【督办】1 项、【催办】1 项"),
         ("liaison_tyj", "【逾期】2 项任务已逾期"),
     ]
     assert day.run(local(2026, 10, 13, 9)) == [
@@ -103,7 +103,7 @@ def test_fortnight_ladder_with_holidays_and_make_up_saturday(
     on_assignment_event(session, clock, "submitted", a, actor=liaison)
     session.commit()
     assert day.run(local(2026, 10, 14, 9)) == [
-        ("coordinator", "【督办】1 项任务逾期 3 个工作日以上（另有 1 项）"),
+        ("coordinator", "【督办】1 项、【待审核】1 项"),
         ("head_tyj", f"【督办】{ref_b} {TRAINING}：已逾期 5 个工作日"),
         ("liaison_tyj", f"【逾期】{ref_b} {TRAINING}：已逾期 5 个工作日"),
     ]

@@ -14,17 +14,24 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import ARRAY, Integer, any_, bindparam, select
+from sqlalchemy import ARRAY, Integer, any_, bindparam, func, select
 from sqlmodel import Session
 
-from shared.assignments.models import Assignment, AssignmentState
+from shared.assignments.models import Assignment, AssignmentState, ExtensionRequest, ExtensionState
 from shared.cases.models import Case
 from shared.departments.models import Department
-from shared.i18n import STATE_LABELS, label
+from shared.i18n import MESSAGES, STATE_LABELS, label
 from shared.reminders import rules
 from shared.reminders.rules import EventKind, Stage
 from shared.settings import Settings
-from shared.templating import RenderedEmail, format_local, message, normalise_language, render_email
+from shared.templating import (
+    RenderedEmail,
+    format_local,
+    message,
+    normalise_language,
+    plural_message,
+    render_email,
+)
 
 SUBJECT_MAX = 300  # outbox_message.subject
 TITLE_IN_SUBJECT = 40
@@ -58,6 +65,12 @@ class AssignmentInfo:
     acceptance_due_at: datetime
     provisional: bool
     needs_decision: bool
+    # What decides who may act on it now (shared/assignments/permissions.py).
+    department_id: int = 0
+    return_count: int = 0
+    lead_department_id: int = 0
+    coordinator_id: int | None = None
+    pending_extension_id: int | None = None
 
 
 def load_assignment_info(session: Session, ids: Iterable[int]) -> dict[int, AssignmentInfo]:
@@ -71,10 +84,15 @@ def load_assignment_info(session: Session, ids: Iterable[int]) -> dict[int, Assi
     ta: Any = Assignment.__table__  # type: ignore[attr-defined]
     tc: Any = Case.__table__  # type: ignore[attr-defined]
     td: Any = Department.__table__  # type: ignore[attr-defined]
-    a, c, d = ta.c, tc.c, td.c
+    te: Any = ExtensionRequest.__table__  # type: ignore[attr-defined]
+    a, c, d, e = ta.c, tc.c, td.c, te.c
+    # At most one request is pending at a time (request_extension refuses a second).
+    pending = (select(func.max(e.id)).where(e.assignment_id == a.id, e.state == ExtensionState.PENDING.value)
+               .correlate(ta).scalar_subquery())
     stmt = (
         select(a.id, a.case_id, c.reference, c.title, d.name, a.state, a.feedback_due_at,
-               a.acceptance_due_at, a.due_provisional, a.needs_decision)
+               a.acceptance_due_at, a.due_provisional, a.needs_decision, a.department_id, a.return_count,
+               c.lead_department_id, c.coordinator_id, pending)
         .select_from(ta.join(tc, c.id == a.case_id).join(td, d.id == a.department_id))
     )
     if session.get_bind().dialect.name == "postgresql":
@@ -88,16 +106,54 @@ def load_assignment_info(session: Session, ids: Iterable[int]) -> dict[int, Assi
 
 
 @dataclass(frozen=True)
+class Change:
+    """The latest thing that happened to an assignment (its newest timeline event)."""
+
+    action: str  # events.action: accepted, feedback_submitted, extension_approved …
+    actor: str | None  # the person's name; None for the system
+    at: datetime
+
+
+# The group (card section and subject kind) of each notice kind: requests sit with
+# the reminder that chases the same step, so a digest says "待审核" once, not twice.
+_GROUP_OF = {
+    EventKind.EXTENSION_REQUESTED.value: Stage.EXTENSION_PENDING.value,
+    EventKind.SUBMITTED.value: Stage.REVIEW_PENDING.value,
+    EventKind.RETURNED.value: Stage.RETURN_PENDING.value,
+    EventKind.APPROVED.value: "events",
+    EventKind.CANCELLED.value: "events",
+    EventKind.EXTENSION_DECIDED.value: "events",
+}
+MOVED_ON = "moved_on"
+# Display and subject order, most urgent first; what moved on comes last, as context.
+GROUP_ORDER: tuple[str, ...] = tuple(str(g) for g in (
+    Stage.ESCALATION, Stage.URGE, Stage.OVERDUE, Stage.DUE_TODAY, Stage.ACCEPT_OVERDUE,
+    EventKind.DISPATCHED, EventKind.SENT_BACK, Stage.DUE_SOON, Stage.EXTENSION_PENDING, Stage.REVIEW_PENDING,
+    Stage.RETURN_PENDING, "events", MOVED_ON,
+))
+_RANK = {g: n for n, g in enumerate(GROUP_ORDER)}
+SUBJECT_PARTS = 3  # kinds named in a mixed digest's subject; the rest are counted
+
+
+@dataclass(frozen=True)
 class NoticeItem:
     id: int
     key: str
     kind: str
     params: dict[str, Any]
     info: AssignmentInfo
+    ask: str | None = None  # currency.Ask: what the reader is asked to do now; None for news
+    moved: Change | None = None  # set when the notice's request has moved on: shown as this, not asked
 
     @property
     def group(self) -> str:
-        return "events" if self.kind in _EVENT_KINDS else self.kind
+        if self.moved is not None:
+            return MOVED_ON
+        return _GROUP_OF.get(self.kind, self.kind)
+
+    @property
+    def rank(self) -> int:
+        return _RANK[self.group]
 
 
 def _when(value: datetime | str | None, lang: str, settings: Settings) -> str:
@@ -116,9 +172,24 @@ def _return_reason(params: dict[str, Any], lang: str) -> str:
     return text or (str(note) if note else "—")
 
 
+def _moved_text(item: NoticeItem, lang: str, settings: Settings) -> str:
+    """已有进展：张三已于 … 签收 — what became of the request."""
+    change = item.moved
+    assert change is not None
+    who = change.actor or message("email.moved.system", lang)
+    key = f"email.moved.{change.action}"
+    if key in MESSAGES:
+        what = message(key, lang, who=who, at=_when(change.at, lang, settings))
+    else:
+        what = message("email.moved.state", lang, state=label(STATE_LABELS, item.info.state, lang))
+    return message("email.moved.prefix", lang) + what
+
+
 def status_text(item: NoticeItem, lang: str, settings: Settings) -> str:
     """The one line that says why this item is in the email."""
     p, info, kind = item.params, item.info, item.kind
+    if item.moved is not None:
+        return _moved_text(item, lang, settings)
     if kind in (Stage.ESCALATION, Stage.URGE, Stage.OVERDUE, Stage.DUE_SOON):
         return short_status(item, lang, settings)  # the due time is on the line below
     if kind == Stage.DUE_TODAY:
@@ -141,6 +212,8 @@ def status_text(item: NoticeItem, lang: str, settings: Settings) -> str:
 def short_status(item: NoticeItem, lang: str, settings: Settings) -> str:
     """The status for a subject line: no dates, nothing to wrap."""
     p, kind = item.params, item.kind
+    if item.moved is not None:
+        return message("email.moved.short", lang)
     if kind in (Stage.ESCALATION, Stage.URGE, Stage.OVERDUE):
         days = int(p.get("days", 0))
         return (message("notice.short.overdue", lang, days=days) if days >= 1
@@ -188,6 +261,8 @@ def _note(item: NoticeItem, lang: str, settings: Settings) -> str:
     """A second line where it helps: not accepted yet, how long a decision has waited, a comment."""
     p = item.params
     parts = []
+    if item.moved is not None:
+        return message("email.moved.note", lang, ask=message(f"email.ask.{item.ask}", lang)) if item.ask else ""
     if item.kind in _DEADLINE_KINDS and item.kind != Stage.ACCEPT_OVERDUE \
             and item.info.state == AssignmentState.DISPATCHED:
         parts.append(message("notice.status.not_accepted", lang))
@@ -207,6 +282,8 @@ def item_view(item: NoticeItem, lang: str, settings: Settings) -> dict[str, Any]
     base = settings.base_url.rstrip("/")
     return {
         "kind": item.kind,
+        "number": message("email.card.number", lang, id=info.id),
+        "ask": message(f"email.ask.{item.ask}", lang) if item.ask and item.moved is None else "",
         "reference": info.reference,
         "title": info.title,
         "short_title": _short(info.title),
@@ -223,7 +300,7 @@ def item_view(item: NoticeItem, lang: str, settings: Settings) -> dict[str, Any]
 
 
 def _sort_key(item: NoticeItem) -> tuple[Any, ...]:
-    if item.group == "events":
+    if item.group in ("events", MOVED_ON, EventKind.DISPATCHED, EventKind.SENT_BACK):
         return (item.id,)
     return (item.info.feedback_due_at, item.info.reference, item.id)
 
@@ -240,6 +317,7 @@ def _common(person: _Recipient, now: datetime, settings: Settings) -> dict[str, 
         "user_name": person.name,
         "at_text": format_local(now, lang, settings.tz),
         "home_url": settings.base_url.rstrip("/") + "/",
+        "settings_url": settings.base_url.rstrip("/") + "/settings",
     }
 
 
@@ -258,22 +336,55 @@ def digest_email(
     grouped: dict[str, list[NoticeItem]] = defaultdict(list)
     for item in items:
         grouped[item.group].append(item)
-    order = [g for g in rules.GROUP_ORDER if g in grouped]
+    order = [g for g in GROUP_ORDER if g in grouped]
     groups: list[dict[str, Any]] = [
         {"key": g, "heading": _group_heading(g, grouped[g], lang), "count": len(grouped[g]),
          "items": [item_view(i, lang, settings) for i in sorted(grouped[g], key=_sort_key)[:GROUP_MAX]],
          "hidden": max(len(grouped[g]) - GROUP_MAX, 0)}
         for g in order
     ]
-    top = order[0]
+    top = next((g for g in order if g != MOVED_ON), order[0])
     single = len(items) == 1
+    asking = sum(1 for i in items if i.moved is None)
     email = render_email(
         "reminder_digest", **ctx, groups=groups, total=len(items), top_group=top,
-        top_count=len(grouped[top]), more_count=len(items) - len(grouped[top]),
+        top_count=len(grouped[top]), more_count=max(asking - len(grouped[top]), 0),
         escalate_days=min(int(i.params.get("threshold", 3)) for i in grouped[top]),
-        single=single, item=groups[0]["items"][0],
+        single=single, item=groups[0]["items"][0], subject_parts=subject_parts(items, lang),
+        top_tag=message(f"email.tag.{_subject_kind(grouped[top][0])}", lang),
     )
     return _clamp(email)
+
+
+def _subject_kind(item: NoticeItem) -> str:
+    """News is named by what happened (已办结, 已撤销 …), everything else by its group."""
+    return _event_tag(item) if item.group == "events" else item.group
+
+
+def subject_parts(items: list[NoticeItem], lang: str) -> str:
+    """【逾期】2 项、【待签收】1 项 …: each kind the digest holds, most urgent first.
+
+    Empty when a single kind (other than news) fills the digest: its headline
+    says more.  What moved on is context, not a kind of work, so it is not named.
+    """
+    counts: dict[str, int] = defaultdict(int)
+    ranks: dict[str, tuple[int, int]] = {}
+    for n, item in enumerate(items):
+        if item.moved is not None:
+            continue
+        kind = _subject_kind(item)
+        counts[kind] += 1
+        ranks.setdefault(kind, (item.rank, n))
+    kinds = sorted(counts, key=lambda k: ranks[k])
+    if len(kinds) <= 1 and not any(i.group == "events" for i in items if i.moved is None):
+        return ""
+    parts = [message("email.subject.part", lang, tag=message(f"email.tag.{k}", lang).strip(), n=counts[k])
+             for k in kinds[:SUBJECT_PARTS]]
+    text = message("email.subject.join", lang).join(parts)
+    rest = sum(counts[k] for k in kinds[SUBJECT_PARTS:])
+    if rest:
+        text += plural_message("email.headline.more", "email.headline.more", rest, lang)
+    return text
 
 
 def _event_tag(item: NoticeItem) -> str:

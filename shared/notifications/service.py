@@ -29,20 +29,21 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select, text, update
+from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.dialects import sqlite
 from sqlmodel import Session
 
 from shared.assignments.models import Assignment, ExtensionRequest, ExtensionState
 from shared.cases.models import Case
-from shared.clock import Clock
+from shared.clock import Clock, as_utc
 from shared.db import UTCDateTime
+from shared.events.models import Event
 from shared.feedback.models import Feedback
-from shared.notifications import render
+from shared.notifications import currency, render
 from shared.outbox import service as outbox
 from shared.reminders import rules
 from shared.reminders.models import ReminderNotice
@@ -53,6 +54,9 @@ from shared.users.models import NotifyMode, Role, User
 CHUNK = 500  # ids per IN (…) and rows per INSERT: well under SQLite's parameter limit
 # Marks a waiting notice whose recipient left (inactive or deleted): never mailed.
 DROPPED = "dropped"
+# Marks waiting notices that had nothing left to say when their digest was composed:
+# everything they asked for had moved on.  Settled, never mailed.
+SETTLED = "settled:moved-on"
 
 
 def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
@@ -256,6 +260,7 @@ class Delivery:
     digests: int = 0
     singles: int = 0  # reminders no longer go out singly; kept for the CLI's report
     dropped: int = 0
+    settled: int = 0  # waiting notices whose digest was not sent: all of it had moved on
     recipients: set[int] = field(default_factory=set)
     queued: list[tuple[str, str]] = field(default_factory=list)  # (to, subject) of new outbox rows
 
@@ -307,6 +312,8 @@ def deliver_waiting(
     stamps: dict[str, list[int]] = defaultdict(list)
     carried_by: dict[str, str] = {}  # fresh personal notice -> the email that carries it
     emails: list[outbox.NewMessage] = []
+    # Each notice read against its assignment as it is now (shared/notifications/currency.py).
+    readings: dict[int, tuple[list[Any], list[NewNotice], list[render.NoticeItem], list[_Read]]] = {}
     for person_id in sorted(set(claimed) | set(shown)):
         person = recipients.get(person_id)
         rows = claimed.get(person_id, [])
@@ -320,10 +327,21 @@ def deliver_waiting(
             stamps[DROPPED].extend(r.id for r in rows)
             result.dropped += len(rows)
             continue
+        readings[person_id] = (rows, news, items, _read(items, person))
+    changes = latest_changes(session, {r.item.info.id for *_x, read in readings.values() for r in read
+                                       if r.verdict == currency.Verdict.MOVED_ON})
+    for person_id, (rows, news, items, read) in readings.items():
+        person = recipients[person_id]
+        visible = _shown(read, changes, person.id)
+        if not any(i.moved is None for i in visible):
+            # Everything it would say has moved on: no email, and the notices are
+            # settled so the next pass does not bring them back.
+            stamps[SETTLED].extend(r.id for r in rows)
+            result.settled += len(rows)
+            continue
         # One email per person per pass, whatever his notify_mode: "immediate" is
         # for events, which were mailed when they happened and never wait here.
         key = rules.digest_key(person.id, local_day, (i.key for i in items))
-        visible = _without_superseded(items)
         # A digest of one thing reads best as that one thing's own email.
         email = (render.single_email(person, visible[0], now, settings) if len(visible) == 1
                  else render.digest_email(person, visible, now, settings))
@@ -380,17 +398,75 @@ def _stamp(session: Session, stamps: dict[str, list[int]]) -> None:
             session.execute(update(t).where(t.c.id.in_(part)).values(digest_key=key))
 
 
-# An event line adds nothing beside the reminder that the same decision is still pending.
-_SUPERSEDED_BY = {
-    EventKind.SUBMITTED.value: rules.Stage.REVIEW_PENDING.value,
-    EventKind.EXTENSION_REQUESTED.value: rules.Stage.EXTENSION_PENDING.value,
-    EventKind.RETURNED.value: rules.Stage.RETURN_PENDING.value,
-}
+# ------------------------------------------------------------------ what is still true
 
 
-def _without_superseded(items: list[render.NoticeItem]) -> list[render.NoticeItem]:
-    present = {(i.info.id, i.kind) for i in items}
-    return [i for i in items if (i.info.id, _SUPERSEDED_BY.get(i.kind)) not in present]
+@dataclass(frozen=True)
+class _Read:
+    item: render.NoticeItem  # with the action it asks of this reader
+    verdict: currency.Verdict
+
+
+def _read(items: list[render.NoticeItem], person: Recipient) -> list[_Read]:
+    out = []
+    for item in items:
+        reading = currency.read(item.kind, item.params, item.info, person)
+        out.append(_Read(replace(item, ask=reading.ask.value if reading.ask else None), reading.verdict))
+    return out
+
+
+@dataclass(frozen=True)
+class _Latest:
+    actor_id: int | None
+    change: render.Change
+
+
+def latest_changes(session: Session, assignment_ids: set[int]) -> dict[int, _Latest]:
+    """The newest timeline event of each assignment, with its actor's name (only moved-on ones ask)."""
+    out: dict[int, _Latest] = {}
+    wanted = sorted(assignment_ids)
+    if not wanted:
+        return out
+    e: Any = Event.__table__  # type: ignore[attr-defined]
+    newest = (select(func.max(e.c.id))
+              .where(e.c.object_type == "assignment", e.c.object_id.in_(bindparam("ids", expanding=True)))
+              .group_by(e.c.object_id))
+    stmt = (select(e.c.object_id, e.c.actor_id, e.c.action, e.c.at, _u.name)
+            .select_from(e.outerjoin(User.__table__, _u.id == e.c.actor_id))  # type: ignore[attr-defined]
+            .where(e.c.id.in_(newest)))
+    for chunk in chunks(wanted):
+        for row in session.execute(stmt, {"ids": list(chunk)}):
+            at = as_utc(row.at)
+            out[row.object_id] = _Latest(row.actor_id, render.Change(action=row.action, actor=row.name, at=at))
+    return out
+
+
+def _shown(read: list[_Read], changes: dict[int, _Latest], reader_id: int) -> list[render.NoticeItem]:
+    """What one digest shows: current items, one card per (assignment, action asked), most urgent kind
+    kept; a request that moved on as what became of it — unless the reader did it himself (he knows),
+    or a current card shows the same assignment."""
+    current = [r.item for r in read if r.verdict == currency.Verdict.CURRENT]
+    best: dict[tuple[int, str], render.NoticeItem] = {}
+    out: list[render.NoticeItem] = []
+    for item in sorted(current, key=lambda i: (i.rank, i.kind in _EVENT_VALUES, -i.id)):
+        if item.ask is None:
+            out.append(item)
+        elif (item.info.id, item.ask) not in best:
+            best[(item.info.id, item.ask)] = item
+    out.extend(best.values())
+    on_cards = {i.info.id for i in out}
+    for r in sorted(read, key=lambda r: -r.item.id):
+        latest = changes.get(r.item.info.id)
+        if r.verdict != currency.Verdict.MOVED_ON or latest is None or r.item.info.id in on_cards:
+            continue
+        if latest.actor_id == reader_id:
+            continue
+        on_cards.add(r.item.info.id)
+        out.append(replace(r.item, moved=latest.change))
+    return out
+
+
+_EVENT_VALUES = frozenset(k.value for k in EventKind)
 
 
 def _enqueue(session: Session, person: Recipient, key: str, kind: str, email: render.RenderedEmail,
@@ -504,4 +580,5 @@ def on_assignment_event(
         person = n.recipient
         assert person is not None  # events always have one
         item = render.NoticeItem(id=written[n.key], key=n.key, kind=n.kind, params=n.params, info=info)
+        item = _read([item], person)[0].item  # written with the change: true now, so only its ask is new
         _enqueue(session, person, n.key, f"notice.{n.kind}", render.single_email(person, item, now, settings), now)
