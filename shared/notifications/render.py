@@ -344,13 +344,14 @@ def digest_email(
         for g in order
     ]
     top = next((g for g in order if g != MOVED_ON), order[0])
-    single = len(items) == 1
     asking = sum(1 for i in items if i.moved is None)
+    single = asking == 1  # what moved on is context: one thing asked is named in the subject
     email = render_email(
-        "reminder_digest", **ctx, groups=groups, total=len(items), top_group=top,
+        "reminder_digest", **ctx, groups=groups, total=asking, top_group=top,
         top_count=len(grouped[top]), more_count=max(asking - len(grouped[top]), 0),
         escalate_days=min(int(i.params.get("threshold", 3)) for i in grouped[top]),
-        single=single, item=groups[0]["items"][0], subject_parts=subject_parts(items, lang),
+        single=single, item=item_view(grouped[top][0], lang, settings), subject_parts=subject_parts(items, lang),
+        single_status="" if grouped[top][0].kind in _EVENT_KINDS else short_status(grouped[top][0], lang, settings),
         top_tag=message(f"email.tag.{_subject_kind(grouped[top][0])}", lang),
     )
     return _clamp(email)
