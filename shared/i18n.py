@@ -669,7 +669,8 @@ MESSAGES.update({  # --- mail that is true when it is read ---
     # what a card asks of its reader (shared/notifications/currency.py Ask)
     "email.card.number": {"zh-CN": "任务 #{id}", "en": "Assignment #{id}"},
     "email.card.expects": {"zh-CN": "待您办理", "en": "Your action"},
-    "email.card.go": {"zh-CN": "前往办理", "en": "Open to act"},
+    "email.card.go": {"zh-CN": "前往{ask}", "en": "Open to {ask}"},
+    "email.card.open": {"zh-CN": "查看任务 #{id}", "en": "Open assignment #{id}"},
     "email.card.fyi": {"zh-CN": "仅供知悉，无需操作", "en": "For your information; nothing to do"},
     "email.ask.accept": {"zh-CN": "签收", "en": "accept it"},
     "email.ask.submit": {"zh-CN": "反馈", "en": "submit feedback"},

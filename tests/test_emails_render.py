@@ -143,3 +143,29 @@ def test_every_kind_renders_in_both_languages(lang: str) -> None:
     digest = digest_email(Person("张", lang), items, NOW, SETTINGS)
     assert digest.subject.startswith("【督办】" if lang == "zh-CN" else "[Escalated]")
     assert digest.body_text.count("/assignments/") == len(kinds)
+
+
+def test_a_digest_subject_names_the_kinds_it_holds() -> None:
+    news = [_item(1, "approved", {"actor": "王协调"}), _item(2, "approved"), _item(3, "cancelled", {"reason": "重复"})]
+    email = digest_email(Person("张联络"), news, NOW, SETTINGS)
+    assert email.subject == "【已办结】2 项、【已撤销】1 项"  # not 【通知】3 条任务动态
+    mixed = [_item(1, "dispatched"), _item(2, "dispatched"), _item(3, "due_soon", {"days": 2}),
+             _item(4, "review_pending", {"waiting": 1}), _item(5, "approved")]
+    assert digest_email(Person("张"), mixed, NOW, SETTINGS).subject == \
+        "【待签收】2 项、【预警】1 项、【待审核】1 项（另有 1 项）"
+    assert digest_email(Person("Zhang", "en"), mixed, NOW, SETTINGS).subject == \
+        "[To accept] 2, [Due soon] 1, [Review needed] 1 (+1 more)"
+
+
+@pytest.mark.parametrize(("lang", "number", "asked"), [("zh-CN", "任务 #41", "待您办理：签收"),
+                                                        ("en", "Assignment #41", "Your action: accept it")])
+def test_each_card_names_the_assignment_and_the_action_asked(lang: str, number: str, asked: str) -> None:
+    from dataclasses import replace
+
+    items = [replace(_item(1, "dispatched", state="dispatched"), ask="accept"), _item(2, "approved")]
+    email = digest_email(Person("张", lang), items, NOW, SETTINGS)
+    for part in (email.body_text, email.body_html):
+        assert number in part and asked in part
+        assert ("仅供知悉" if lang == "zh-CN" else "For your information") in part  # the news asks nothing
+    assert 'href="https://gongzhi.example.gov.cn/assignments/41"' in email.body_html
+    assert 'href="https://gongzhi.example.gov.cn/settings"' in email.body_html

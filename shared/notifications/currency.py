@@ -151,9 +151,8 @@ def ask_of(kind: str, params: dict[str, Any], subject: Subject, actor: User) -> 
     raise ValueError(f"unknown notice kind {kind!r}")
 
 
-def read(kind: str, params: dict[str, Any], subject: Subject, reader: Reader) -> Reading:
-    """Is notice KIND (with PARAMS) about SUBJECT still true for READER, now?"""
-    actor = actor_of(reader)
+def read(kind: str, params: dict[str, Any], subject: Subject, actor: User) -> Reading:
+    """Is notice KIND (with PARAMS) about SUBJECT still true for its reader (ACTOR, from actor_of), now?"""
     ask = ask_of(kind, params, subject, actor)
     if ask is None:
         return Reading(Verdict.CURRENT, None)

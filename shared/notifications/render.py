@@ -283,7 +283,9 @@ def item_view(item: NoticeItem, lang: str, settings: Settings) -> dict[str, Any]
     return {
         "kind": item.kind,
         "number": message("email.card.number", lang, id=info.id),
+        "open": message("email.card.open", lang, id=info.id),
         "ask": message(f"email.ask.{item.ask}", lang) if item.ask and item.moved is None else "",
+        "moved": item.moved is not None,  # its note already says there is nothing to do
         "reference": info.reference,
         "title": info.title,
         "short_title": _short(info.title),

@@ -409,8 +409,9 @@ class _Read:
 
 def _read(items: list[render.NoticeItem], person: Recipient) -> list[_Read]:
     out = []
+    actor = currency.actor_of(person)
     for item in items:
-        reading = currency.read(item.kind, item.params, item.info, person)
+        reading = currency.read(item.kind, item.params, item.info, actor)
         out.append(_Read(replace(item, ask=reading.ask.value if reading.ask else None), reading.verdict))
     return out
 
