@@ -218,3 +218,17 @@ def test_cards_name_the_assignment_and_the_action_in_the_readers_language(
     reference = _reference(session, asked)
     expected = "[To accept] " if lang == "en" else "【待签收】"
     assert mail.subject.startswith(expected) and reference in mail.subject
+
+
+def test_a_reader_who_may_no_longer_act_is_not_asked(
+    session: Session, engine: Engine, clock: FrozenClock, world: World
+) -> None:
+    """Still waiting to be accepted, but he moved to another department: not his to accept any more."""
+    moved_away = world.liaison("SWJ")
+    clock.set(MONDAY_10)
+    _dispatch(session, clock, world, "某学校周边文具店销售三无产品", code="SWJ")
+    moved_away.department_id = world.dept("TYJ").id
+    session.commit()
+    assert _to(_deliver(session, engine, clock), "liaison_swj@gov.example") == []
+    assert {n.digest_key for n in session.scalars(
+        select(ReminderNotice).where(ReminderNotice.recipient_id == moved_away.id))} == {SETTLED}

@@ -22,6 +22,11 @@ user with 800 due items gets one digest, not 800 emails.
 PostgreSQL; SQLite serialises writers) and stamps each with the outbox key of
 the email that carries it; the pass's new reminders are written already
 stamped, so two passes at once never mail the same notice.
+
+Before a notice goes into an email it is read again against its assignment as
+it is at that moment (``currency``): a digest never asks for what was done
+since it was queued — it drops the item, or tells what became of it — and a
+digest with nothing still true is not sent; its notices are settled.
 """
 
 from __future__ import annotations
@@ -55,8 +60,8 @@ CHUNK = 500  # ids per IN (…) and rows per INSERT: well under SQLite's paramet
 # Marks a waiting notice whose recipient left (inactive or deleted): never mailed.
 DROPPED = "dropped"
 # Marks waiting notices that had nothing left to say when their digest was composed:
-# everything they asked for had moved on.  Settled, never mailed.
-SETTLED = "settled:moved-on"
+# what they asked for had moved on, or was no longer the reader's to do.  Settled, never mailed.
+SETTLED = "settled:stale"
 
 
 def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
@@ -260,7 +265,7 @@ class Delivery:
     digests: int = 0
     singles: int = 0  # reminders no longer go out singly; kept for the CLI's report
     dropped: int = 0
-    settled: int = 0  # waiting notices whose digest was not sent: all of it had moved on
+    settled: int = 0  # waiting notices whose digest was not sent: none of it was still true
     recipients: set[int] = field(default_factory=set)
     queued: list[tuple[str, str]] = field(default_factory=list)  # (to, subject) of new outbox rows
 
@@ -334,8 +339,8 @@ def deliver_waiting(
         person = recipients[person_id]
         visible = _shown(read, changes, person.id)
         if not any(i.moved is None for i in visible):
-            # Everything it would say has moved on: no email, and the notices are
-            # settled so the next pass does not bring them back.
+            # Nothing it would say is still true for him: no email, and the notices
+            # are settled so the next pass does not bring them back.
             stamps[SETTLED].extend(r.id for r in rows)
             result.settled += len(rows)
             continue
