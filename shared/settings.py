@@ -31,8 +31,12 @@ class Settings(BaseSettings):
     working_hours_start: time = time(8, 30)
     max_upload_bytes: int = 20 * 1024 * 1024
     token_ttl_hours: int = 12
-    login_max_failures: int = 10
-    login_window_minutes: int = 15
+    # Sign-in throttling (shared/users/throttle.py): failures in a row one address may make
+    # on one account before each next try waits 1, 2, 4 … seconds (at most the window), and
+    # failures one address may make across all accounts within the window.
+    login_free_failures: int = Field(default=5, ge=1, le=100)
+    login_client_budget: int = Field(default=20, ge=1, le=10000)
+    login_window_minutes: int = Field(default=15, ge=1, le=24 * 60)
     # Per case source, the default number of working days for feedback; a
     # coordinator overrides it per assignment.  JSON in the environment.
     deadline_templates: dict[str, int] = Field(

@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 from sqlalchemy.engine import Engine
 
-from services.api import errors, routes
+from services.api import errors, routes, signin
 from shared.clock import Clock, SystemClock
 from shared.db import get_engine
 from shared.settings import Settings, get_settings
@@ -61,6 +61,7 @@ def create_app(
     app.state.engine = engine or get_engine(settings.database_url)
     app.state.clock = clock or SystemClock()
     errors.install(app)
+    signin.install(app)  # after errors: it wraps their handler to add Retry-After to 429s
     for router in _routers():
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(importlib.import_module("services.api.pages").router)  # HTML pages at the root

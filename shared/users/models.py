@@ -53,10 +53,16 @@ class AuthToken(SQLModel, table=True):
 
 
 class LoginAttempt(SQLModel, table=True):
+    """One sign-in attempt: the throttle's state, shared by every API replica (shared/users/throttle.py)."""
+
     __tablename__ = "login_attempt"
-    __table_args__ = (Index("ix_login_attempt_username_at", "username", "at"),)
+    __table_args__ = (
+        Index("ix_login_attempt_account_client_at", "username", "client", "at"),
+        Index("ix_login_attempt_client_at", "client", "at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     username: str = Field(max_length=64)
+    client: str = Field(default="", max_length=64)  # the client's address as the API saw it
     at: datetime = utc_field()
     success: bool = False

@@ -47,3 +47,8 @@ class PreferencesIn(BaseModel):
     language: Language | None = None
     notify_mode: NotifyMode | None = None
     notify_opt_out: list[str] | None = Field(default=None, max_length=20)
+
+
+class PasswordChangeIn(BaseModel):
+    current_password: str = Field(min_length=1, max_length=256)
+    new_password: str = Field(min_length=8, max_length=256)

@@ -1,4 +1,4 @@
-"""Users and sign-in: argon2 passwords, hashed opaque tokens, per-account throttling."""
+"""Users and sign-in: argon2 passwords, hashed opaque tokens, throttled sign-in, password changes."""
 
 from __future__ import annotations
 
@@ -7,15 +7,16 @@ import secrets
 from datetime import datetime, timedelta
 from functools import lru_cache
 
-from sqlalchemy import func, select
+from sqlalchemy import select, update
 from sqlmodel import Session, col
 
 from shared.clock import Clock
 from shared.departments.models import Department
-from shared.errors import Forbidden, Invalid, NotFound, TooManyRequests, Unauthorized
+from shared.errors import Forbidden, Invalid, NotFound, Unauthorized
 from shared.events import service as events
 from shared.settings import Settings
-from shared.users.models import AuthToken, LoginAttempt, NotifyMode, Role, User
+from shared.users import throttle
+from shared.users.models import AuthToken, NotifyMode, Role, User
 from shared.users.passwords import hash_password, verify_password
 from shared.versioning import bump, check_version
 
@@ -77,31 +78,18 @@ def create_user(
 
 
 def authenticate(
-    session: Session, clock: Clock, settings: Settings, username: str, password: str
+    session: Session, clock: Clock, settings: Settings, username: str, password: str, client: str = ""
 ) -> User:
-    """Check a password; too many recent failures on this account answer 429.
+    """Check a password from CLIENT (its address); an address that keeps failing must wait (429).
 
-    Only the targeted account is throttled, so an attacker cannot lock out others,
-    and a correct password does not get through while the account is throttled.
+    See shared/users/throttle.py: the wait is per account and address and per
+    address, so an attacker is slowed and the account's owner still gets in.
     """
-    now = clock.now()
-    window_start = now - timedelta(minutes=settings.login_window_minutes)
-    failures = session.scalar(
-        select(func.count())
-        .select_from(LoginAttempt)
-        .where(
-            LoginAttempt.username == username,  # type: ignore[arg-type]
-            LoginAttempt.success.is_(False),  # type: ignore[attr-defined]
-            col(LoginAttempt.at) >= window_start,
-        )
-    )
-    if (failures or 0) >= settings.login_max_failures:
-        raise TooManyRequests(minutes=settings.login_window_minutes)
+    throttle.check(session, clock, settings, username, client)
     user = session.scalar(select(User).where(User.username == username))  # type: ignore[arg-type]
     ok = verify_password(password, user.password_hash if user else _dummy_hash())
     ok = ok and user is not None and user.active
-    session.add(LoginAttempt(username=username[:64], at=now, success=ok))
-    session.flush()
+    throttle.record(session, clock, username, client, ok)
     if not ok or user is None:
         raise Unauthorized("bad_credentials")
     return user
@@ -143,6 +131,41 @@ def revoke_token(session: Session, token: str) -> None:
         session.flush()
 
 
+def revoke_tokens(session: Session, user_id: int, *, keep_token: str | None = None) -> int:
+    """Sign the user out everywhere (API tokens and page sessions alike), except KEEP_TOKEN."""
+    stmt = update(AuthToken).where(col(AuthToken.user_id) == user_id, col(AuthToken.revoked).is_(False))
+    if keep_token:
+        stmt = stmt.where(col(AuthToken.token_hash) != token_hash(keep_token))
+    return session.execute(stmt.values(revoked=True)).rowcount  # type: ignore[attr-defined, no-any-return]
+
+
+def change_password(session: Session, clock: Clock, settings: Settings, actor: User, *, current_password: str,
+                    new_password: str, keep_token: str | None, client: str = "") -> User:
+    """A user changes his own password; his other tokens and sessions end, KEEP_TOKEN stays.
+
+    The current password is checked like a sign-in (and throttled like one), so a
+    borrowed session cannot be used to guess it.
+    """
+    throttle.check(session, clock, settings, actor.username, client)
+    user = session.scalars(select(User).where(User.id == actor.id).with_for_update()).first()  # type: ignore[arg-type]
+    if user is None or not user.active:
+        raise Unauthorized()
+    ok = verify_password(current_password, user.password_hash)
+    if not ok:
+        throttle.record(session, clock, user.username, client, False)
+        raise Invalid("current_password", "current_password_wrong")
+    if len(new_password) < 8:
+        raise Invalid("new_password", "field_too_short", min=8)
+    if new_password == current_password:
+        raise Invalid("new_password", "password_unchanged")
+    user.password_hash = hash_password(new_password)
+    bump(user)
+    revoke_tokens(session, user.id, keep_token=keep_token)  # type: ignore[arg-type]
+    events.record(session, clock, actor, "user", user.id, "password_changed")
+    session.flush()
+    return user
+
+
 def get_user(session: Session, user_id: int) -> User:
     user = session.get(User, user_id)
     if user is None:
@@ -175,6 +198,7 @@ def update_user(session: Session, clock: Clock, actor: User, user_id: int, versi
     if password:
         user.password_hash = hash_password(str(password))
         after["password"] = before["password"] = "***"
+        revoke_tokens(session, user.id)  # type: ignore[arg-type]  # whoever held the old one is out
     if after:
         bump(user)
         events.record(session, clock, actor, "user", user.id, "updated", before=before, after=after)

@@ -7,7 +7,6 @@ from pathlib import Path
 from fastapi import APIRouter
 from fastapi.responses import FileResponse, Response
 
-from services.api.deps import SESSION_COOKIE
 from services.api.pages.common import (
     LOGIN_CSRF_COOKIE,
     Flash,
@@ -24,7 +23,14 @@ from services.api.pages.common import (
     safe_next,
     tokens_match,
 )
-from shared.errors import DomainError
+from services.api.signin import (
+    clear_session_cookie,
+    client_address,
+    retry_after_seconds,
+    secure_cookies,
+    set_session_cookie,
+)
+from shared.errors import DomainError, TooManyRequests
 from shared.users import service as users
 
 router = APIRouter()
@@ -37,7 +43,7 @@ def _login_form(page: Page, next_url: str, *, status: int = 200, username: str =
     response = html(page, "login.html", status=status, next_url=next_url, username=username,
                     login_csrf=csrf_for_login(page.settings, nonce))
     response.set_cookie(LOGIN_CSRF_COOKIE, nonce, max_age=3600, httponly=True, samesite="strict",
-                        path="/login", secure=page.settings.base_url.startswith("https://"))
+                        path="/login", secure=secure_cookies(page.settings))
     return response
 
 
@@ -64,17 +70,19 @@ def login(page: PageDep, form: FormDep) -> Response:
         page.flashes.append(Flash("error", page.text("page.login.expired")))
         return _login_form(page, next_url, status=403, username=username)
     try:
-        user = users.authenticate(page.session, page.clock, page.settings, username, password)
+        user = users.authenticate(page.session, page.clock, page.settings, username, password,
+                                  client_address(page.request))
     except DomainError as exc:
         page.session.commit()  # the failed attempt counts towards the throttle
         page.flashes.append(Flash("error", page.text(exc.key, **exc.params)))
-        return _login_form(page, next_url, status=exc.status, username=username)
+        response = _login_form(page, next_url, status=exc.status, username=username)
+        if isinstance(exc, TooManyRequests):
+            response.headers["Retry-After"] = str(retry_after_seconds(exc))
+        return response
     token = users.issue_token(page.session, page.clock, page.settings, user)
     page.session.commit()
     response = redirect(next_url)
-    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", path="/",
-                        max_age=page.settings.token_ttl_hours * 3600,
-                        secure=page.settings.base_url.startswith("https://"))
+    set_session_cookie(response, page.settings, token)
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
     return response
 
@@ -89,7 +97,7 @@ def logout(page: PageDep, form: FormDep) -> Response:
     users.revoke_token(page.session, page.token)
     page.session.commit()
     response = redirect_with_flash(page, "/login", "page.logged_out")
-    response.delete_cookie(SESSION_COOKIE, path="/")
+    clear_session_cookie(response, page.settings)
     return response
 
 

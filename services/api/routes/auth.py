@@ -3,18 +3,14 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
-from services.api.deps import (
-    SESSION_COOKIE,
-    ClockDep,
-    CurrentUser,
-    SessionDep,
-    SettingsDep,
-    bearer_or_cookie,
-)
+from services.api.caching import NO_STORE
+from services.api.deps import ClockDep, CurrentUser, SessionDep, SettingsDep, bearer_or_cookie
+from services.api.signin import clear_session_cookie, client_address, set_session_cookie
+from shared.errors import DomainError
 from shared.users import service as users
-from shared.users.schemas import UserPublic
+from shared.users.schemas import PasswordChangeIn, UserPublic
 
-router = APIRouter(tags=["auth"])
+router = APIRouter(tags=["auth"], dependencies=[NO_STORE])
 
 
 class LoginIn(BaseModel):
@@ -28,33 +24,48 @@ class TokenOut(BaseModel):
     user: UserPublic
 
 
-@router.post("/auth/login", response_model=TokenOut)
-def login(body: LoginIn, session: SessionDep, clock: ClockDep, settings: SettingsDep,
+@router.post("/auth/login", response_model=TokenOut, responses={429: {"description": "Too many failed sign-ins "
+                                                                       "from this address; see Retry-After"}})
+def login(body: LoginIn, request: Request, session: SessionDep, clock: ClockDep, settings: SettingsDep,
           response: Response) -> TokenOut:
     """Sign in; returns a bearer token and sets the session cookie for the pages."""
     try:
-        user = users.authenticate(session, clock, settings, body.username, body.password)
-    except Exception:
+        user = users.authenticate(session, clock, settings, body.username, body.password, client_address(request))
+    except DomainError:
         session.commit()  # the failed attempt must count towards the throttle
         raise
     token = users.issue_token(session, clock, settings, user)
     session.commit()
-    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax",
-                        max_age=settings.token_ttl_hours * 3600)
+    set_session_cookie(response, settings, token)
     return TokenOut(access_token=token, user=UserPublic.model_validate(user, from_attributes=True))
 
 
 @router.post("/auth/logout", status_code=204)
-def logout(request: Request, session: SessionDep, _user: CurrentUser) -> Response:
+def logout(request: Request, session: SessionDep, settings: SettingsDep, _user: CurrentUser) -> Response:
     token = bearer_or_cookie(request)
     if token:
         users.revoke_token(session, token)
         session.commit()
     response = Response(status_code=204)
-    response.delete_cookie(SESSION_COOKIE)
+    clear_session_cookie(response, settings)
     return response
 
 
 @router.get("/me", response_model=UserPublic)
 def me(user: CurrentUser) -> UserPublic:
     return UserPublic.model_validate(user, from_attributes=True)
+
+
+@router.post("/me/password", status_code=204)
+def change_password(body: PasswordChangeIn, request: Request, session: SessionDep, clock: ClockDep,
+                    settings: SettingsDep, user: CurrentUser) -> Response:
+    """Change your own password; every other token and page session of yours ends, this one stays."""
+    try:
+        users.change_password(session, clock, settings, user, current_password=body.current_password,
+                              new_password=body.new_password, keep_token=bearer_or_cookie(request),
+                              client=client_address(request))
+    except DomainError:
+        session.commit()  # a wrong current password counts towards the sign-in throttle
+        raise
+    session.commit()
+    return Response(status_code=204, headers={"Cache-Control": "no-store"})

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 02:38:50.697413
+Create Date: 2026-12-02 06:39:11.999853
 
 """
 from typing import Sequence, Union
@@ -53,12 +53,14 @@ def upgrade() -> None:
     op.create_table('login_attempt',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('username', sa.String(length=64), nullable=False),
+    sa.Column('client', sa.String(length=64), nullable=False),
     sa.Column('at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('success', sa.Boolean(), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('login_attempt', schema=None) as batch_op:
-        batch_op.create_index('ix_login_attempt_username_at', ['username', 'at'], unique=False)
+        batch_op.create_index('ix_login_attempt_account_client_at', ['username', 'client', 'at'], unique=False)
+        batch_op.create_index('ix_login_attempt_client_at', ['client', 'at'], unique=False)
 
     op.create_table('campaign',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -502,7 +504,8 @@ def downgrade() -> None:
     op.drop_table('queue_stamp')
     op.drop_table('campaign')
     with op.batch_alter_table('login_attempt', schema=None) as batch_op:
-        batch_op.drop_index('ix_login_attempt_username_at')
+        batch_op.drop_index('ix_login_attempt_client_at')
+        batch_op.drop_index('ix_login_attempt_account_client_at')
 
     op.drop_table('login_attempt')
     op.drop_table('department')
