@@ -2,7 +2,7 @@
 
     .venv/bin/python -m migrations.regenerate_initial
 
-Autogenerate cannot see the append-only trigger on `event` or the lz4 compression of
+Autogenerate cannot see the append-only triggers on `event` and `audit_log` or the lz4 compression of
 the outbox bodies, so they are added here.
 Once a release has shipped, write new revisions instead of running this.
 """
@@ -18,23 +18,31 @@ from alembic import command
 from shared.migrate import MIGRATIONS, alembic_config
 from shared.outbox.models import LZ4_BODIES_SQL
 
-TRIGGER = '''
+# The audit trails: the timeline (event) and the personal-data reads (audit_log).
+APPEND_ONLY_TABLES = ("event", "audit_log")
+
+
+def _append_only(table: str) -> str:
+    return f'''
     if op.get_bind().dialect.name == "postgresql":
-        # The audit trail is append-only even for the application's own database user.
+        # {table} is append-only even for the application's own database user.
         op.execute(
             """
-            CREATE OR REPLACE FUNCTION event_append_only() RETURNS trigger AS $$
+            CREATE OR REPLACE FUNCTION {table}_append_only() RETURNS trigger AS $$
             BEGIN
-                RAISE EXCEPTION 'event is append-only: % refused', TG_OP;
+                RAISE EXCEPTION '{table} is append-only: % refused', TG_OP;
             END;
             $$ LANGUAGE plpgsql
             """
         )
         op.execute(
-            "CREATE TRIGGER event_append_only BEFORE UPDATE OR DELETE ON event "
-            "FOR EACH ROW EXECUTE FUNCTION event_append_only()"
+            "CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+            "FOR EACH ROW EXECUTE FUNCTION {table}_append_only()"
         )
 '''
+
+
+TRIGGER = "".join(_append_only(t) for t in APPEND_ONLY_TABLES)
 
 # Autogenerate cannot see column compression either: the same statement as the model's.
 LZ4_BODIES = f'''
@@ -46,10 +54,13 @@ LZ4_BODIES = f'''
         )
 '''
 
-DROP_TRIGGER = '''    if op.get_bind().dialect.name == "postgresql":
-        op.execute("DROP TRIGGER IF EXISTS event_append_only ON event")
-        op.execute("DROP FUNCTION IF EXISTS event_append_only()")
+DROP_TRIGGER = "".join(
+    f'''    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER IF EXISTS {t}_append_only ON {t}")
+        op.execute("DROP FUNCTION IF EXISTS {t}_append_only()")
 '''
+    for t in APPEND_ONLY_TABLES
+)
 
 
 def main() -> None:

@@ -4,6 +4,7 @@ from sqlmodel import SQLModel
 
 from shared.assignments.models import Assignment, ExtensionRequest
 from shared.attachments.models import Attachment
+from shared.audit.models import AuditEntry
 from shared.calendar.models import CalendarDay, CalendarYear
 from shared.campaigns.models import Campaign
 from shared.cases.models import Case, CaseSequence, CaseShare
@@ -20,6 +21,7 @@ metadata = SQLModel.metadata
 __all__ = [
     "Assignment",
     "Attachment",
+    "AuditEntry",
     "AuthToken",
     "CalendarDay",
     "CalendarYear",

@@ -20,7 +20,7 @@ from services.api.pages.common import relay_kicker
 from shared.assignments import service as assignments
 from shared.assignments.models import Assignment, AssignmentState, ReturnReason
 from shared.assignments.schemas import FeedbackIn, RedispatchIn, ReturnIn
-from shared.events.models import Event
+from shared.audit.models import AuditEntry
 from shared.users import service as users
 from shared.users.models import User
 from tests.factories import PASSWORD, World
@@ -197,8 +197,8 @@ def test_shared_department_sees_masked_complainant_lead_sees_it_audited(app: Any
     assert "张三" not in shared_view and "13812345678" not in shared_view and "11010119900307451X" not in shared_view
     lead_view = browser(app, world.liaison("SCJG")).get(f"/cases/{case.id}").text
     assert "张三" in lead_view and "13812345678" in lead_view
-    reads = session.exec(select(Event).where(Event.case_id == case.id, Event.action == "personal_data_read")).all()
-    assert [e.actor_id for e in reads] == [world.liaison("SCJG").id]
+    reads = session.exec(select(AuditEntry).where(AuditEntry.case_id == case.id)).all()
+    assert [(e.actor_id, e.action) for e in reads] == [(world.liaison("SCJG").id, "personal_data_read")]
 
 
 def test_case_page_lists_shares_assignments_and_timeline(app: Any, world: World, make_case, dispatch) -> None:  # type: ignore[no-untyped-def]

@@ -69,7 +69,7 @@ def test_the_whole_story(api, world):
     r = post(coord, f"/api/v1/cases/{case['id']}/close", version=case["version"], json={"reason": "已处理完毕"})
     assert r.status_code == 200 and r.json()["status"] == "closed"
 
-    actions = [e["action"] for e in coord.get(f"/api/v1/cases/{case['id']}/timeline").json()]
+    actions = [e["action"] for e in coord.get(f"/api/v1/cases/{case['id']}/timeline").json()["items"]]
     for expected in ("created", "dispatched", "accepted", "feedback_submitted", "approved", "closed"):
         assert expected in actions
 
@@ -244,7 +244,7 @@ def test_case_cannot_close_with_open_assignments_and_reopens(api, world, make_ca
     reopened = post(coord, f"/api/v1/cases/{case.id}/reopen", version=closed.json()["version"],
                     json={"reason": "投诉人补充新证据"})
     assert reopened.status_code == 200 and reopened.json()["status"] == "open"
-    actions = [e["action"] for e in coord.get(f"/api/v1/cases/{case.id}/timeline").json()]
+    actions = [e["action"] for e in coord.get(f"/api/v1/cases/{case.id}/timeline").json()["items"]]
     assert actions.count("closed") == 1 and "reopened" in actions
 
 
@@ -255,7 +255,7 @@ def test_typical_case_flag(api, world, make_case):
     assert r.status_code == 200 and r.json()["is_typical"] is True
     listed = coord.get("/api/v1/cases", params={"typical": "true"}).json()["items"]
     assert [c["id"] for c in listed] == [case.id]
-    actions = [e["action"] for e in coord.get(f"/api/v1/cases/{case.id}/timeline").json()]
+    actions = [e["action"] for e in coord.get(f"/api/v1/cases/{case.id}/timeline").json()["items"]]
     assert "typical_flagged" in actions
 
 
@@ -328,5 +328,5 @@ def test_comments_go_on_the_timeline_but_leaders_only_read(api, world, make_case
     assert r.status_code == 204
     assert api.as_user(world.leader).post(f"/api/v1/cases/{case.id}/comments",
                                           json={"text": "x"}).status_code == 403
-    timeline = api.as_user(world.leader).get(f"/api/v1/cases/{case.id}/timeline").json()
-    assert timeline[-1]["action"] == "commented" and timeline[-1]["after"]["text"].startswith("已联系")
+    newest = api.as_user(world.leader).get(f"/api/v1/cases/{case.id}/timeline").json()["items"][0]
+    assert newest["action"] == "commented" and newest["after"]["text"].startswith("已联系")

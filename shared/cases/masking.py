@@ -1,6 +1,28 @@
-"""Masking of complainant personal data, done on the server before anything leaves it."""
+"""Masking of complainant personal data, done on the server before anything leaves it.
+
+Pure rules; shared/cases/views.py applies them when it builds the one view of a
+case that the API, the pages and the emails are given.
+"""
 
 from __future__ import annotations
+
+from typing import Protocol
+
+from shared.cases.schemas import Complainant
+
+
+class HasComplainant(Protocol):
+    @property
+    def complainant_name(self) -> str | None: ...
+
+    @property
+    def complainant_phone(self) -> str | None: ...
+
+    @property
+    def complainant_id_number(self) -> str | None: ...
+
+    @property
+    def complainant_address(self) -> str | None: ...
 
 
 def mask_name(name: str | None) -> str | None:
@@ -39,3 +61,17 @@ def mask_address(address: str | None) -> str | None:
         return address
     keep = min(6, max(len(address) // 2, 1))
     return address[:keep] + "*" * 4
+
+
+def complainant(case: HasComplainant, *, in_full: bool) -> Complainant:
+    """The complainant as a reader sees him: in full, or masked field by field."""
+    if in_full:
+        return Complainant(name=case.complainant_name, phone=case.complainant_phone,
+                           id_number=case.complainant_id_number, address=case.complainant_address, masked=False)
+    return Complainant(
+        name=mask_name(case.complainant_name),
+        phone=mask_phone(case.complainant_phone),
+        id_number=mask_id_number(case.complainant_id_number),
+        address=mask_address(case.complainant_address),
+        masked=True,
+    )

@@ -122,3 +122,8 @@ class EventPublic(BaseModel):
     action: str
     before: dict[str, object] | None
     after: dict[str, object] | None
+
+
+class EventPage(BaseModel):
+    items: list[EventPublic] = Field(description="newest first")
+    next_cursor: str | None = Field(description="pass as `before` for the older entries; null at the oldest")

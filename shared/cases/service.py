@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
 from shared.assignments.models import Assignment, AssignmentState
 from shared.campaigns.models import Campaign
-from shared.cases import masking
 from shared.cases.models import Case, CaseSequence, CaseShare, CaseStatus
-from shared.cases.schemas import CaseCreate, CaseUpdate, Complainant
+from shared.cases.schemas import CaseCreate, CaseUpdate
 from shared.clock import Clock
 from shared.departments.models import Department
 from shared.errors import Conflict, Forbidden, Invalid
 from shared.events import service as events
-from shared.scope import case_for_read, require_case_manager, sees_personal_data
+from shared.scope import case_for_read, require_case_manager
 from shared.settings import get_settings
 from shared.users.models import Role, User
 from shared.versioning import bump, check_version
@@ -208,23 +205,3 @@ def comment(session: Session, clock: Clock, actor: User, case_id: int, text: str
         raise Forbidden()
     events.record(session, clock, actor, "case", case.id, "commented", case_id=case.id, after={"text": text})
     session.flush()
-
-
-def complainant_view(session: Session, clock: Clock, actor: User, case: Case) -> Complainant:
-    """Complainant data as this actor may see it; an unmasked read is audited."""
-    values: dict[str, Any] = {name: getattr(case, name) for name in PII_FIELDS}
-    has_data = any(values.values())
-    if sees_personal_data(actor, case):
-        if has_data:
-            events.record(session, clock, actor, "case", case.id, "personal_data_read", case_id=case.id)
-        return Complainant(
-            name=values["complainant_name"], phone=values["complainant_phone"],
-            id_number=values["complainant_id_number"], address=values["complainant_address"], masked=False,
-        )
-    return Complainant(
-        name=masking.mask_name(values["complainant_name"]),
-        phone=masking.mask_phone(values["complainant_phone"]),
-        id_number=masking.mask_id_number(values["complainant_id_number"]),
-        address=masking.mask_address(values["complainant_address"]),
-        masked=True,
-    )

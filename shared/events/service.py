@@ -1,4 +1,8 @@
-"""The timeline and audit trail: one append-only row per change, in the caller's transaction."""
+"""The timeline and audit trail: one append-only row per change, in the caller's transaction.
+
+Every department of a case reads its timeline, so only changes go here; reads
+of personal data go to the admins' audit log (shared/audit).
+"""
 
 from __future__ import annotations
 
@@ -8,10 +12,11 @@ from enum import Enum
 from typing import Any
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from shared.clock import Clock
 from shared.events.models import Event
+from shared.pagination import after_cursor, encode_cursor
 from shared.users.models import User
 
 
@@ -67,12 +72,18 @@ def diff(obj: Any, changes: dict[str, Any]) -> tuple[dict[str, Any], dict[str, A
     return before, after
 
 
-def timeline(session: Session, case_id: int, limit: int = 500) -> list[Event]:
-    return list(
-        session.scalars(
-            select(Event)
-            .where(Event.case_id == case_id)  # type: ignore[arg-type]
-            .order_by(Event.at, Event.id)  # type: ignore[arg-type]
-            .limit(limit)
-        )
-    )
+def timeline(session: Session, case_id: int, *, before: str | None = None,
+             limit: int = 100) -> tuple[list[Event], str | None]:
+    """A case's timeline, newest first, LIMIT at a time.
+
+    BEFORE is the cursor the previous page returned (its oldest row); the
+    returned cursor pages further back, and is None once the oldest is shown.
+    """
+    stmt = select(Event).where(col(Event.case_id) == case_id)
+    if before:
+        stmt = stmt.where(after_cursor(col(Event.at), col(Event.id), before, descending=True))
+    rows = list(session.scalars(stmt.order_by(col(Event.at).desc(), col(Event.id).desc()).limit(limit + 1)))
+    if len(rows) <= limit:
+        return rows, None
+    rows = rows[:limit]
+    return rows, encode_cursor(rows[-1].at, rows[-1].id)  # type: ignore[arg-type]

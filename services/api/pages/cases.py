@@ -1,9 +1,10 @@
 """Case pages (案件): the list with filters and keyset pagination, and one case in full.
 
 The list calls shared.cases.queries.list_cases, as the API does, so filters and
-scoping give the same rows.  The case page masks the
-complainant through shared.cases.service.complainant_view, which also writes
-the audit row of an unmasked read (committed with the page view).
+scoping give the same rows.  The case page is given shared.cases.views.case_public,
+never the Case row: the complainant is masked before the template sees anything,
+and an unmasked read is written to the audit log (committed with the page view).
+The timeline shows the newest entries and pages back with ``?before=``.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ from shared.cases import service
 from shared.cases.models import CaseSource, CaseStatus
 from shared.cases.queries import CaseFilter, list_cases
 from shared.cases.schemas import CommentIn, ReasonIn
+from shared.cases.views import case_public
 from shared.errors import DomainError, Invalid, NotFound, Unauthorized
 from shared.events import service as events
 from shared.outbox.service import take_enqueued
@@ -58,6 +60,7 @@ from shared.users.models import Role, User
 router = APIRouter()
 
 PAGE_SIZE = 30
+TIMELINE_PAGE_SIZE = 100
 
 
 def _choice(value: str | None, allowed: type[CaseStatus] | type[CaseSource]) -> Any:
@@ -97,28 +100,43 @@ def cases_page(page: PageDep, status: str | None = None, source: str | None = No
                 sources=[s.value for s in CaseSource])
 
 
+def _timeline(page: Page, case_id: int) -> tuple[list[Any], str | None, bool]:
+    """The newest entries, or the ones before ``?before=``; an edited cursor shows the newest."""
+    before = (page.request.query_params.get("before") or "")[:200] or None
+    try:
+        rows, older = events.timeline(page.session, case_id, before=before, limit=TIMELINE_PAGE_SIZE)
+    except Invalid:
+        rows, older = events.timeline(page.session, case_id, limit=TIMELINE_PAGE_SIZE)
+        before = None
+    return rows, older, before is not None
+
+
 def detail_context(page: Page, case_id: int) -> dict[str, Any]:
     assert page.user is not None
     session, user, now = page.session, page.user, page.now()
     case = case_for_read(session, user, case_id)
-    complainant = service.complainant_view(session, page.clock, user, case)
-    items, _cursor = queries.list_assignments(session, user, now, AssignmentFilter(case_id=case.id),
+    view = case_public(session, page.clock, user, case)  # masked for this user; the row goes no further
+    del case
+    items, _cursor = queries.list_assignments(session, user, now, AssignmentFilter(case_id=view.id),
                                               sort="dispatched_at", limit=200)
-    trail = events.timeline(session, case.id)  # type: ignore[arg-type]
+    trail, older, paged = _timeline(page, view.id)
     names = department_names(session)
     actors: set[int | None] = {e.actor_id for e in trail}
-    people = user_names(session, actors | {case.coordinator_id})
-    manager = can_manage_case(user, case)
+    people = user_names(session, actors | {view.coordinator_id})
+    manager = can_manage_case(user, view)
+    complainant = view.complainant
     return {
-        "case": case,
+        "case": view,
         "complainant": complainant,
         "has_complainant": any((complainant.name, complainant.phone, complainant.id_number, complainant.address)),
-        "shared_with": [names.get(i, str(i)) for i in service.shared_department_ids(session, case.id)],  # type: ignore[arg-type]
-        "open_count": service.open_assignment_count(session, case.id),  # type: ignore[arg-type]
+        "shared_with": [names.get(i, str(i)) for i in view.shared_with],
+        "open_count": view.open_assignments,
         "assignments": items,
         "timeline": timeline.lines(trail, page.lang, page.settings.timezone, names, people),
-        "attachments": list_for_case(session, user, case.id),  # type: ignore[arg-type]
-        "campaign": session.get(Campaign, case.campaign_id) if case.campaign_id else None,
+        "timeline_older_url": f"/cases/{view.id}?{urlencode({'before': older})}#tl-h" if older else None,
+        "timeline_paged": paged,
+        "attachments": list_for_case(session, user, view.id),
+        "campaign": session.get(Campaign, view.campaign_id) if view.campaign_id else None,
         "names": names,
         "people": people,
         "manager": manager,

@@ -1,4 +1,7 @@
-"""Turns timeline events into lines a person reads: who, when, what, and the detail that matters."""
+"""Turns timeline events into lines a person reads: who, when, what, and the detail that matters.
+
+The timeline holds changes only; reads of personal data are in the admins' audit log.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +13,6 @@ from shared.events.models import Event
 from shared.i18n import MESSAGES
 from shared.templating import format_local, message
 
-# Reads of personal data are audit entries; the page shows them, quieter than the work.
-QUIET = {("case", "personal_data_read")}
-
 
 @dataclass
 class Line:
@@ -21,7 +21,6 @@ class Line:
     what: str
     assignment_id: int | None
     detail: str
-    quiet: bool
 
 
 def _when(value: Any, lang: str, tz: str) -> str:
@@ -87,6 +86,5 @@ def lines(events: list[Event], lang: str, tz: str, departments: dict[int, str],
             at=e.at, who=who, what=what,
             assignment_id=e.object_id if e.object_type == "assignment" else None,
             detail=_detail(e, lang, tz, departments),
-            quiet=(e.object_type, e.action) in QUIET,
         ))
     return out

@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from sqlmodel import Session
 
+from services.api.caching import NO_STORE
 from services.api.deps import ClockDep, CurrentUser, IdPath, IdQuery, IfMatch, SessionDep, etag
 from shared.cases import queries, service
 from shared.cases.models import Case, CaseSource, CaseStatus
@@ -16,30 +17,24 @@ from shared.cases.schemas import (
     CaseSummary,
     CaseUpdate,
     CommentIn,
+    EventPage,
     EventPublic,
     ReasonIn,
     ShareIn,
 )
+from shared.cases.views import case_public
 from shared.clock import Clock
 from shared.events import service as events
 from shared.scope import case_for_read
 from shared.users.models import User
 
-router = APIRouter(tags=["cases"])
-
-
-def case_public(session: Session, clock: Clock, actor: User, case: Case) -> CasePublic:
-    return CasePublic(
-        **case.model_dump(),
-        complainant=service.complainant_view(session, clock, actor, case),
-        shared_with=service.shared_department_ids(session, case.id),  # type: ignore[arg-type]
-        open_assignments=service.open_assignment_count(session, case.id),  # type: ignore[arg-type]
-    )
+# Case answers can carry the complainant in full: never kept by a browser or proxy.
+router = APIRouter(tags=["cases"], dependencies=[NO_STORE])
 
 
 def _respond(session: Session, clock: Clock, actor: User, case: Case, response: Response) -> CasePublic:
     body = case_public(session, clock, actor, case)
-    session.commit()  # also commits the audit row of an unmasked read
+    session.commit()  # also commits the audit log row of an unmasked read
     response.headers["ETag"] = etag(case.version)
     return body
 
@@ -118,9 +113,14 @@ def comment_case(case_id: IdPath, body: CommentIn, session: SessionDep, clock: C
     return Response(status_code=204)
 
 
-@router.get("/cases/{case_id}/timeline", response_model=list[EventPublic])
-def case_timeline(case_id: IdPath, session: SessionDep, user: CurrentUser) -> list[EventPublic]:
-    """Everything that happened to the case and its assignments, oldest first."""
+@router.get("/cases/{case_id}/timeline", response_model=EventPage)
+def case_timeline(
+    case_id: IdPath, session: SessionDep, user: CurrentUser,
+    before: Annotated[str | None, Query(max_length=200, description="next_cursor of the previous page")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> EventPage:
+    """What happened to the case and its assignments, newest first; page back with `before`."""
     case = case_for_read(session, user, case_id)
-    return [EventPublic.model_validate(e, from_attributes=True)
-            for e in events.timeline(session, case.id)]  # type: ignore[arg-type]
+    rows, next_cursor = events.timeline(session, case.id, before=before, limit=limit)  # type: ignore[arg-type]
+    return EventPage(items=[EventPublic.model_validate(e, from_attributes=True) for e in rows],
+                     next_cursor=next_cursor)

@@ -2,13 +2,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
+from services.api.caching import NO_STORE
 from services.api.deps import ClockDep, CurrentUser, IdPath, IfMatch, SessionDep, etag
 from shared.scope import require_role
 from shared.users import service
 from shared.users.models import Role
 from shared.users.schemas import PreferencesIn, UserCreate, UserPublic, UserUpdate
 
-router = APIRouter(tags=["users"])
+router = APIRouter(tags=["users"], dependencies=[NO_STORE])  # names and emails of staff
 
 
 def _public(user: object) -> UserPublic:
