@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from services.api.pages import assignments, auth, cases, queue
+from services.api.pages import assignments, auth, cases, queue, settings
 
 router = APIRouter(include_in_schema=False)
-for _module in (auth, queue, assignments, cases):
+for _module in (auth, queue, assignments, cases, settings):
     router.include_router(_module.router)

@@ -1,0 +1,104 @@
+"""Personal settings (个人设置): reminder emails, language, password.
+
+The same use cases as ``PATCH /api/v1/me/preferences`` and
+``POST /api/v1/me/password``; changing the password here keeps this session
+and ends every other one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+from pydantic import ValidationError
+
+from services.api.pages.common import (
+    Flash,
+    FormDep,
+    Page,
+    PageDep,
+    check_csrf,
+    error_page,
+    error_text,
+    form_values,
+    html,
+    login_redirect,
+    redirect_with_flash,
+)
+from services.api.signin import client_address
+from shared.errors import DomainError, Invalid, Unauthorized
+from shared.i18n import LANGUAGES
+from shared.templating import normalise_language
+from shared.users import service as users
+from shared.users.models import NotifyMode
+from shared.users.schemas import PasswordChangeIn, PreferencesIn
+
+router = APIRouter()
+
+
+def _settings_page(page: Page, *, status: int = 200, open_form: str | None = None,
+                   values: dict[str, str] | None = None) -> Response:
+    return html(page, "settings.html", status=status, modes=[m.value for m in NotifyMode], languages=LANGUAGES,
+                open_form=open_form, values=values or {})
+
+
+def _refused(page: Page, exc: DomainError | ValidationError, form_name: str, form: dict[str, str]) -> Response:
+    if isinstance(exc, Unauthorized):
+        return login_redirect(page)
+    page.flashes.append(Flash("error", error_text(page, exc)))
+    kept: dict[str, Any] = {k: v for k, v in form.items() if k in ("language", "notify_mode")}
+    return _settings_page(page, status=exc.status if isinstance(exc, DomainError) else 422,
+                          open_form=form_name, values=kept)
+
+
+@router.get("/settings")
+def settings_page(page: PageDep) -> Response:
+    if page.user is None:
+        return login_redirect(page)
+    return _settings_page(page)
+
+
+@router.post("/settings/preferences")
+def save_preferences(page: PageDep, form: FormDep) -> Response:
+    if page.user is None:
+        return login_redirect(page)
+    if not check_csrf(page, form):
+        return error_page(page, 403, "page.csrf_failed")
+    try:
+        version = form.get("version", "").strip()
+        if not version.isdigit() or len(version) > 9:
+            raise Invalid("version", "field_required")
+        data = PreferencesIn(**form_values(form, "language", "notify_mode"))  # type: ignore[arg-type]
+        user = users.update_preferences(page.session, page.clock, page.user, int(version),
+                                        data.model_dump(exclude_unset=True))
+        page.session.commit()
+    except (DomainError, ValidationError) as exc:
+        page.session.rollback()
+        return _refused(page, exc, "preferences", form)
+    page.lang = normalise_language(user.language)  # say it in the language just chosen
+    return redirect_with_flash(page, "/settings", "page.done.preferences")
+
+
+@router.post("/settings/password")
+def change_password(page: PageDep, form: FormDep) -> Response:
+    if page.user is None:
+        return login_redirect(page)
+    if not check_csrf(page, form):
+        return error_page(page, 403, "page.csrf_failed")
+    try:
+        data = PasswordChangeIn(current_password=form.get("current_password", "")[:256],
+                                new_password=form.get("new_password", "")[:256])
+        if form.get("new_password_confirm", "") != data.new_password:
+            raise Invalid("new_password_confirm", "password_mismatch")
+        users.change_password(page.session, page.clock, page.settings, page.user,
+                              current_password=data.current_password, new_password=data.new_password,
+                              keep_token=page.token, client=client_address(page.request))
+        page.session.commit()
+    except ValidationError as exc:
+        page.session.rollback()
+        return _refused(page, exc, "password", form)
+    except DomainError as exc:
+        page.session.commit()  # a wrong current password counts towards the sign-in throttle
+        return _refused(page, exc, "password", form)
+    return redirect_with_flash(page, "/settings", "page.done.password")
