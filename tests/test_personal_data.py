@@ -3,7 +3,9 @@ never cached; the shared timeline shows the newest entries and pages back to the
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import json
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -170,11 +172,14 @@ def test_with_600_events_the_newest_comment_shows_and_paging_back_reaches_the_ol
     assert first["items"][0]["after"]["text"] == "第599条备注"
     actions, cursor, pages = [e["action"] for e in first["items"]], first["next_cursor"], 1
     while cursor:
-        page = client.get(f"/api/v1/cases/{case.id}/timeline", params={"before": cursor}).json()
+        page = client.get(f"/api/v1/cases/{case.id}/timeline", params={"cursor": cursor}).json()
         actions += [e["action"] for e in page["items"]]
         cursor, pages = page["next_cursor"], pages + 1
     assert len(actions) == 601 and actions[-1] == "created" and pages == 7
-    assert client.get(f"/api/v1/cases/{case.id}/timeline", params={"before": "garbage"}).status_code == 422
+    naive = base64.urlsafe_b64encode(json.dumps([{"dt": "2026-12-01T10:00:00"}, 5]).encode()).decode()
+    for bad in ("garbage", naive, base64.urlsafe_b64encode(b'["x", 5]').decode()):
+        r = client.get(f"/api/v1/cases/{case.id}/timeline", params={"cursor": bad})
+        assert r.status_code == 422 and r.json()["error"]["fields"][0]["field"] == "cursor", bad
 
     reader = browser(app, world.liaison("XFXH"))
     html = reader.get(f"/cases/{case.id}").text

@@ -126,4 +126,4 @@ class EventPublic(BaseModel):
 
 class EventPage(BaseModel):
     items: list[EventPublic] = Field(description="newest first")
-    next_cursor: str | None = Field(description="pass as `before` for the older entries; null at the oldest")
+    next_cursor: str | None = Field(description="pass as `cursor` for the older entries; null at the oldest")

@@ -11,12 +11,13 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlmodel import Session, col
 
 from shared.clock import Clock
+from shared.errors import Invalid
 from shared.events.models import Event
-from shared.pagination import after_cursor, encode_cursor
+from shared.pagination import decode_cursor, encode_cursor
 from shared.users.models import User
 
 
@@ -81,7 +82,10 @@ def timeline(session: Session, case_id: int, *, before: str | None = None,
     """
     stmt = select(Event).where(col(Event.case_id) == case_id)
     if before:
-        stmt = stmt.where(after_cursor(col(Event.at), col(Event.id), before, descending=True))
+        at, last_id = decode_cursor(before)
+        if not isinstance(at, datetime) or at.tzinfo is None:
+            raise Invalid("cursor", "field_invalid")
+        stmt = stmt.where(or_(col(Event.at) < at, and_(col(Event.at) == at, col(Event.id) < last_id)))
     rows = list(session.scalars(stmt.order_by(col(Event.at).desc(), col(Event.id).desc()).limit(limit + 1)))
     if len(rows) <= limit:
         return rows, None

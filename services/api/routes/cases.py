@@ -116,11 +116,11 @@ def comment_case(case_id: IdPath, body: CommentIn, session: SessionDep, clock: C
 @router.get("/cases/{case_id}/timeline", response_model=EventPage)
 def case_timeline(
     case_id: IdPath, session: SessionDep, user: CurrentUser,
-    before: Annotated[str | None, Query(max_length=200, description="next_cursor of the previous page")] = None,
+    cursor: Annotated[str | None, Query(max_length=200, description="next_cursor of the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> EventPage:
-    """What happened to the case and its assignments, newest first; page back with `before`."""
+    """What happened to the case and its assignments, newest first; page back with `cursor`."""
     case = case_for_read(session, user, case_id)
-    rows, next_cursor = events.timeline(session, case.id, before=before, limit=limit)  # type: ignore[arg-type]
+    rows, next_cursor = events.timeline(session, case.id, before=cursor, limit=limit)  # type: ignore[arg-type]
     return EventPage(items=[EventPublic.model_validate(e, from_attributes=True) for e in rows],
                      next_cursor=next_cursor)
