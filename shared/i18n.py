@@ -716,6 +716,7 @@ MESSAGES.update({  # --- mail that is true when it is read ---
                            "password in your personal settings."},
 })
 # --- end mail ---
+
 MESSAGES.update({  # --- sign-in and personal data ---
     "signin_throttled_seconds": {"zh-CN": "登录失败次数过多，请 {seconds} 秒后再试",
                                  "en": "Too many failed sign-ins; try again in {seconds} s"},
