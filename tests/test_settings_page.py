@@ -87,3 +87,14 @@ def test_the_password_form_needs_the_form_token(app: Any, world: World) -> None:
     assert r.status_code == 403
     with Session(app.state.engine) as s:
         assert users.authenticate(s, app.state.clock, app.state.settings, me.username, PASSWORD).id == me.id
+
+
+def test_guessing_the_current_password_on_the_page_is_throttled_like_a_sign_in(app: Any, world: World) -> None:
+    client = browser(app, world.liaison("XFXH"))
+    statuses = []
+    for i in range(7):
+        r = submit(client, "/settings", "/settings/password", current_password=f"guess-{i}",
+                   new_password=NEW_PASSWORD, new_password_confirm=NEW_PASSWORD)
+        statuses.append(r.status_code)
+    assert statuses[:5] == [422] * 5 and statuses[-1] == 429
+    assert int(r.headers["Retry-After"]) >= 1 and "登录失败次数过多" in r.text

@@ -26,8 +26,8 @@ from services.api.pages.common import (
     login_redirect,
     redirect_with_flash,
 )
-from services.api.signin import client_address
-from shared.errors import DomainError, Invalid, Unauthorized
+from services.api.signin import client_address, retry_after_seconds
+from shared.errors import DomainError, Invalid, TooManyRequests, Unauthorized
 from shared.i18n import LANGUAGES
 from shared.templating import normalise_language
 from shared.users import service as users
@@ -48,8 +48,11 @@ def _refused(page: Page, exc: DomainError | ValidationError, form_name: str, for
         return login_redirect(page)
     page.flashes.append(Flash("error", error_text(page, exc)))
     kept: dict[str, Any] = {k: v for k, v in form.items() if k in ("language", "notify_mode")}
-    return _settings_page(page, status=exc.status if isinstance(exc, DomainError) else 422,
-                          open_form=form_name, values=kept)
+    response = _settings_page(page, status=exc.status if isinstance(exc, DomainError) else 422,
+                              open_form=form_name, values=kept)
+    if isinstance(exc, TooManyRequests):
+        response.headers["Retry-After"] = str(retry_after_seconds(exc))
+    return response
 
 
 @router.get("/settings")
