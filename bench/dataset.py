@@ -32,10 +32,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import psycopg
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, func, or_, select
+from sqlalchemy.dialects import postgresql
 
 from bench import dataset_sql as q
 from bench.common import Timer, admin_url, bench_url, connect, database_name, sqlalchemy_url, write_meta
+from shared.assignments import status
+from shared.assignments.models import Assignment
 from shared.calendar.rules import WorkingCalendar
 from shared.cases.credit_code import ALPHABET, with_check_character
 from shared.settings import Settings
@@ -534,29 +537,36 @@ def generate(url: str, scale: Scale, now: datetime | None = None, seed: int = 20
 
 
 def reminder_window(cal: WorkingCalendar, now: datetime) -> tuple[datetime, datetime]:
-    """(horizon, cutoff) as the reminder pass computes them: the end of the 预警 window, today's start."""
-    last_day = cal.local_date(cal.add_working_days(now, 2).at)
-    horizon = datetime.combine(last_day + timedelta(days=1), datetime.min.time(), tzinfo=TZ).astimezone(UTC)
+    """(soon, cutoff) as the reminder pass computes them: the end of the 预警 window, today's start."""
+    soon = status.due_soon_cutoff(cal, now)
     today = cal.local_date(now)
     cutoff = datetime.combine(today, datetime.min.time(), tzinfo=TZ).astimezone(UTC)
-    return horizon, cutoff
+    return soon, cutoff
+
+
+def _psycopg(stmt: Any) -> tuple[str, dict[str, Any]]:
+    """A SQLAlchemy statement as psycopg text and parameters (status's conditions, not a copy)."""
+    compiled = stmt.compile(dialect=postgresql.psycopg.dialect())  # type: ignore[attr-defined]
+    return str(compiled), dict(compiled.params)
 
 
 def dataset_stats(url: str, now: datetime, cal: WorkingCalendar) -> dict[str, Any]:
-    horizon, cutoff = reminder_window(cal, now)
+    soon, cutoff = reminder_window(cal, now)
     with closing(connect(url, autocommit=True)) as conn:
         def one(sql: str, *args: Any) -> Any:
             row = conn.execute(sql, args).fetchone()  # type: ignore[arg-type]
             return row[0] if row else None
 
+        def count(condition: Any) -> Any:
+            row = conn.execute(*_psycopg(select(func.count()).select_from(Assignment).where(condition))).fetchone()
+            return row[0] if row else None
+
         states = dict(conn.execute("SELECT state, count(*) FROM assignment GROUP BY state").fetchall())
-        open_per_dept = conn.execute(
-            "SELECT department_id, count(*) FROM assignment WHERE state IN ('dispatched', 'accepted', 'submitted')"
-            " GROUP BY department_id ORDER BY 2").fetchall()
-        due = one(
-            """SELECT count(*) FROM assignment
-               WHERE (state IN ('dispatched', 'accepted') AND feedback_due_at < %s)
-                  OR (state = 'dispatched' AND acceptance_due_at <= %s)""", horizon, now)
+        a = Assignment.__table__.c  # type: ignore[attr-defined]
+        open_per_dept = conn.execute(*_psycopg(
+            select(a.department_id, func.count()).where(status.open_sql()).group_by(a.department_id)
+            .order_by(func.count()))).fetchall()
+        due = count(or_(status.overdue_sql(now), status.due_soon_sql(now, soon), status.acceptance_overdue_sql(now)))
         # Waiting for a decision since before the previous working day (≥ 1 working day).
         waiting_since = cal.close_of_business_on(cal.local_date(cutoff - timedelta(days=1)))
         while not cal.is_working_day(cal.local_date(waiting_since)):
@@ -574,8 +584,7 @@ def dataset_stats(url: str, now: datetime, cal: WorkingCalendar) -> dict[str, An
             "assignment_states": states,
             "open_fraction": round(sum(states.get(s, 0) for s in ("dispatched", "accepted")) /
                                    max(1, sum(states.values())), 4),
-            "overdue_open": one("SELECT count(*) FROM assignment WHERE state IN ('dispatched', 'accepted')"
-                                " AND feedback_due_at < %s", now),
+            "overdue_open": count(status.overdue_sql(now)),
             "reminder_due_estimate": {"deadlines": due, "reviews": review, "returns": returned,
                                       "extensions": extensions,
                                       "total": (due or 0) + (review or 0) + (returned or 0) + (extensions or 0)},

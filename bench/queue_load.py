@@ -90,7 +90,7 @@ def expected_counts(session: Session, settings: Settings, department_id: int, no
     """The queue's counts computed independently, straight from the table."""
     from shared.calendar.service import working_calendar
 
-    soon = working_calendar(session, settings).add_working_days(now, 2).at
+    soon = working_calendar(session, settings).add_working_days(now, settings.reminder_due_soon_working_days).at
     row = session.execute(text(
         """SELECT count(*) FILTER (WHERE state = 'dispatched'),
                   count(*) FILTER (WHERE state = 'accepted'),

@@ -752,3 +752,10 @@ MESSAGES.update({  # --- sign-in and personal data ---
     "page.case.timeline_newest": {"zh-CN": "回到最新记录", "en": "Back to the newest"},
 })
 # --- end sign-in and personal data ---
+
+# --- status and allowed actions ---
+MESSAGES.update({
+    # The window is the setting reminder_due_soon_working_days (status.due_soon_cutoff).
+    "page.queue.bucket.due_soon": {"zh-CN": "{n} 个工作日内到期", "en": "Due within {n} working day(s)"},
+})
+# --- end status and allowed actions ---

@@ -135,7 +135,7 @@ def test_queue_shows_the_four_buckets_and_local_deadlines(app: Any, world: World
     a = dispatch(case, "XFXH", days=5)
     page = browser(app, world.liaison("XFXH")).get("/queue")
     assert page.status_code == 200
-    for bucket in ("待签收", "办理中", "两个工作日内到期", "已逾期"):
+    for bucket in ("待签收", "办理中", "2 个工作日内到期", "已逾期"):
         assert bucket in page.text
     assert f'href="/assignments/{a.id}"' in page.text
     # Dispatched Tue 2026-12-01 10:00 Shanghai; 5 working days end Tue 12-08 at 17:30 local (09:30 UTC).

@@ -23,7 +23,8 @@ from sqlmodel import Session
 from services.api.app import create_app
 from shared.assignments import queue_cache
 from shared.assignments import service as assignments
-from shared.assignments.models import ACTIVE_STATES, Assignment, AssignmentState
+from shared.assignments.models import Assignment, AssignmentState
+from shared.assignments.status import ACTIVE_STATES
 from shared.calendar.service import working_calendar
 from shared.db import make_engine
 from shared.departments.models import QueueStamp

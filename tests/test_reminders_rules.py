@@ -22,11 +22,12 @@ def facts(**kw: object) -> DeadlineFacts:
 @pytest.mark.parametrize(("f", "expected"), [
     (facts(), {}),
     (facts(working_days_ahead=3), {}),
-    (facts(working_days_ahead=2), {L: Stage.DUE_SOON}),
-    (facts(working_days_ahead=1), {L: Stage.DUE_SOON}),
+    (facts(working_days_ahead=2, due_soon=True), {L: Stage.DUE_SOON}),
+    (facts(working_days_ahead=1, due_soon=True), {L: Stage.DUE_SOON}),
     (facts(dispatched=True, acceptance_overdue=True), {L: Stage.ACCEPT_OVERDUE}),
-    (facts(dispatched=True, acceptance_overdue=True, working_days_ahead=1), {L: Stage.ACCEPT_OVERDUE}),
-    (facts(due_today=True, working_days_ahead=0), {L: Stage.DUE_TODAY}),
+    (facts(dispatched=True, acceptance_overdue=True, working_days_ahead=1, due_soon=True),
+     {L: Stage.ACCEPT_OVERDUE}),
+    (facts(due_today=True, working_days_ahead=0, due_soon=True), {L: Stage.DUE_TODAY}),
     (facts(due_today=True, dispatched=True, acceptance_overdue=True, working_days_ahead=0),
      {L: Stage.DUE_TODAY}),
     (facts(overdue=True, working_days_ahead=0), {L: Stage.OVERDUE}),
@@ -40,8 +41,8 @@ def test_deadline_stages(f: DeadlineFacts, expected: dict[Audience, Stage]) -> N
 
 
 def test_ladder_is_configurable() -> None:
+    # The due-soon window is status.due_soon_cutoff's (tests/test_status_everywhere.py).
     strict = Ladder(due_soon_working_days=3, urge_after_working_days=2, escalate_after_working_days=5)
-    assert rules.deadline_stages(facts(working_days_ahead=3), strict) == {L: Stage.DUE_SOON}
     assert rules.deadline_stages(facts(overdue=True, overdue_working_days=1, working_days_ahead=0), strict) \
         == {L: Stage.OVERDUE}
     assert rules.deadline_stages(facts(overdue=True, overdue_working_days=4, working_days_ahead=0), strict) \

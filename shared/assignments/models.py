@@ -18,10 +18,6 @@ class AssignmentState(StrEnum):
     CANCELLED = "cancelled"  # 已撤销
 
 
-OPEN_STATES = (AssignmentState.DISPATCHED, AssignmentState.ACCEPTED, AssignmentState.SUBMITTED)
-ACTIVE_STATES = (AssignmentState.DISPATCHED, AssignmentState.ACCEPTED)
-
-
 class ReturnReason(StrEnum):
     NOT_OUR_JURISDICTION = "not_our_jurisdiction"
     WRONG_LOCALITY = "wrong_locality"
@@ -30,6 +26,9 @@ class ReturnReason(StrEnum):
     OTHER = "other"
 
 
+# shared/assignments/status.py decides which states are active (ACTIVE_STATES); it
+# imports this module, so the partial indexes spell the same set out here and
+# tests/test_assignment_status.py checks that the two agree.
 _ACTIVE_SQL = "state IN ('dispatched', 'accepted')"
 
 

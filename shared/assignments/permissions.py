@@ -20,6 +20,7 @@ from typing import Protocol
 from shared.assignments import rules
 from shared.assignments.models import AssignmentState
 from shared.assignments.rules import Action
+from shared.errors import Conflict, Forbidden, InvalidTransition
 from shared.scope import DEPARTMENT_ROLES, can_manage_case
 from shared.users.models import Role, User
 
@@ -59,6 +60,12 @@ def may_decide_extension(actor: User, a: AssignmentFacts, case: CaseFacts) -> bo
     return (actor.role == Role.HEAD and actor.department_id == a.department_id) or can_manage_case(actor, case)
 
 
+def require_extension_decider(actor: User, a: AssignmentFacts, case: CaseFacts) -> None:
+    """403 unless `actor` may approve or deny the assignment's extension requests."""
+    if not may_decide_extension(actor, a, case):
+        raise Forbidden()
+
+
 def _state_allows(a: AssignmentFacts, case: CaseFacts) -> set[Action]:
     allowed = set(rules.ALLOWED.get(AssignmentState(a.state), {}))
     if a.return_count >= rules.RETURNS_BEFORE_DECISION:
@@ -77,3 +84,27 @@ def available_actions(actor: User, a: AssignmentFacts, case: CaseFacts) -> list[
     if can_manage_case(actor, case):
         mine |= MANAGER_ACTIONS
     return sorted(allowed & mine, key=lambda x: x.value)
+
+
+def _acts_for(actor: User, a: AssignmentFacts, case: CaseFacts, action: Action) -> bool:
+    """Is `action` this actor's kind of work on this assignment at all, whatever its state?"""
+    return (action in DEPARTMENT_ACTIONS and works_for(actor, a)) or (
+        action in MANAGER_ACTIONS and can_manage_case(actor, case))
+
+
+def require_action(actor: User, a: AssignmentFacts, case: CaseFacts, action: Action) -> None:
+    """Refuse exactly what available_actions withholds; every use case calls this before it acts.
+
+    Forbidden (403) when the action is not this actor's to take on this
+    assignment; Conflict (409) while an extension request waits for a decision;
+    otherwise InvalidTransition (409), naming the actions the actor may take now.
+    """
+    offered = available_actions(actor, a, case)
+    if action in offered:
+        return
+    if not _acts_for(actor, a, case, action):
+        raise Forbidden()
+    state = AssignmentState(a.state)
+    if action == Action.REQUEST_EXTENSION and case.extension_pending and action in rules.ALLOWED[state]:
+        raise Conflict("extension_already_pending")
+    raise InvalidTransition(state.value, action.value, [x.value for x in offered])

@@ -19,6 +19,7 @@ from sqlalchemy import (
     bindparam,
     cast,
     column,
+    exists,
     func,
     literal_column,
     or_,
@@ -29,11 +30,14 @@ from sqlalchemy import (
 from sqlalchemy import case as sql_case
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col
 
-from shared.assignments import rules
-from shared.assignments.models import ACTIVE_STATES, OPEN_STATES, Assignment, AssignmentState
+from shared.assignments import status
+from shared.assignments.models import Assignment, AssignmentState, ExtensionRequest, ExtensionState
+from shared.assignments.permissions import CaseFacts, available_actions
 from shared.assignments.schemas import AssignmentPublic, QueueCounts
+from shared.assignments.status import ACTIVE_STATES, OPEN_STATES
 from shared.calendar.service import WorkingCalendar, working_calendar
 from shared.cases.models import Case
 from shared.db import UTCDateTime
@@ -52,27 +56,33 @@ SORTS: dict[str, tuple[Any, bool]] = {
 }
 
 
-def allowed_actions(a: Assignment) -> list[str]:
-    return _allowed(AssignmentState(a.state), a.return_count)
+def _extension_pending(assignment_id: Any) -> ColumnElement[bool]:
+    """An extension request of this assignment waits for a decision."""
+    e = ExtensionRequest.__table__.c  # type: ignore[attr-defined]
+    return exists().where(e.assignment_id == assignment_id,
+                          e.state == literal_column(f"'{ExtensionState.PENDING.value}'"))
 
 
-def _allowed(state: AssignmentState, return_count: int) -> list[str]:
-    actions = rules.allowed_actions(state)
-    if return_count >= rules.RETURNS_BEFORE_DECISION:
-        actions = [x for x in actions if x != rules.Action.RETURN.value]
-    return actions
+@dataclass(frozen=True)
+class _Held:
+    """The parts of an assignment row that decide who may act (permissions.AssignmentFacts)."""
+
+    state: AssignmentState
+    department_id: int
+    return_count: int
 
 
-def to_public(a: Assignment, reference: str, title: str, now: datetime) -> AssignmentPublic:
-    active = a.state in ACTIVE_STATES
+def to_public(a: Assignment, reference: str, title: str, now: datetime, actor: User,
+              case: CaseFacts) -> AssignmentPublic:
+    """The API's view of `a` for `actor`: its flags now and the actions he may take."""
     return AssignmentPublic(
         **a.model_dump(exclude={"case_reference", "case_title"}),
         case_reference=reference,
         case_title=title,
         extended=a.feedback_due_at != a.original_feedback_due_at,
-        acceptance_overdue=a.state == AssignmentState.DISPATCHED and now > a.acceptance_due_at,
-        feedback_overdue=active and now > a.feedback_due_at,
-        allowed_actions=allowed_actions(a),
+        acceptance_overdue=status.is_acceptance_overdue(a.state, a.acceptance_due_at, now),
+        feedback_overdue=status.is_overdue(a.state, a.feedback_due_at, now),
+        allowed_actions=[x.value for x in available_actions(actor, a, case)],
     )
 
 
@@ -80,27 +90,58 @@ _TABLE = Assignment.__table__  # type: ignore[attr-defined]
 _COMPUTED = {"extended", "acceptance_overdue", "feedback_overdue", "allowed_actions"}
 _PUBLIC_FROM_ROW = tuple(name for name in AssignmentPublic.model_fields if name not in _COMPUTED)
 # Lists read plain columns, not ORM entities: building entities and validating each
-# item twice was most of a queue request's CPU.
-LIST_COLUMNS = (*_TABLE.c, col(Case.reference).label("case_reference"), col(Case.title).label("case_title"))
+# item twice was most of a queue request's CPU.  The last three columns are the
+# case facts that decide each item's allowed actions, so no item needs a query of its own.
+LIST_COLUMNS = (
+    *_TABLE.c,
+    col(Case.reference).label("case_reference"),
+    col(Case.title).label("case_title"),
+    col(Case.lead_department_id).label("case_lead_department_id"),
+    col(Case.coordinator_id).label("case_coordinator_id"),
+    _extension_pending(_TABLE.c.id).label("extension_pending"),
+)
 
 
-def public_from_row(row: Mapping[Any, Any], now: datetime) -> AssignmentPublic:
-    """An item from a LIST_COLUMNS row; the values come from our own table, so no re-validation."""
-    state = row["state"]
+def public_from_row(row: Mapping[Any, Any], now: datetime, actor: User | None = None) -> AssignmentPublic:
+    """An item from a LIST_COLUMNS row, for `actor`; the values come from our own table, so no re-validation.
+
+    Without an actor (a read shared by several people) no action is offered.
+    """
+    state = AssignmentState(row["state"])
+    if actor is None:
+        actions: list[str] = []
+    else:
+        held = _Held(state, row["department_id"], row["return_count"])
+        case = CaseFacts(row["case_lead_department_id"], row["case_coordinator_id"], bool(row["extension_pending"]))
+        actions = [x.value for x in available_actions(actor, held, case)]
     return AssignmentPublic.model_construct(
         **{name: row[name] for name in _PUBLIC_FROM_ROW},
         extended=row["feedback_due_at"] != row["original_feedback_due_at"],
-        acceptance_overdue=state == AssignmentState.DISPATCHED and now > row["acceptance_due_at"],
-        feedback_overdue=state in ACTIVE_STATES and now > row["feedback_due_at"],
-        allowed_actions=_allowed(state, row["return_count"]),
+        acceptance_overdue=status.is_acceptance_overdue(state, row["acceptance_due_at"], now),
+        feedback_overdue=status.is_overdue(state, row["feedback_due_at"], now),
+        allowed_actions=actions,
     )
 
 
-def get_public(session: Session, a: Assignment, now: datetime) -> AssignmentPublic:
-    reference, title = session.execute(
-        select(col(Case.reference), col(Case.title)).where(col(Case.id) == a.case_id)
+def case_facts(session: Session, a: Assignment) -> CaseFacts:
+    """What, besides the assignment itself, decides who may act on it now.
+
+    The case comes through the session, so a use case that goes on to read it
+    does not query it again.
+    """
+    case = session.get(Case, a.case_id)
+    assert case is not None  # the assignment's foreign key
+    pending = session.scalar(select(_extension_pending(a.id)))
+    return CaseFacts(case.lead_department_id, case.coordinator_id, bool(pending))
+
+
+def get_public(session: Session, a: Assignment, now: datetime, actor: User) -> AssignmentPublic:
+    reference, title, lead, coordinator, pending = session.execute(
+        select(col(Case.reference), col(Case.title), col(Case.lead_department_id), col(Case.coordinator_id),
+               _extension_pending(a.id))
+        .where(col(Case.id) == a.case_id)
     ).one()
-    return to_public(a, reference, title, now)
+    return to_public(a, reference, title, now, actor, CaseFacts(lead, coordinator, bool(pending)))
 
 
 @dataclass
@@ -116,6 +157,7 @@ class AssignmentFilter:
     source: str | None = None
     q: str | None = None
     needs_decision: bool | None = None
+    due_soon: bool | None = None  # only the due-soon bucket (status.is_due_soon), or none of it
 
 
 def list_assignments(
@@ -139,8 +181,11 @@ def list_assignments(
     if f.inspection_id is not None:
         stmt = stmt.where(Assignment.inspection_id == f.inspection_id)  # type: ignore[arg-type]
     if f.overdue is not None:
-        overdue = Assignment.state.in_(ACTIVE_STATES) & (Assignment.feedback_due_at < now)  # type: ignore[attr-defined,operator]
+        overdue = status.overdue_sql(now)
         stmt = stmt.where(overdue if f.overdue else ~overdue)
+    if f.due_soon is not None:
+        due_soon = status.due_soon_sql(now, due_soon_cutoff(session, now))
+        stmt = stmt.where(due_soon if f.due_soon else ~due_soon)
     if f.due_before is not None:
         stmt = stmt.where(Assignment.feedback_due_at < f.due_before)  # type: ignore[arg-type,operator]
     if f.campaign_id is not None:
@@ -159,7 +204,7 @@ def list_assignments(
         stmt = stmt.where(after_cursor(column, Assignment.id, cursor, descending))
     order = (column.desc(), Assignment.id.desc()) if descending else (column.asc(), Assignment.id.asc())  # type: ignore[union-attr,attr-defined]
     rows = session.execute(stmt.order_by(*order).limit(limit + 1)).mappings().all()
-    items = [public_from_row(row, now) for row in rows[:limit]]
+    items = [public_from_row(row, now, actor) for row in rows[:limit]]
     next_cursor = None
     if len(rows) > limit:
         last = rows[limit - 1]
@@ -172,16 +217,13 @@ def escape_like(text: str) -> str:
 
 
 def due_soon_cutoff(session: Session, now: datetime) -> datetime:
-    """The end of "due within two working days" (两个工作日内到期)."""
+    """The end of the due-soon window (status.due_soon_cutoff) on the stored working calendar."""
     return cutoff_on(working_calendar(session), now)
 
 
 def cutoff_on(calendar: WorkingCalendar, now: datetime) -> datetime:
-    """due_soon_cutoff with the calendar in hand: close of business of the 2nd working day after today.
-
-    It depends on `now` only through its local date, so it moves at local midnight.
-    """
-    return calendar.add_working_days(now, 2).at
+    """due_soon_cutoff with the calendar in hand; the window is the configured one."""
+    return status.due_soon_cutoff(calendar, now)
 
 
 class Member(Protocol):

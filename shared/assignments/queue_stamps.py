@@ -35,7 +35,8 @@ from sqlalchemy.orm import ORMExecuteState, SessionTransaction
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import col
 
-from shared.assignments.models import ACTIVE_STATES, Assignment
+from shared.assignments.models import Assignment
+from shared.assignments.status import ACTIVE_STATES
 from shared.cases.models import Case
 from shared.departments.models import Department, QueueStamp
 

@@ -45,7 +45,3 @@ def next_state(current: S, action: Action) -> S:
         return ALLOWED[S(current)][action]
     except KeyError:
         raise InvalidTransition(S(current).value, action.value, allowed_actions(current)) from None
-
-
-def is_open(state: S) -> bool:
-    return S(state) in (S.DISPATCHED, S.ACCEPTED, S.SUBMITTED, S.RETURNED)

@@ -11,15 +11,16 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlmodel import Session, col
+from sqlmodel import Session
 
-from shared.assignments import rules
+from shared.assignments import queries, rules, status
 from shared.assignments.models import (
     Assignment,
     AssignmentState,
     ExtensionRequest,
     ExtensionState,
 )
+from shared.assignments.permissions import require_action, require_extension_decider
 from shared.assignments.rules import Action
 from shared.assignments.schemas import (
     DispatchIn,
@@ -33,19 +34,13 @@ from shared.cases.models import Case, CaseStatus
 from shared.cases.service import ensure_shared
 from shared.clock import Clock
 from shared.departments.models import Department
-from shared.errors import Conflict, Forbidden, Invalid, NotFound
+from shared.errors import Conflict, Invalid, NotFound
 from shared.events import service as events
 from shared.feedback.models import Feedback, ReviewDecision
 from shared.notifications.service import on_assignment_event
-from shared.scope import (
-    assignment_for_read,
-    can_manage_case,
-    case_for_read,
-    require_case_manager,
-    require_department_member,
-)
+from shared.scope import assignment_for_read, case_for_read, require_case_manager
 from shared.settings import get_settings
-from shared.users.models import Role, User
+from shared.users.models import User
 from shared.versioning import bump, check_version
 
 
@@ -92,18 +87,14 @@ def _case_for_manager(session: Session, actor: User, case_id: int) -> Case:
     return case
 
 
-def _own(session: Session, actor: User, assignment_id: int, version: int) -> Assignment:
-    """The assigned department's liaison or head acting on its own assignment."""
+def _acting(session: Session, actor: User, assignment_id: int, version: int,
+            action: Action) -> tuple[Assignment, Case]:
+    """Lock the assignment and refuse what permissions.available_actions withholds from `actor`."""
     a = assignment_for_read(session, actor, assignment_id, for_update=True)
-    require_department_member(actor, a.department_id)
     check_version(a, version)
-    return a
-
-
-def _managed(session: Session, actor: User, assignment_id: int, version: int) -> tuple[Assignment, Case]:
-    a = assignment_for_read(session, actor, assignment_id, for_update=True)
-    case = _case_for_manager(session, actor, a.case_id)
-    check_version(a, version)
+    require_action(actor, a, queries.case_facts(session, a), action)
+    case = session.get(Case, a.case_id)  # already in the session: case_facts read it
+    assert case is not None
     return a, case
 
 
@@ -153,7 +144,7 @@ def dispatch(
 
 def accept(session: Session, clock: Clock, actor: User, assignment_id: int, version: int) -> Assignment:
     """签收"""
-    a = _own(session, actor, assignment_id, version)
+    a, _case = _acting(session, actor, assignment_id, version, Action.ACCEPT)
     a.state = _transition(a, Action.ACCEPT)
     now = clock.now()
     a.accepted_at = now
@@ -170,12 +161,7 @@ def return_assignment(
     session: Session, clock: Clock, actor: User, assignment_id: int, version: int, data: ReturnIn
 ) -> Assignment:
     """退回 with a coded reason; a second return flags it for the coordinator (审定)."""
-    a = _own(session, actor, assignment_id, version)
-    if a.return_count >= rules.RETURNS_BEFORE_DECISION:
-        # Already decided by the coordinator: it cannot bounce a third time.
-        raise rules.InvalidTransition(a.state, Action.RETURN.value,
-                                      [x for x in rules.allowed_actions(AssignmentState(a.state))
-                                       if x != Action.RETURN.value])
+    a, _case = _acting(session, actor, assignment_id, version, Action.RETURN)
     a.state = _transition(a, Action.RETURN)
     a.return_count += 1
     a.return_reason = data.reason
@@ -195,7 +181,7 @@ def redispatch(
     session: Session, clock: Clock, actor: User, assignment_id: int, version: int, data: RedispatchIn
 ) -> Assignment:
     """After a return the coordinator sends it again — to the same or another department."""
-    a, case = _managed(session, actor, assignment_id, version)
+    a, case = _acting(session, actor, assignment_id, version, Action.REDISPATCH)
     if a.needs_decision and not (data.decision_note and data.decision_note.strip()):
         raise Invalid("decision_note", "decision_note_required")
     new_state = _transition(a, Action.REDISPATCH)
@@ -230,16 +216,7 @@ def request_extension(
     session: Session, clock: Clock, actor: User, assignment_id: int, version: int, data: ExtensionIn
 ) -> ExtensionRequest:
     """延期申请: the due date moves only when someone approves it."""
-    a = _own(session, actor, assignment_id, version)
-    _transition(a, Action.REQUEST_EXTENSION)
-    pending = session.scalar(
-        select(col(ExtensionRequest.id)).where(
-            ExtensionRequest.assignment_id == a.id,  # type: ignore[arg-type]
-            ExtensionRequest.state == ExtensionState.PENDING,  # type: ignore[arg-type]
-        )
-    )
-    if pending is not None:
-        raise Conflict("extension_already_pending")
+    a, _case = _acting(session, actor, assignment_id, version, Action.REQUEST_EXTENSION)
     now = clock.now()
     ext = ExtensionRequest(
         assignment_id=a.id,  # type: ignore[arg-type]
@@ -258,20 +235,12 @@ def request_extension(
     return ext
 
 
-def can_decide_extension(actor: User, a: Assignment, case: Case) -> bool:
-    """The head of the assigned department, or the case's coordinator."""
-    return (actor.role == Role.HEAD and actor.department_id == a.department_id) or can_manage_case(actor, case)
-
-
 def decide_extension(
     session: Session, clock: Clock, actor: User, assignment_id: int, extension_id: int, version: int,
     *, approve: bool, comment: str | None,
 ) -> ExtensionRequest:
     a = assignment_for_read(session, actor, assignment_id, for_update=True)
-    case = session.get(Case, a.case_id)
-    assert case is not None
-    if not can_decide_extension(actor, a, case):
-        raise Forbidden()
+    require_extension_decider(actor, a, queries.case_facts(session, a))
     check_version(a, version)
     ext = session.get(ExtensionRequest, extension_id)
     if ext is None or ext.assignment_id != a.id:
@@ -282,7 +251,7 @@ def decide_extension(
     ext.state = ExtensionState.APPROVED if approve else ExtensionState.DENIED
     ext.decided_by, ext.decided_at, ext.decision_comment = actor.id, now, comment
     before = {"feedback_due_at": a.feedback_due_at}
-    if approve and a.state in (AssignmentState.DISPATCHED, AssignmentState.ACCEPTED):
+    if approve and status.is_active(a.state):
         due = working_calendar(session).add_working_days(a.feedback_due_at, ext.extra_working_days)
         a.feedback_due_at = due.at
         a.due_provisional = a.due_provisional or due.provisional
@@ -300,7 +269,7 @@ def submit_feedback(
     session: Session, clock: Clock, actor: User, assignment_id: int, version: int, data: FeedbackIn
 ) -> Feedback:
     """反馈: narrative and structured outcomes, for the coordinator to review."""
-    a = _own(session, actor, assignment_id, version)
+    a, _case = _acting(session, actor, assignment_id, version, Action.SUBMIT)
     a.state = _transition(a, Action.SUBMIT)
     now = clock.now()
     if a.first_submitted_at is None:
@@ -338,7 +307,7 @@ def _review(session: Session, clock: Clock, actor: User, a: Assignment, decision
 def approve(session: Session, clock: Clock, actor: User, assignment_id: int, version: int,
             comment: str | None) -> Assignment:
     """办结: the coordinator accepts the feedback."""
-    a, _case = _managed(session, actor, assignment_id, version)
+    a, _case = _acting(session, actor, assignment_id, version, Action.APPROVE)
     a.state = _transition(a, Action.APPROVE)
     now = clock.now()
     fb = _review(session, clock, actor, a, ReviewDecision.APPROVED, comment)
@@ -358,7 +327,7 @@ def approve(session: Session, clock: Clock, actor: User, assignment_id: int, ver
 def send_back(session: Session, clock: Clock, actor: User, assignment_id: int, version: int,
               reason: str) -> Assignment:
     """退回重办: rework; the deadline stays as it was."""
-    a, _case = _managed(session, actor, assignment_id, version)
+    a, _case = _acting(session, actor, assignment_id, version, Action.SEND_BACK)
     a.state = _transition(a, Action.SEND_BACK)
     fb = _review(session, clock, actor, a, ReviewDecision.SENT_BACK, reason)
     bump(a, clock.now())
@@ -371,7 +340,7 @@ def send_back(session: Session, clock: Clock, actor: User, assignment_id: int, v
 
 def cancel(session: Session, clock: Clock, actor: User, assignment_id: int, version: int,
            reason: str) -> Assignment:
-    a, _case = _managed(session, actor, assignment_id, version)
+    a, _case = _acting(session, actor, assignment_id, version, Action.CANCEL)
     return cancel_loaded(session, clock, actor, a, reason)
 
 

@@ -6,7 +6,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
-from shared.assignments.models import Assignment, AssignmentState
+from shared.assignments import status
+from shared.assignments.models import Assignment
 from shared.campaigns.models import Campaign
 from shared.cases.models import Case, CaseSequence, CaseShare, CaseStatus
 from shared.cases.schemas import CaseCreate, CaseUpdate
@@ -19,12 +20,6 @@ from shared.settings import get_settings
 from shared.users.models import Role, User
 from shared.versioning import bump, check_version
 
-OPEN_ASSIGNMENT_STATES = (
-    AssignmentState.DISPATCHED,
-    AssignmentState.ACCEPTED,
-    AssignmentState.SUBMITTED,
-    AssignmentState.RETURNED,
-)
 PII_FIELDS = ("complainant_name", "complainant_phone", "complainant_id_number", "complainant_address")
 
 
@@ -161,7 +156,7 @@ def open_assignment_count(session: Session, case_id: int) -> int:
     return session.scalar(
         select(func.count()).select_from(Assignment).where(
             Assignment.case_id == case_id,  # type: ignore[arg-type]
-            Assignment.state.in_(OPEN_ASSIGNMENT_STATES),  # type: ignore[attr-defined]
+            status.open_sql(),
         )
     ) or 0
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlmodel import Session, col
 
+from shared.assignments import status
 from shared.assignments.models import Assignment, AssignmentState
 from shared.assignments.schemas import DispatchIn
 from shared.cases.models import Case
@@ -16,8 +17,6 @@ from shared.inspections.schemas import InspectionCreate, InspectionPublic, Inspe
 from shared.scope import can_manage_case, case_for_read, require_case_manager
 from shared.users.models import Role, User
 from shared.versioning import bump, check_version
-
-OPEN = (AssignmentState.DISPATCHED, AssignmentState.ACCEPTED, AssignmentState.SUBMITTED, AssignmentState.RETURNED)
 
 
 def _record(session: Session, clock: Clock, actor: User | None, i: Inspection, action: str,
@@ -143,7 +142,7 @@ def _open_assignments(session: Session, inspection_id: int) -> list[Assignment]:
     return list(session.scalars(
         select(Assignment).where(
             Assignment.inspection_id == inspection_id,  # type: ignore[arg-type]
-            Assignment.state.in_(OPEN),  # type: ignore[attr-defined]
+            status.open_sql(),
         ).with_for_update()
     ))
 
@@ -156,7 +155,7 @@ def complete_if_all_done(session: Session, clock: Clock, actor: User | None, ins
     states = set(session.scalars(
         select(col(Assignment.state)).where(col(Assignment.inspection_id) == inspection_id)
     ))
-    if AssignmentState.DONE in states and not states & set(OPEN):
+    if AssignmentState.DONE in states and not any(status.is_open(s) for s in states):
         now = clock.now()
         inspection.status, inspection.completed_at = InspectionStatus.DONE, now
         bump(inspection, now)

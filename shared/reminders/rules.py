@@ -72,7 +72,8 @@ DEADLINE_STAGES = frozenset(
 class Ladder:
     """The thresholds, in working days.  Defaults follow the product brief."""
 
-    due_soon_working_days: int = 2  # 预警 when due within this many working days
+    # 预警 when due within this many working days: the window of status.due_soon_cutoff.
+    due_soon_working_days: int = 2
     urge_after_working_days: int = 1  # 催办通知 to the head when overdue this long
     escalate_after_working_days: int = 3  # 督办 to the coordinator (and head)
     # A pending decision (extension, review, return) waits this long before the
@@ -85,14 +86,19 @@ DEFAULT_LADDER = Ladder()
 
 @dataclass(frozen=True)
 class DeadlineFacts:
-    """What the calendar says about one open (dispatched or accepted) assignment, now."""
+    """What the calendar says about one active (dispatched or accepted) assignment, now.
+
+    overdue, acceptance_overdue and due_soon are decided by shared/assignments/status.py,
+    as everywhere else; the ladder only picks the stage.
+    """
 
     dispatched: bool  # still waiting to be accepted
-    acceptance_overdue: bool  # acceptance due time has passed
-    overdue: bool  # feedback due time has passed
+    acceptance_overdue: bool  # status.is_acceptance_overdue
+    overdue: bool  # status.is_overdue: strictly past the feedback due time
     overdue_working_days: int  # working days after the due day, up to today
     due_today: bool  # due later today
     working_days_ahead: int  # working days from today to the due day (0 when due today or overdue)
+    due_soon: bool = False  # status.is_due_soon, with the ladder's window
 
 
 def deadline_stages(facts: DeadlineFacts, ladder: Ladder = DEFAULT_LADDER) -> dict[Audience, Stage]:
@@ -109,7 +115,7 @@ def deadline_stages(facts: DeadlineFacts, ladder: Ladder = DEFAULT_LADDER) -> di
         stages[Audience.LIAISONS] = Stage.DUE_TODAY
     elif facts.dispatched and facts.acceptance_overdue:
         stages[Audience.LIAISONS] = Stage.ACCEPT_OVERDUE
-    elif 0 < facts.working_days_ahead <= ladder.due_soon_working_days:
+    elif facts.due_soon:
         stages[Audience.LIAISONS] = Stage.DUE_SOON
     return stages
 

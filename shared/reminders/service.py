@@ -41,11 +41,11 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, or_, select, text
 from sqlmodel import Session
 
+from shared.assignments import status
 from shared.assignments.models import (
-    ACTIVE_STATES,
     Assignment,
     AssignmentState,
     ExtensionRequest,
@@ -132,9 +132,6 @@ def _t(model: Any) -> Any:
     return model.__table__
 
 
-_ACTIVE = [s.value for s in ACTIVE_STATES]
-
-
 def _coordinators(session: Session, case_ids: set[int]) -> dict[int, int]:
     """coordinator_id by case id, fetched by primary key for the cases at hand only.
 
@@ -159,30 +156,32 @@ _PG_COORDINATORS = text('SELECT id, coordinator_id FROM "case" WHERE id = ANY(CA
 
 
 def _deadline_due(
-    session: Session, counter: _Counter, now: datetime, today: date, horizon: datetime, ladder: Ladder
+    session: Session, counter: _Counter, now: datetime, today: date, soon: datetime, ladder: Ladder
 ) -> list[_Due]:
-    """Open assignments due by the end of the 预警 window, or waiting past their acceptance time.
+    """Active assignments overdue or due soon, or waiting past their acceptance time.
 
-    Two range scans (ix_assignment_state_due, ix_assignment_state_acceptance)
-    over ``assignment`` alone, then the coordinators of the distinct cases.
+    Range scans (ix_assignment_state_due, ix_assignment_state_acceptance) over
+    ``assignment`` alone, then the coordinators of the distinct cases.  Overdue,
+    due soon (up to `soon`, from status.due_soon_cutoff) and acceptance overdue
+    are status's conditions, in SQL and then in Python.
     """
     a = _t(Assignment).c
     columns = (a.id, a.case_id, a.department_id, a.assignee_id, a.state, a.acceptance_due_at,
                a.feedback_due_at)
-    by_feedback = select(*columns).where(a.state.in_(_ACTIVE), a.feedback_due_at < horizon)
-    by_acceptance = select(*columns).where(a.state == AssignmentState.DISPATCHED.value,
-                                           a.acceptance_due_at <= now)
+    by_feedback = select(*columns).where(or_(status.overdue_sql(now, a), status.due_soon_sql(now, soon, a)))
+    by_acceptance = select(*columns).where(status.acceptance_overdue_sql(now, a))
     rows = {row.id: row for stmt in (by_feedback, by_acceptance) for row in session.execute(stmt)}
     found: list[tuple[Any, dict[Audience, Stage], dict[Stage, dict[str, Any]]]] = []
     for row in rows.values():
-        overdue = row.feedback_due_at <= now
+        overdue = status.is_overdue(row.state, row.feedback_due_at, now)
         facts = DeadlineFacts(
             dispatched=row.state == AssignmentState.DISPATCHED.value,
-            acceptance_overdue=row.acceptance_due_at <= now,
+            acceptance_overdue=status.is_acceptance_overdue(row.state, row.acceptance_due_at, now),
             overdue=overdue,
             overdue_working_days=counter.since(row.feedback_due_at) if overdue else 0,
             due_today=not overdue and counter.cal.local_date(row.feedback_due_at) == today,
             working_days_ahead=0 if overdue else counter.until(row.feedback_due_at),
+            due_soon=status.is_due_soon(row.state, row.feedback_due_at, now, soon),
         )
         stages = rules.deadline_stages(facts, ladder)
         if not stages:
@@ -210,7 +209,7 @@ def _decisions_due(session: Session, counter: _Counter, cutoff: datetime, ladder
         select(e.id, e.requested_at, e.requested_by, e.extra_working_days, e.reason, a.id.label("assignment_id"),
                a.case_id, a.department_id, a.assignee_id)
         .select_from(te.join(ta, a.id == e.assignment_id))
-        .where(e.state == ExtensionState.PENDING.value, e.requested_at < cutoff, a.state.in_(_ACTIVE))
+        .where(e.state == ExtensionState.PENDING.value, e.requested_at < cutoff, status.active_sql(a))
     )
     for row in session.execute(extensions):
         waiting = counter.since(row.requested_at)
@@ -329,11 +328,10 @@ def run_pass(
         return result
     result.ran = True
     counter = _Counter(cal, now)
-    # Everything due up to the end of the last day of the 预警 window.
-    last_day = cal.local_date(cal.add_working_days(now, ladder.due_soon_working_days).at)
-    horizon = _start_of_local_day(last_day + timedelta(days=1), settings)
+    # The 预警 window, as the queue and the pages draw it.
+    soon = status.due_soon_cutoff(cal, now, ladder.due_soon_working_days)
     cutoff = _start_of_local_day(today, settings)
-    due = _deadline_due(session, counter, now, today, horizon, ladder) + _decisions_due(
+    due = _deadline_due(session, counter, now, today, soon, ladder) + _decisions_due(
         session, counter, cutoff, ladder
     )
     result.found = len(due)

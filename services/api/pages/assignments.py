@@ -39,6 +39,7 @@ from services.api.pages.common import (
 )
 from shared.assignments import queries, service
 from shared.assignments.models import ExtensionState, ReturnReason
+from shared.assignments.permissions import may_decide_extension
 from shared.assignments.schemas import (
     CancelIn,
     DecisionIn,
@@ -51,47 +52,31 @@ from shared.assignments.schemas import (
 )
 from shared.attachments.models import OwnerKind
 from shared.attachments.service import list_for_case
-from shared.errors import DomainError, Forbidden, Invalid, NotFound, Unauthorized
+from shared.errors import DomainError, Invalid, NotFound, Unauthorized
 from shared.inspections.models import Inspection
 from shared.outbox.service import take_enqueued
-from shared.scope import assignment_for_read, can_manage_case, case_for_read, require_department_member
+from shared.scope import assignment_for_read, case_for_read
 from shared.users.models import User
 
 router = APIRouter()
 
-# Which service check guards which action: the assigned department (service._own)
-# or the case's coordinator (service._managed).  The page only hides forms the
-# service would refuse; the service still decides.
-OWN_ACTIONS = ("accept", "return", "request_extension", "submit")
-MANAGER_ACTIONS = ("approve", "send_back", "redispatch", "cancel")
 OUTCOMES = ("enterprises_inspected", "problems_found", "rectification_orders", "cases_filed",
             "fines_yuan", "complaints_mediated", "losses_recovered_yuan")
 MONEY = ("fines_yuan", "losses_recovered_yuan")
-
-
-def _is_member(user: User, department_id: int) -> bool:
-    try:
-        require_department_member(user, department_id)
-    except Forbidden:
-        return False
-    return True
 
 
 def detail_context(page: Page, assignment_id: int) -> dict[str, Any]:
     assert page.user is not None
     session, user, now = page.session, page.user, page.now()
     a = assignment_for_read(session, user, assignment_id)
-    public = queries.get_public(session, a, now)
+    # The forms are exactly the actions permissions.available_actions offers this user
+    # (the API's allowed_actions); the service refuses the rest.
+    public = queries.get_public(session, a, now, user)
     case = case_for_read(session, user, a.case_id)
     feedback = service.feedback_history(session, a.id)  # type: ignore[arg-type]
     extensions = service.extensions(session, a.id)  # type: ignore[arg-type]
-    allowed = set(public.allowed_actions)
-    member, manager = _is_member(user, a.department_id), can_manage_case(user, case)
-    forms = [x for x in OWN_ACTIONS if x in allowed and member]
-    forms += [x for x in MANAGER_ACTIONS if x in allowed and manager]
+    forms = list(public.allowed_actions)
     pending = next((e for e in extensions if e.state == ExtensionState.PENDING), None)
-    if pending is not None and "request_extension" in forms:
-        forms.remove("request_extension")  # the service allows one pending request at a time
     files: dict[int, list[Any]] = {}
     if feedback:
         ids = {f.id for f in feedback}
@@ -109,7 +94,7 @@ def detail_context(page: Page, assignment_id: int) -> dict[str, Any]:
         "extensions": extensions,
         "forms": forms,
         "pending_extension": pending,
-        "can_decide": pending is not None and service.can_decide_extension(user, a, case),
+        "can_decide": pending is not None and may_decide_extension(user, a, queries.case_facts(session, a)),
         "files": files,
         "names": department_names(session),
         "departments": active_departments(session) if "redispatch" in forms else [],

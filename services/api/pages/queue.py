@@ -7,7 +7,7 @@ to review, assignments returned twice (审定) and other returns.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from fastapi import APIRouter
 from fastapi.responses import Response
@@ -24,7 +24,7 @@ from services.api.pages.common import (
     parse_optional_id,
 )
 from shared.assignments import queries
-from shared.assignments.models import ACTIVE_STATES, AssignmentState, ExtensionRequest, ExtensionState
+from shared.assignments.models import AssignmentState, ExtensionRequest, ExtensionState
 from shared.assignments.queries import AssignmentFilter
 from shared.assignments.schemas import AssignmentPublic
 from shared.scope import sees_everything
@@ -35,16 +35,15 @@ BUCKETS = ("to_accept", "in_progress", "due_soon", "overdue")
 LIMIT = 100
 
 
-def _bucket_filter(session: Session, bucket: str, department_id: int, now: datetime) -> AssignmentFilter:
+def _bucket_filter(bucket: str, department_id: int) -> AssignmentFilter:
+    """The bucket's items; overdue and due soon are shared/assignments/status.py's conditions."""
     if bucket == "to_accept":
         return AssignmentFilter(state=[AssignmentState.DISPATCHED], department_id=department_id)
     if bucket == "in_progress":
         return AssignmentFilter(state=[AssignmentState.ACCEPTED], department_id=department_id)
     if bucket == "overdue":
-        return AssignmentFilter(state=list(ACTIVE_STATES), department_id=department_id, overdue=True)
-    # due_soon: not yet overdue and due no later than the cutoff (list filters are strict "<").
-    return AssignmentFilter(state=list(ACTIVE_STATES), department_id=department_id, overdue=False,
-                            due_before=queries.due_soon_cutoff(session, now) + timedelta(seconds=1))
+        return AssignmentFilter(department_id=department_id, overdue=True)
+    return AssignmentFilter(department_id=department_id, due_soon=True)
 
 
 def pending_extensions(session: Session, assignment_ids: list[int]) -> set[int]:
@@ -84,8 +83,7 @@ def queue_page(page: PageDep, department_id: str | None = None, bucket: str | No
         requested = None
     dept, counts, items = queries.queue(session, user, now, requested, limit=LIMIT)
     if bucket in BUCKETS:
-        items, _cursor = queries.list_assignments(session, user, now, _bucket_filter(session, bucket, dept, now),
-                                                  limit=LIMIT)
+        items, _cursor = queries.list_assignments(session, user, now, _bucket_filter(bucket, dept), limit=LIMIT)
     else:
         bucket = None
     coordination = _coordination_lists(page, now) if global_reader else []
@@ -96,5 +94,5 @@ def queue_page(page: PageDep, department_id: str | None = None, bucket: str | No
         department_id=dept, department=names.get(dept, ""), departments=active_departments(session),
         names=names, counts=counts, items=items, bucket=bucket, buckets=BUCKETS,
         global_reader=global_reader, coordination=coordination, pending=pending,
-        read_only=user.role.value == "leader",
+        read_only=user.role.value == "leader", due_soon_days=page.settings.reminder_due_soon_working_days,
     )

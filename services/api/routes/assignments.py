@@ -29,6 +29,7 @@ from shared.clock import Clock
 from shared.outbox.relay import kick
 from shared.outbox.service import take_enqueued
 from shared.scope import assignment_for_read
+from shared.users.models import User
 
 router = APIRouter(tags=["assignments"])
 
@@ -41,9 +42,9 @@ def _commit(session: Session, version: int, response: Response) -> None:
     response.headers["ETag"] = etag(version)
 
 
-def _respond(session: Session, clock: Clock, a: Assignment, response: Response) -> AssignmentPublic:
+def _respond(session: Session, clock: Clock, user: User, a: Assignment, response: Response) -> AssignmentPublic:
     _commit(session, a.version, response)
-    return queries.get_public(session, a, clock.now())
+    return queries.get_public(session, a, clock.now(), user)
 
 
 def _assignment_version(session: Session, assignment_id: int) -> int:
@@ -58,7 +59,7 @@ def dispatch(case_id: IdPath, body: DispatchIn, session: SessionDep, clock: Cloc
              response: Response) -> AssignmentPublic:
     """派发: dispatch an assignment to a department; deadlines in working days."""
     a = service.dispatch(session, clock, user, case_id, body)
-    return _respond(session, clock, a, response)
+    return _respond(session, clock, user, a, response)
 
 
 @router.get("/assignments", response_model=AssignmentPage)
@@ -74,6 +75,7 @@ def list_assignments(
     category: Annotated[str | None, Query(max_length=64)] = None,
     source: CaseSource | None = None,
     needs_decision: bool | None = None,
+    due_soon: Annotated[bool | None, Query(description="即将到期：计时中、未逾期、在预警窗口内到期")] = None,
     q: Annotated[str | None, Query(max_length=100, description="案件标题或企业名称")] = None,
     sort: Annotated[str, Query(description="feedback_due_at | -feedback_due_at | dispatched_at | "
                                            "-dispatched_at | -updated_at")] = "feedback_due_at",
@@ -84,6 +86,7 @@ def list_assignments(
         state=state, department_id=department_id, case_id=case_id, inspection_id=inspection_id,
         overdue=overdue, due_before=due_before, campaign_id=campaign_id, category=category,
         source=source.value if source else None, q=q, needs_decision=needs_decision,
+        due_soon=due_soon,
     )
     items, next_cursor = queries.list_assignments(session, user, clock.now(), f, sort=sort,
                                                   cursor=cursor, limit=limit)
@@ -96,14 +99,14 @@ def get_assignment(assignment_id: IdPath, session: SessionDep, clock: ClockDep, 
                    response: Response) -> AssignmentPublic:
     a = assignment_for_read(session, user, assignment_id)
     response.headers["ETag"] = etag(a.version)
-    return queries.get_public(session, a, clock.now())
+    return queries.get_public(session, a, clock.now(), user)
 
 
 @router.post("/assignments/{assignment_id}/accept", response_model=AssignmentPublic)
 def accept(assignment_id: IdPath, session: SessionDep, clock: ClockDep, user: CurrentUser,
            version: IfMatch, response: Response) -> AssignmentPublic:
     """签收"""
-    return _respond(session, clock, service.accept(session, clock, user, assignment_id, version), response)
+    return _respond(session, clock, user, service.accept(session, clock, user, assignment_id, version), response)
 
 
 @router.post("/assignments/{assignment_id}/return", response_model=AssignmentPublic)
@@ -111,7 +114,7 @@ def return_assignment(assignment_id: IdPath, body: ReturnIn, session: SessionDep
                       user: CurrentUser, version: IfMatch, response: Response) -> AssignmentPublic:
     """退回 with a coded reason."""
     a = service.return_assignment(session, clock, user, assignment_id, version, body)
-    return _respond(session, clock, a, response)
+    return _respond(session, clock, user, a, response)
 
 
 @router.post("/assignments/{assignment_id}/redispatch", response_model=AssignmentPublic)
@@ -119,7 +122,7 @@ def redispatch(assignment_id: IdPath, body: RedispatchIn, session: SessionDep, c
                user: CurrentUser, version: IfMatch, response: Response) -> AssignmentPublic:
     """重新派发 / 审定 after a return."""
     a = service.redispatch(session, clock, user, assignment_id, version, body)
-    return _respond(session, clock, a, response)
+    return _respond(session, clock, user, a, response)
 
 
 @router.post("/assignments/{assignment_id}/extensions", response_model=ExtensionPublic, status_code=201)
@@ -183,7 +186,7 @@ def approve(assignment_id: IdPath, session: SessionDep, clock: ClockDep, user: C
             version: IfMatch, response: Response, body: ReviewIn | None = None) -> AssignmentPublic:
     """办结: approve the feedback."""
     a = service.approve(session, clock, user, assignment_id, version, body.comment if body else None)
-    return _respond(session, clock, a, response)
+    return _respond(session, clock, user, a, response)
 
 
 @router.post("/assignments/{assignment_id}/send-back", response_model=AssignmentPublic)
@@ -191,11 +194,11 @@ def send_back(assignment_id: IdPath, body: SendBackIn, session: SessionDep, cloc
               user: CurrentUser, version: IfMatch, response: Response) -> AssignmentPublic:
     """退回重办"""
     a = service.send_back(session, clock, user, assignment_id, version, body.reason)
-    return _respond(session, clock, a, response)
+    return _respond(session, clock, user, a, response)
 
 
 @router.post("/assignments/{assignment_id}/cancel", response_model=AssignmentPublic)
 def cancel(assignment_id: IdPath, body: CancelIn, session: SessionDep, clock: ClockDep,
            user: CurrentUser, version: IfMatch, response: Response) -> AssignmentPublic:
     a = service.cancel(session, clock, user, assignment_id, version, body.reason)
-    return _respond(session, clock, a, response)
+    return _respond(session, clock, user, a, response)
