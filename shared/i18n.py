@@ -759,3 +759,21 @@ MESSAGES.update({
     "page.queue.bucket.due_soon": {"zh-CN": "{n} 个工作日内到期", "en": "Due within {n} working day(s)"},
 })
 # --- end status and allowed actions ---
+
+MESSAGES.update({
+    "assignment_already_open": {
+        "zh-CN": "该部门在本案已有未办结的任务（编号 {assignment_id}，状态 {state}）；"
+                 "如确需并行办理，请在请求中注明 parallel: true",
+        "en": "This department already has an open assignment on the case (no. {assignment_id}, {state}); "
+              "send parallel: true if this is deliberately parallel work",
+    },
+    "idempotency_key_reused": {
+        "zh-CN": "Idempotency-Key 已用于另一个请求（请求内容或地址不同）；新的请求请换一个新的 Idempotency-Key",
+        "en": "This Idempotency-Key was already used for a different request (other body or path); "
+              "use a new Idempotency-Key for a new request",
+    },
+    "idempotency_key_invalid": {
+        "zh-CN": "Idempotency-Key 须为 1 到 255 个可见 ASCII 字符",
+        "en": "Idempotency-Key must be 1 to 255 visible ASCII characters",
+    },
+})  # --- races and idempotency ---

@@ -216,10 +216,13 @@ def dispatch(session: Session, clock: FrozenClock, world: World):  # type: ignor
     from shared.assignments import service as assignments
     from shared.assignments.schemas import DispatchIn
 
-    def _dispatch(case, dept: str, days: int = 5, by=None):  # type: ignore[no-untyped-def]
+    # Tests build several assignments of one department on a case to put them in different
+    # states, so the helper dispatches parallel work; the one-open-assignment rule has its
+    # own tests (test_open_assignment_rule.py).
+    def _dispatch(case, dept: str, days: int = 5, by=None, parallel: bool = True):  # type: ignore[no-untyped-def]
         a = assignments.dispatch(session, clock, by or world.coordinator, case.id,
                                  DispatchIn(department_id=world.dept(dept).id, working_days=days,
-                                            instructions="核查经营资质并反馈"))
+                                            instructions="核查经营资质并反馈", parallel=parallel))
         session.commit()
         return a
 

@@ -312,7 +312,7 @@ def test_deadline_template_by_source_and_override(api, world, make_case):
     a = coord.post(f"/api/v1/cases/{case.id}/assignments", json={"department_id": world.dept("TYJ").id}).json()
     assert a["working_days"] == 7 and a["feedback_due_at"].startswith("2026-12-10T09:30")
     b = coord.post(f"/api/v1/cases/{case.id}/assignments",
-                   json={"department_id": world.dept("TYJ").id, "working_days": 15}).json()
+                   json={"department_id": world.dept("TYJ").id, "working_days": 15, "parallel": True}).json()
     assert b["working_days"] == 15
 
 

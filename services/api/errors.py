@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError
@@ -61,6 +62,8 @@ def install(app: FastAPI) -> None:
             body["allowed"] = exc.allowed
         if isinstance(exc, Stale):
             body["current_version"] = exc.params.get("current")
+        if exc.params and not isinstance(exc, InvalidTransition):
+            body["params"] = jsonable_encoder(exc.params)
         if isinstance(exc, Invalid):
             body = {
                 "code": "validation_failed",

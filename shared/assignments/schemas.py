@@ -16,6 +16,10 @@ class DispatchIn(BaseModel):
         default=None, ge=1, le=120, description="办理时限（工作日）；缺省按案件来源的法定时限模板"
     )
     assignee_id: DbId | None = None
+    parallel: bool = Field(
+        default=False, strict=True,
+        description="并行任务：该部门在本案已有未办结任务时仍派发新任务；缺省 false，已有则 409",
+    )
 
 
 class ReturnIn(BaseModel):
@@ -34,6 +38,10 @@ class RedispatchIn(BaseModel):
     working_days: int | None = Field(default=None, ge=1, le=120)
     instructions: str | None = Field(default=None, max_length=4000)
     decision_note: str | None = Field(default=None, max_length=2000, description="审定意见（退回两次后必填）")
+    parallel: bool = Field(
+        default=False, strict=True,
+        description="改派给在本案已有未办结任务的部门时，须明确为并行任务；缺省 false，已有则 409",
+    )
 
 
 class ExtensionIn(BaseModel):

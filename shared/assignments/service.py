@@ -4,6 +4,12 @@ Routes, pages, CLI and workers call these; they flush and never commit.  On
 PostgreSQL the row is locked (SELECT … FOR UPDATE) before the version check,
 so two concurrent accepts serialise and the loser sees a stale version; on
 SQLite every transaction is BEGIN IMMEDIATE, which serialises writers anyway.
+
+Whatever a decision reads is locked first: dispatch and redispatch lock the
+case (as close_case does) so a case cannot close under a new assignment.
+Lock order is always assignment, then case, then inspection.  Every change
+to a case's open work bumps the case's version too, because the case's
+representation (its open assignments, its shares) changed.
 """
 
 from __future__ import annotations
@@ -11,16 +17,16 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
-from shared.assignments import queries, rules, status
+from shared.assignments import hooks, queries, rules, status
 from shared.assignments.models import (
     Assignment,
     AssignmentState,
     ExtensionRequest,
     ExtensionState,
 )
-from shared.assignments.permissions import require_action, require_extension_decider
+from shared.assignments.permissions import MANAGER_ACTIONS, require_action, require_extension_decider
 from shared.assignments.rules import Action
 from shared.assignments.schemas import (
     DispatchIn,
@@ -82,9 +88,38 @@ def _check_assignee(session: Session, assignee_id: int | None, department_id: in
 
 
 def _case_for_manager(session: Session, actor: User, case_id: int) -> Case:
-    case = case_for_read(session, actor, case_id)
+    """The case, locked: the decision taken on it must still hold at commit."""
+    case = case_for_read(session, actor, case_id, for_update=True)
     require_case_manager(actor, case)
     return case
+
+
+def _touch_case(session: Session, clock: Clock, case_id: int, case: Case | None = None) -> None:
+    """Its open work changed, so what GET /cases/{id} shows changed: new version and ETag."""
+    if case is None:
+        case = session.scalars(select(Case).where(col(Case.id) == case_id).with_for_update()).one()
+    bump(case, clock.now())
+
+
+def open_assignment_of(session: Session, case_id: int, department_id: int,
+                       *, other_than: int | None = None) -> Assignment | None:
+    """The department's open assignment on the case, if it has one."""
+    stmt = select(Assignment).where(
+        col(Assignment.case_id) == case_id, col(Assignment.department_id) == department_id, status.open_sql(),
+    )
+    if other_than is not None:
+        stmt = stmt.where(col(Assignment.id) != other_than)
+    return session.scalars(stmt.order_by(col(Assignment.id)).limit(1)).first()
+
+
+def _refuse_second_open(session: Session, case_id: int, department_id: int, parallel: bool,
+                        *, other_than: int | None = None) -> None:
+    """A department holds one open assignment per case unless the request says it is parallel work."""
+    if parallel:
+        return
+    existing = open_assignment_of(session, case_id, department_id, other_than=other_than)
+    if existing is not None:
+        raise Conflict("assignment_already_open", assignment_id=existing.id, state=str(existing.state))
 
 
 def _acting(session: Session, actor: User, assignment_id: int, version: int,
@@ -92,6 +127,11 @@ def _acting(session: Session, actor: User, assignment_id: int, version: int,
     """Lock the assignment and refuse what permissions.available_actions withholds from `actor`."""
     a = assignment_for_read(session, actor, assignment_id, for_update=True)
     check_version(a, version)
+    if action in MANAGER_ACTIONS:
+        # The manager's decisions change the case (its version, whether it may close):
+        # lock it after the assignment, the order every use case takes.
+        session.scalars(select(Case).where(col(Case.id) == a.case_id)
+                        .with_for_update().execution_options(populate_existing=True)).one()
     require_action(actor, a, queries.case_facts(session, a), action)
     case = session.get(Case, a.case_id)  # already in the session: case_facts read it
     assert case is not None
@@ -113,6 +153,7 @@ def dispatch(
         raise Conflict("case_closed")
     _department(session, data.department_id, "department_id")
     _check_assignee(session, data.assignee_id, data.department_id)
+    _refuse_second_open(session, case.id, data.department_id, data.parallel)  # type: ignore[arg-type]
     now = clock.now()
     a = Assignment(
         case_id=case.id,  # type: ignore[arg-type]
@@ -131,6 +172,7 @@ def dispatch(
     _set_deadlines(session, a, now, data.working_days or default_working_days(case))
     session.add(a)
     ensure_shared(session, clock, actor, case, [data.department_id])
+    _touch_case(session, clock, case.id, case)  # type: ignore[arg-type]
     session.flush()
     _record(session, clock, actor, a, "dispatched", after={
         "department_id": a.department_id, "working_days": a.working_days,
@@ -191,9 +233,11 @@ def redispatch(
     _department(session, department_id, "department_id")
     before = {"state": a.state, "department_id": a.department_id, "feedback_due_at": a.feedback_due_at}
     if department_id != a.department_id:
+        _refuse_second_open(session, case.id, department_id, data.parallel, other_than=a.id)  # type: ignore[arg-type]
         # A new department starts with a clean slate of returns and no assignee.
         a.return_count, a.assignee_id = 0, None
-        ensure_shared(session, clock, actor, case, [department_id])
+        if ensure_shared(session, clock, actor, case, [department_id]):
+            _touch_case(session, clock, case.id, case)  # type: ignore[arg-type]
     a.department_id = department_id
     if data.instructions is not None:
         a.instructions = data.instructions
@@ -315,12 +359,10 @@ def approve(session: Session, clock: Clock, actor: User, assignment_id: int, ver
     bump(a, now)
     _record(session, clock, actor, a, "approved", before={"state": "submitted"},
             after={"state": "done", "feedback_id": fb.id, "comment": comment})
+    _touch_case(session, clock, a.case_id, _case)
     on_assignment_event(session, clock, "approved", a, actor=actor, feedback=fb)
     session.flush()
-    if a.inspection_id is not None:
-        from shared.inspections.service import complete_if_all_done
-
-        complete_if_all_done(session, clock, actor, a.inspection_id)
+    hooks.approved(session, clock, actor, a)  # e.g. the joint inspection completes
     return a
 
 
@@ -350,6 +392,7 @@ def cancel_loaded(session: Session, clock: Clock, actor: User, a: Assignment, re
     a.cancel_reason = reason
     a.needs_decision = False
     bump(a, clock.now())
+    _touch_case(session, clock, a.case_id)
     _record(session, clock, actor, a, "cancelled", before={"state": before},
             after={"state": "cancelled", "reason": reason})
     on_assignment_event(session, clock, "cancelled", a, actor=actor, reason=reason)

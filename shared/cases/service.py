@@ -154,10 +154,7 @@ def share_case(
 
 def open_assignment_count(session: Session, case_id: int) -> int:
     return session.scalar(
-        select(func.count()).select_from(Assignment).where(
-            Assignment.case_id == case_id,  # type: ignore[arg-type]
-            status.open_sql(),
-        )
+        select(func.count()).select_from(Assignment).where(col(Assignment.case_id) == case_id, status.open_sql())
     ) or 0
 
 

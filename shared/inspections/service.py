@@ -1,12 +1,21 @@
-"""Joint inspections (联合检查): one assignment and one feedback per participating department."""
+"""Joint inspections (联合检查): one assignment and one feedback per participating department.
+
+Inspections depend on assignments, never the other way round; completion on
+the last approval is in completion.py, registered as an assignments hook.
+Closing or cancelling locks the inspection's open assignments before the
+inspection itself: an approval locks its assignment first and the
+inspection after (in completion.py), and the same order on both sides means
+the two can never deadlock.
+"""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 from sqlmodel import Session, col
 
+from shared.assignments import service as assignments
 from shared.assignments import status
-from shared.assignments.models import Assignment, AssignmentState
+from shared.assignments.models import Assignment
 from shared.assignments.schemas import DispatchIn
 from shared.cases.models import Case
 from shared.clock import Clock
@@ -25,8 +34,6 @@ def _record(session: Session, clock: Clock, actor: User | None, i: Inspection, a
 
 
 def schedule(session: Session, clock: Clock, actor: User, data: InspectionCreate) -> Inspection:
-    from shared.assignments import service as assignments
-
     case = case_for_read(session, actor, data.case_id)
     require_case_manager(actor, case)
     departments = list(dict.fromkeys([data.lead_department_id, *data.participant_department_ids]))
@@ -51,10 +58,11 @@ def schedule(session: Session, clock: Clock, actor: User, data: InspectionCreate
     })
     for department_id in departments:
         session.add(InspectionParticipant(inspection_id=inspection.id, department_id=department_id))  # type: ignore[arg-type]
+        # The inspection's own piece of work, beside whatever the department already does on the case.
         assignments.dispatch(
             session, clock, actor, case.id,  # type: ignore[arg-type]
             DispatchIn(department_id=department_id, instructions=data.instructions or data.title,
-                       working_days=data.working_days),
+                       working_days=data.working_days, parallel=True),
             inspection_id=inspection.id,
         )
     session.flush()
@@ -64,7 +72,7 @@ def schedule(session: Session, clock: Clock, actor: User, data: InspectionCreate
 def _load(session: Session, actor: User, inspection_id: int, *, for_update: bool = False) -> tuple[Inspection, Case]:
     stmt = select(Inspection).where(Inspection.id == inspection_id)  # type: ignore[arg-type]
     if for_update:
-        stmt = stmt.with_for_update()
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
     inspection = session.scalars(stmt).first()
     if inspection is None or inspection.case_id is None:
         raise NotFound()
@@ -100,17 +108,23 @@ def update(session: Session, clock: Clock, actor: User, inspection_id: int, vers
     return inspection
 
 
+def _load_for_ending(session: Session, actor: User, inspection_id: int) -> tuple[Inspection, Case, list[Assignment]]:
+    """The inspection and its open assignments, locked assignments first (see the module docstring)."""
+    _load(session, actor, inspection_id)  # 404 before anything is locked
+    open_work = _open_assignments(session, inspection_id)
+    inspection, case = _load(session, actor, inspection_id, for_update=True)
+    return inspection, case, open_work
+
+
 def close(session: Session, clock: Clock, actor: User, inspection_id: int, version: int, reason: str) -> Inspection:
     """The lead closes it with a reason; assignments still open are cancelled with that reason."""
-    from shared.assignments import service as assignments
-
-    inspection, case = _load(session, actor, inspection_id, for_update=True)
+    inspection, case, open_work = _load_for_ending(session, actor, inspection_id)
     if not _may_lead(actor, inspection, case):
         raise Forbidden()
     check_version(inspection, version)
     if inspection.status != InspectionStatus.PLANNED:
         raise Conflict("inspection_not_planned")
-    for a in _open_assignments(session, inspection.id):  # type: ignore[arg-type]
+    for a in open_work:
         assignments.cancel_loaded(session, clock, actor, a, reason)
     now = clock.now()
     inspection.status, inspection.close_reason, inspection.completed_at = InspectionStatus.DONE, reason, now
@@ -122,14 +136,12 @@ def close(session: Session, clock: Clock, actor: User, inspection_id: int, versi
 
 
 def cancel(session: Session, clock: Clock, actor: User, inspection_id: int, version: int, reason: str) -> Inspection:
-    from shared.assignments import service as assignments
-
-    inspection, case = _load(session, actor, inspection_id, for_update=True)
+    inspection, case, open_work = _load_for_ending(session, actor, inspection_id)
     require_case_manager(actor, case)
     check_version(inspection, version)
     if inspection.status != InspectionStatus.PLANNED:
         raise Conflict("inspection_not_planned")
-    for a in _open_assignments(session, inspection.id):  # type: ignore[arg-type]
+    for a in open_work:
         assignments.cancel_loaded(session, clock, actor, a, reason)
     inspection.status, inspection.close_reason = InspectionStatus.CANCELLED, reason
     bump(inspection, clock.now())
@@ -140,28 +152,9 @@ def cancel(session: Session, clock: Clock, actor: User, inspection_id: int, vers
 
 def _open_assignments(session: Session, inspection_id: int) -> list[Assignment]:
     return list(session.scalars(
-        select(Assignment).where(
-            Assignment.inspection_id == inspection_id,  # type: ignore[arg-type]
-            status.open_sql(),
-        ).with_for_update()
+        select(Assignment).where(col(Assignment.inspection_id) == inspection_id, status.open_sql())
+        .order_by(col(Assignment.id)).with_for_update()
     ))
-
-
-def complete_if_all_done(session: Session, clock: Clock, actor: User | None, inspection_id: int) -> None:
-    """Done when every participant's assignment is approved (cancelled ones do not hold it open)."""
-    inspection = session.get(Inspection, inspection_id)
-    if inspection is None or inspection.status != InspectionStatus.PLANNED:
-        return
-    states = set(session.scalars(
-        select(col(Assignment.state)).where(col(Assignment.inspection_id) == inspection_id)
-    ))
-    if AssignmentState.DONE in states and not any(status.is_open(s) for s in states):
-        now = clock.now()
-        inspection.status, inspection.completed_at = InspectionStatus.DONE, now
-        bump(inspection, now)
-        _record(session, clock, actor, inspection, "completed", before={"status": "planned"},
-                after={"status": "done"})
-        session.flush()
 
 
 def to_public(session: Session, inspection: Inspection) -> InspectionPublic:
