@@ -11,6 +11,7 @@ from shared.cases.models import Case, CaseSequence, CaseShare
 from shared.departments.models import Department
 from shared.events.models import Event
 from shared.feedback.models import Feedback
+from shared.idempotency.models import IdempotencyRecord
 from shared.inspections.models import Inspection, InspectionParticipant
 from shared.outbox.models import OutboxMessage
 from shared.reminders.models import ReminderNotice  # reminders/notifications helper
@@ -33,6 +34,7 @@ __all__ = [
     "Event",
     "ExtensionRequest",
     "Feedback",
+    "IdempotencyRecord",
     "Inspection",
     "InspectionParticipant",
     "LoginAttempt",

@@ -17,6 +17,7 @@ OUTBOX_RELAY = "outbox.relay"
 OUTBOX_REAP = "outbox.reap"
 WEEKLY_REPORT = "reports.weekly"
 ATTACHMENTS_SWEEP = "attachments.sweep"
+IDEMPOTENCY_SWEEP = "idempotency.sweep"
 
 RELAY_EVERY_SECONDS = 15.0
 REAP_EVERY_SECONDS = 60.0
@@ -45,6 +46,11 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
         "attachments-sweep": {
             "task": ATTACHMENTS_SWEEP,
             "schedule": crontab(minute=17),
+            "options": {"expires": 3000},
+        },
+        "idempotency-sweep": {
+            "task": IDEMPOTENCY_SWEEP,
+            "schedule": crontab(minute=41),
             "options": {"expires": 3000},
         },
     }

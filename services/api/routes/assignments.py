@@ -7,6 +7,7 @@ from fastapi import APIRouter, Query, Response
 from sqlmodel import Session
 
 from services.api.deps import ClockDep, CurrentUser, IdPath, IdQuery, IfMatch, SessionDep, etag
+from services.api.idempotency import Idempotent, IdempotentRoute
 from shared.assignments import queries, service
 from shared.assignments.models import Assignment, AssignmentState
 from shared.assignments.schemas import (
@@ -31,7 +32,7 @@ from shared.outbox.service import take_enqueued
 from shared.scope import assignment_for_read
 from shared.users.models import User
 
-router = APIRouter(tags=["assignments"])
+router = APIRouter(tags=["assignments"], route_class=IdempotentRoute)
 
 
 def _commit(session: Session, version: int, response: Response) -> None:
@@ -54,7 +55,8 @@ def _assignment_version(session: Session, assignment_id: int) -> int:
     return a.version
 
 
-@router.post("/cases/{case_id}/assignments", response_model=AssignmentPublic, status_code=201)
+@router.post("/cases/{case_id}/assignments", response_model=AssignmentPublic, status_code=201,
+             dependencies=[Idempotent])
 def dispatch(case_id: IdPath, body: DispatchIn, session: SessionDep, clock: ClockDep, user: CurrentUser,
              response: Response) -> AssignmentPublic:
     """派发: dispatch an assignment to a department; deadlines in working days."""
@@ -125,7 +127,8 @@ def redispatch(assignment_id: IdPath, body: RedispatchIn, session: SessionDep, c
     return _respond(session, clock, user, a, response)
 
 
-@router.post("/assignments/{assignment_id}/extensions", response_model=ExtensionPublic, status_code=201)
+@router.post("/assignments/{assignment_id}/extensions", response_model=ExtensionPublic, status_code=201,
+             dependencies=[Idempotent])
 def request_extension(assignment_id: IdPath, body: ExtensionIn, session: SessionDep, clock: ClockDep,
                       user: CurrentUser, version: IfMatch, response: Response) -> ExtensionPublic:
     """申请延期"""
@@ -165,7 +168,8 @@ def deny_extension(assignment_id: IdPath, extension_id: IdPath, session: Session
     return _decide(False, assignment_id, extension_id, body, session, clock, user, version, response)
 
 
-@router.post("/assignments/{assignment_id}/feedback", response_model=FeedbackPublic, status_code=201)
+@router.post("/assignments/{assignment_id}/feedback", response_model=FeedbackPublic, status_code=201,
+             dependencies=[Idempotent])
 def submit_feedback(assignment_id: IdPath, body: FeedbackIn, session: SessionDep, clock: ClockDep,
                     user: CurrentUser, version: IfMatch, response: Response) -> FeedbackPublic:
     """反馈: narrative and structured outcomes."""

@@ -22,6 +22,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from sqlmodel import Session
 
 from services.api.deps import ClockDep, CurrentUser, SessionDep, SettingsDep
+from services.api.idempotency import Idempotent, IdempotentRoute
 from shared.attachments import service
 from shared.attachments.models import Attachment, AttachmentList, AttachmentPublic, OwnerKind
 from shared.attachments.storage import StagedUpload, Storage, limit_mb
@@ -33,7 +34,7 @@ from shared.users.models import User
 if TYPE_CHECKING:
     from python_multipart.multipart import MultipartCallbacks
 
-router = APIRouter(tags=["attachments"])
+router = APIRouter(tags=["attachments"], route_class=IdempotentRoute)
 
 API_PREFIX = "/api/v1"
 # Larger ids could not be bound on SQLite (OverflowError, a 500); they answer 422.
@@ -223,6 +224,7 @@ async def _upload(request: Request, response: Response, session: Session, clock:
 
 
 @router.post("/cases/{case_id}/attachments", status_code=201, response_model=AttachmentPublic,
+             dependencies=[Idempotent],
              openapi_extra=_UPLOAD_BODY, responses=_UPLOAD_ERRORS)
 async def upload_case_attachment(case_id: IdPath, request: Request, response: Response,
                                  session: SessionDep, user: CurrentUser, clock: ClockDep,
@@ -232,6 +234,7 @@ async def upload_case_attachment(case_id: IdPath, request: Request, response: Re
 
 
 @router.post("/feedback/{feedback_id}/attachments", status_code=201, response_model=AttachmentPublic,
+             dependencies=[Idempotent],
              openapi_extra=_UPLOAD_BODY, responses=_UPLOAD_ERRORS)
 async def upload_feedback_attachment(feedback_id: IdPath, request: Request, response: Response,
                                      session: SessionDep, user: CurrentUser, clock: ClockDep,
@@ -241,6 +244,7 @@ async def upload_feedback_attachment(feedback_id: IdPath, request: Request, resp
 
 
 @router.post("/inspections/{inspection_id}/attachments", status_code=201, response_model=AttachmentPublic,
+             dependencies=[Idempotent],
              openapi_extra=_UPLOAD_BODY, responses=_UPLOAD_ERRORS)
 async def upload_inspection_attachment(inspection_id: IdPath, request: Request, response: Response,
                                        session: SessionDep, user: CurrentUser, clock: ClockDep,

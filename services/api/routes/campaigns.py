@@ -3,10 +3,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from services.api.deps import ClockDep, CurrentUser, IdPath, IfMatch, SessionDep, etag
+from services.api.idempotency import Idempotent, IdempotentRoute
 from shared.campaigns import service
 from shared.campaigns.service import CampaignIn, CampaignPublic, CampaignUpdate
 
-router = APIRouter(tags=["campaigns"])
+router = APIRouter(tags=["campaigns"], route_class=IdempotentRoute)
 
 
 @router.get("/campaigns", response_model=list[CampaignPublic])
@@ -14,7 +15,7 @@ def list_campaigns(session: SessionDep, _user: CurrentUser) -> list[CampaignPubl
     return [CampaignPublic.model_validate(c, from_attributes=True) for c in service.list_all(session)]
 
 
-@router.post("/campaigns", response_model=CampaignPublic, status_code=201)
+@router.post("/campaigns", dependencies=[Idempotent], response_model=CampaignPublic, status_code=201)
 def create_campaign(body: CampaignIn, session: SessionDep, clock: ClockDep, user: CurrentUser,
                     response: Response) -> CampaignPublic:
     """专项行动"""

@@ -7,6 +7,7 @@ from sqlmodel import Session
 
 from services.api.caching import NO_STORE
 from services.api.deps import ClockDep, CurrentUser, IdPath, IdQuery, IfMatch, SessionDep, etag
+from services.api.idempotency import Idempotent, IdempotentRoute
 from shared.cases import queries, service
 from shared.cases.models import Case, CaseSource, CaseStatus
 from shared.cases.queries import CaseFilter
@@ -29,7 +30,7 @@ from shared.scope import case_for_read
 from shared.users.models import User
 
 # Case answers can carry the complainant in full: never kept by a browser or proxy.
-router = APIRouter(tags=["cases"], dependencies=[NO_STORE])
+router = APIRouter(tags=["cases"], dependencies=[NO_STORE], route_class=IdempotentRoute)
 
 
 def _respond(session: Session, clock: Clock, actor: User, case: Case, response: Response) -> CasePublic:
@@ -39,7 +40,7 @@ def _respond(session: Session, clock: Clock, actor: User, case: Case, response: 
     return body
 
 
-@router.post("/cases", response_model=CasePublic, status_code=201)
+@router.post("/cases", dependencies=[Idempotent], response_model=CasePublic, status_code=201)
 def create_case(body: CaseCreate, session: SessionDep, clock: ClockDep, user: CurrentUser,
                 response: Response) -> CasePublic:
     """开案: open a case and share it with other departments (coordinators)."""
@@ -105,7 +106,7 @@ def reopen_case(case_id: IdPath, body: ReasonIn, session: SessionDep, clock: Clo
     return _respond(session, clock, user, case, response)
 
 
-@router.post("/cases/{case_id}/comments", status_code=204)
+@router.post("/cases/{case_id}/comments", dependencies=[Idempotent], status_code=204)
 def comment_case(case_id: IdPath, body: CommentIn, session: SessionDep, clock: ClockDep,
                  user: CurrentUser) -> Response:
     service.comment(session, clock, user, case_id, body.text)

@@ -3,10 +3,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from services.api.deps import ClockDep, CurrentUser, IdPath, IfMatch, SessionDep, etag
+from services.api.idempotency import Idempotent, IdempotentRoute
 from shared.departments import service
 from shared.departments.service import DepartmentIn, DepartmentPublic, DepartmentUpdate
 
-router = APIRouter(tags=["departments"])
+router = APIRouter(tags=["departments"], route_class=IdempotentRoute)
 
 
 @router.get("/departments", response_model=list[DepartmentPublic])
@@ -15,7 +16,7 @@ def list_departments(session: SessionDep, _user: CurrentUser) -> list[Department
     return [DepartmentPublic.model_validate(d, from_attributes=True) for d in service.list_departments(session)]
 
 
-@router.post("/departments", response_model=DepartmentPublic, status_code=201)
+@router.post("/departments", dependencies=[Idempotent], response_model=DepartmentPublic, status_code=201)
 def create_department(body: DepartmentIn, session: SessionDep, clock: ClockDep, user: CurrentUser,
                       response: Response) -> DepartmentPublic:
     department = service.create(session, clock, user, body)

@@ -4,6 +4,7 @@ from fastapi import APIRouter, Response
 from sqlmodel import Session
 
 from services.api.deps import ClockDep, CurrentUser, IdPath, IfMatch, SessionDep, etag
+from services.api.idempotency import Idempotent, IdempotentRoute
 from shared.cases.schemas import ReasonIn
 from shared.inspections import service
 from shared.inspections.models import Inspection
@@ -11,7 +12,7 @@ from shared.inspections.schemas import InspectionCreate, InspectionPublic, Inspe
 from shared.outbox.relay import kick
 from shared.outbox.service import take_enqueued
 
-router = APIRouter(tags=["inspections"])
+router = APIRouter(tags=["inspections"], route_class=IdempotentRoute)
 
 
 def _respond(session: Session, inspection: Inspection, response: Response) -> InspectionPublic:
@@ -22,7 +23,7 @@ def _respond(session: Session, inspection: Inspection, response: Response) -> In
     return service.to_public(session, inspection)
 
 
-@router.post("/inspections", response_model=InspectionPublic, status_code=201)
+@router.post("/inspections", dependencies=[Idempotent], response_model=InspectionPublic, status_code=201)
 def schedule_inspection(body: InspectionCreate, session: SessionDep, clock: ClockDep, user: CurrentUser,
                         response: Response) -> InspectionPublic:
     """联合检查: every participating department (the lead included) gets its own assignment."""

@@ -4,12 +4,13 @@ from fastapi import APIRouter, Response
 
 from services.api.caching import NO_STORE
 from services.api.deps import ClockDep, CurrentUser, IdPath, IfMatch, SessionDep, etag
+from services.api.idempotency import Idempotent, IdempotentRoute
 from shared.scope import require_role
 from shared.users import service
 from shared.users.models import Role
 from shared.users.schemas import PreferencesIn, UserCreate, UserPublic, UserUpdate
 
-router = APIRouter(tags=["users"], dependencies=[NO_STORE])  # names and emails of staff
+router = APIRouter(tags=["users"], dependencies=[NO_STORE], route_class=IdempotentRoute)  # names and emails of staff
 
 
 def _public(user: object) -> UserPublic:
@@ -21,7 +22,7 @@ def list_users(session: SessionDep, user: CurrentUser) -> list[UserPublic]:
     return [_public(u) for u in service.list_users(session, user)]
 
 
-@router.post("/users", response_model=UserPublic, status_code=201)
+@router.post("/users", dependencies=[Idempotent], response_model=UserPublic, status_code=201)
 def create_user(body: UserCreate, session: SessionDep, clock: ClockDep, user: CurrentUser,
                 response: Response) -> UserPublic:
     require_role(user, Role.ADMIN)

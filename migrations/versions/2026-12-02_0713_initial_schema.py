@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 06:41:01.933151
+Create Date: 2026-12-02 07:13:32.646280
 
 """
 from typing import Sequence, Union
@@ -156,6 +156,24 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_case_enterprise_credit_code'), ['enterprise_credit_code'], unique=False)
         batch_op.create_index('ix_case_lead_status', ['lead_department_id', 'status'], unique=False)
         batch_op.create_index(batch_op.f('ix_case_source'), ['source'], unique=False)
+
+    op.create_table('idempotency_key',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('key', sa.String(length=255), nullable=False),
+    sa.Column('method', sa.String(length=8), nullable=False),
+    sa.Column('path', sa.String(length=1000), nullable=False),
+    sa.Column('fingerprint', sa.String(length=64), nullable=False),
+    sa.Column('status_code', sa.Integer(), nullable=True),
+    sa.Column('headers', sa.JSON(), nullable=False),
+    sa.Column('body', sa.LargeBinary(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['user.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('user_id', 'key', name='uq_idempotency_user_key')
+    )
+    with op.batch_alter_table('idempotency_key', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_idempotency_key_created_at'), ['created_at'], unique=False)
 
     op.create_table('outbox_message',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -522,6 +540,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_outbox_message_recipient_user_id'))
 
     op.drop_table('outbox_message')
+    with op.batch_alter_table('idempotency_key', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_idempotency_key_created_at'))
+
+    op.drop_table('idempotency_key')
     with op.batch_alter_table('case', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_case_source'))
         batch_op.drop_index('ix_case_lead_status')
