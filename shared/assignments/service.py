@@ -89,7 +89,10 @@ def _check_assignee(session: Session, assignee_id: int | None, department_id: in
 
 def _case_for_manager(session: Session, actor: User, case_id: int) -> Case:
     """The case, locked: the decision taken on it must still hold at commit."""
+    loaded_before = session.identity_map.get(Session.identity_key(Case, case_id)) is not None
     case = case_for_read(session, actor, case_id, for_update=True)
+    if loaded_before:  # read earlier in this transaction without the lock: it may be stale
+        session.refresh(case)
     require_case_manager(actor, case)
     return case
 
@@ -97,7 +100,8 @@ def _case_for_manager(session: Session, actor: User, case_id: int) -> Case:
 def _touch_case(session: Session, clock: Clock, case_id: int, case: Case | None = None) -> None:
     """Its open work changed, so what GET /cases/{id} shows changed: new version and ETag."""
     if case is None:
-        case = session.scalars(select(Case).where(col(Case.id) == case_id).with_for_update()).one()
+        case = session.scalars(select(Case).where(col(Case.id) == case_id).with_for_update()
+                               .execution_options(populate_existing=True)).one()
     bump(case, clock.now())
 
 
