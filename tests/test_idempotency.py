@@ -58,7 +58,7 @@ def test_comments_replayed_are_recorded_once(api, world, make_case):
         r = coord.post(f"/api/v1/cases/{case.id}/comments", json={"text": "请尽快反馈"},
                        headers={"Idempotency-Key": "comment-1"})
         assert r.status_code == 204
-    timeline = coord.get(f"/api/v1/cases/{case.id}/timeline").json()
+    timeline = coord.get(f"/api/v1/cases/{case.id}/timeline").json()["items"]
     assert [e["action"] for e in timeline].count("commented") == 1
 
 
@@ -142,3 +142,16 @@ def test_expired_rows_are_swept(session, world, clock):
     assert idempotency.sweep(session, clock.now() + timedelta(hours=23)) == 0
     assert idempotency.sweep(session, clock.now() + timedelta(hours=24)) == 1
     session.commit()
+
+
+def test_a_replayed_case_answer_is_still_never_cached(api, world):
+    from tests.factories import case_input
+
+    coord = api.as_user(world.coordinator)
+    body = case_input(world, lead="SCJG", shared=("TYJ",)).model_dump(mode="json")
+    first = coord.post("/api/v1/cases", json=body, headers={"Idempotency-Key": "case-1"})
+    assert first.status_code == 201, first.text
+    again = coord.post("/api/v1/cases", json=body, headers={"Idempotency-Key": "case-1"})
+    assert again.status_code == 201 and again.json()["id"] == first.json()["id"]
+    assert again.headers["Cache-Control"] == "no-store" == first.headers["Cache-Control"]
+    assert coord.get("/api/v1/cases").json()["items"] == [coord.get("/api/v1/cases").json()["items"][0]]
