@@ -109,7 +109,8 @@ class Story:
     def assignment(self, variant: str) -> Assignment:
         """A fresh assignment to 消费者协会, brought to `variant` through the services."""
         a = service.dispatch(self.session, self.clock, self.world.coordinator, self.case.id,  # type: ignore[arg-type]
-                             DispatchIn(department_id=self.world.dept("XFXH").id, working_days=5))
+                             DispatchIn(department_id=self.world.dept("XFXH").id, working_days=5,
+                                        parallel=True))  # a fresh assignment per variant
         self.session.commit()
         for who, action in PATHS[variant]:
             perform(self.session, self.clock, self.user(who), a.id, self.reload(a.id).version, action)  # type: ignore[arg-type]
