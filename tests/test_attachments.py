@@ -36,6 +36,7 @@ from shared.feedback.models import Feedback, ReviewDecision
 from shared.inspections.models import Inspection, InspectionParticipant, InspectionStatus
 from shared.settings import Settings
 from shared.users.models import User
+from tests import office_samples as office
 from tests.factories import World
 
 MB = 1 << 20
@@ -198,29 +199,6 @@ def exe_bytes() -> bytes:
     header = bytearray(b"MZ" + b"\x90\x00\x03" + b"\x00" * 59)
     struct.pack_into("<I", header, 0x3C, 64)
     return bytes(header) + b"PE\x00\x00" + b"This program cannot be run in DOS mode.\r\n" + b"\x00" * 200
-
-
-def ole2_bytes(*entries: tuple[str, int]) -> bytes:
-    """A minimal compound file (512-byte sectors: FAT at 0, directory at 1) with the given entries."""
-    free, end = 0xFFFFFFFF, 0xFFFFFFFE
-    header = bytearray(512)
-    header[:8] = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-    struct.pack_into("<HHHHH", header, 0x18, 0x3E, 3, 0xFFFE, 9, 6)
-    struct.pack_into("<II", header, 0x2C, 1, 1)  # one FAT sector; directory starts at sector 1
-    struct.pack_into("<IIIII", header, 0x38, 4096, end, 0, end, 0)
-    struct.pack_into("<109I", header, 0x4C, 0, *[free] * 108)
-    fat = struct.pack("<128I", 0xFFFFFFFD, end, *[free] * 126)
-    directory = bytearray()
-    for name, kind in [("Root Entry", 5), *entries]:
-        entry = bytearray(128)
-        encoded = (name + "\x00").encode("utf-16-le")
-        entry[: len(encoded)] = encoded
-        struct.pack_into("<HB", entry, 0x40, len(encoded), kind)
-        struct.pack_into("<III", entry, 0x44, free, free, free)
-        struct.pack_into("<I", entry, 0x74, end)
-        directory += entry
-    directory += b"\x00" * (512 - len(directory))
-    return bytes(header) + fat + bytes(directory)
 
 
 def random_bytes(size: int = 4096) -> bytes:
@@ -392,7 +370,7 @@ REFUSED = [
     ("检查记录.docx", docm_bytes, "macro"),
     ("截图.jpg", png_bytes, "image/png"),
     ("setup.exe", pdf_bytes, "application/pdf"),
-    ("记录.doc", lambda: ole2_bytes(("WordDocument", 2), ("Macros", 1)), "macro"),
+    ("记录.doc", office.doc_with_macros, "macro"),
 ]
 
 
@@ -406,10 +384,47 @@ def test_content_that_is_not_what_it_claims_is_415(api, world, case, settings, s
     assert attachment_count(session) == 0
 
 
+MACRO_SAMPLES = [
+    ("报表.xls", lambda: office.xls(("Sheet1", office.WORKSHEET, office.VISIBLE),
+                                  ("Macro1", office.MACRO_SHEET, office.HIDDEN)), "Excel 4.0 (XLM) macro sheet"),
+    # Excel opens a workbook whose compound-file CLSID was zeroed; olevba alone would not look at it.
+    ("报表.xls", lambda: office.xls(("Sheet1", office.WORKSHEET, office.VISIBLE),
+                                  ("Auto_Open", office.MACRO_SHEET, office.VERY_HIDDEN), clsid=None),
+     "Excel 4.0 (XLM) macro sheet"),
+    ("报表.xlsx", office.xlsx_with_macro_sheet, "Excel 4.0 (XLM) macro sheet"),
+    ("报表.xls", lambda: office.xls(("Sheet1", office.WORKSHEET, office.VISIBLE), vba=True), "macro"),
+    ("报表.xlsx", office.xlsm_with_vba, "macro"),
+    ("报表.xlsx", office.xlsx_hiding_a_vba_project, "macro"),
+    ("记录.doc", office.doc_with_macros, "macro"),
+]
+
+
+@pytest.mark.parametrize(("file_name", "make", "seen"), MACRO_SAMPLES)
+def test_office_files_with_vba_or_excel4_macros_are_refused(api, world, case, settings, session, file_name,
+                                                            make, seen) -> None:
+    client = api.as_user(world.liaison("SCJG"), lang="en")
+    r = upload(client, f"/api/v1/cases/{case.id}/attachments", file_name, make())
+    assert r.status_code == 415, r.text
+    assert seen in r.json()["error"]["message"]
+    assert stored_files(settings) == []
+    assert attachment_count(session) == 0
+
+
+def test_clean_office_files_beside_the_macro_samples_pass(api, world, case) -> None:
+    """The same builders without the macro part: what is refused above is the macro, not the builder."""
+    client = api.as_user(world.liaison("SCJG"))
+    for file_name, content in [("报表.xls", office.xls(("Sheet1", office.WORKSHEET, office.VISIBLE))),
+                               ("报表.xlsx", office.xlsx_package()), ("检查记录.docx", docx_bytes()),
+                               ("问题清单.xlsx", xlsx_bytes()), ("决定书.pdf", pdf_bytes()),
+                               ("现场照片.jpg", jpeg_bytes())]:
+        r = upload(client, f"/api/v1/cases/{case.id}/attachments", file_name, content)
+        assert r.status_code == 201, (file_name, r.text)
+
+
 @pytest.mark.parametrize(("data", "name", "media_type"), [
-    (ole2_bytes(("WordDocument", 2), ("1Table", 2)), "旧版.doc", sniff.DOC),
-    (ole2_bytes(("Workbook", 2)), "旧版.xls", sniff.XLS),
-    (ole2_bytes(("PowerPoint Document", 2)), "旧版.ppt", sniff.PPT),
+    (office.compound_file({"WordDocument": b"\xec\xa5", "1Table": b""}, office.WORD_CLSID), "旧版.doc", sniff.DOC),
+    (office.xls(("Sheet1", office.WORKSHEET, office.VISIBLE)), "旧版.xls", sniff.XLS),
+    (office.compound_file({"PowerPoint Document": b"", "Current User": b""}), "旧版.ppt", sniff.PPT),
     ("投诉人称：退费未果".encode("gb18030"), "记录.txt", "text/plain; charset=gb18030"),
 ])
 def test_sniffing_legacy_office_and_chinese_text(tmp_path: Path, data: bytes, name: str,
@@ -423,7 +438,7 @@ def test_sniffing_legacy_office_and_chinese_text(tmp_path: Path, data: bytes, na
 
 def test_a_workbook_named_doc_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "f"
-    path.write_bytes(ole2_bytes(("Workbook", 2)))
+    path.write_bytes(office.xls(("Sheet1", office.WORKSHEET, office.VISIBLE)))
     with pytest.raises(Exception, match="attachment_extension_mismatch"):
         sniff.accept("报表.doc", sniff.detect(path))
 

@@ -1,12 +1,21 @@
 """What an uploaded file really is, and what it may be called.
 
 The type is decided by the bytes, never by the name or the client's
-Content-Type: magic numbers (the `filetype` package) for images and PDF, our
-own look inside ZIP containers for Word/Excel/PowerPoint (OOXML) and inside
-OLE2 compound files for their legacy formats.  The extension the user gave
-must then agree with what the bytes are, so a ".pdf" that is really a ZIP or
-an executable is refused.  Macro-enabled Office files are refused too: they
-are a classic way to pass malware between offices.
+Content-Type: magic numbers (the `filetype` package) for images and PDF; for
+Word/Excel/PowerPoint, the main part named in the ZIP's [Content_Types].xml
+(OOXML) or the streams of the OLE2 compound file (legacy formats, listed by
+`olefile`: the same container also carries .msi installers and .msg mails).
+The extension the user gave must then agree with what the bytes are, so a
+".pdf" that is really a ZIP or an executable is refused.
+
+Office files with macros are refused: they are a classic way to pass malware
+between offices.  `oletools` (olevba) looks for VBA projects in OLE2 and OOXML
+files and for Excel 4.0 (XLM) macro sheets in legacy .xls workbooks.  Its XLM
+check does not cover OOXML without the optional XLMMacroDeobfuscator, so an
+OOXML package with a macro sheet part (xl/macrosheets/) or any macro-enabled
+main type (.docm/.xlsm/.pptm…) is refused from its [Content_Types].xml.  An
+Office file that these libraries cannot read is refused too: what cannot be
+checked is not accepted.
 
 Plain text (.txt) is accepted when it decodes as UTF-8 or GB18030 (what
 Notepad on a Chinese Windows writes) and holds no control characters: call
@@ -27,6 +36,10 @@ from pathlib import Path
 from typing import BinaryIO
 
 import filetype
+import olefile
+from oletools import crypto
+from oletools.olevba import VBA_Parser
+from oletools.thirdparty.oledump.plugin_biff import cBIFF
 
 from shared.errors import UnsupportedMedia
 
@@ -91,16 +104,20 @@ class Detection:
 # ---------------------------------------------------------------- detection
 
 
+MACROS = "macro-enabled Office document"
+XLM_MACROS = "Excel 4.0 (XLM) macro sheet"
+OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
 def detect(path: Path) -> Detection:
     with path.open("rb") as f:
         head = f.read(HEAD_BYTES)
         if not head:
             return Detection(None, "empty")
         if head.startswith(b"PK\x03\x04"):
-            return _ooxml(path)
-        if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
-            f.seek(0)
-            return _ole2(f)
+            return _without_macros(path, _ooxml(path))
+        if head.startswith(OLE2_MAGIC):
+            return _without_macros(path, _ole2(path))
         guess = filetype.guess(head)
         if guess is not None:
             kind = _BY_MAGIC.get(guess.mime)
@@ -136,82 +153,68 @@ def _ooxml(path: Path) -> Detection:
                 content_types = member.read(_CONTENT_TYPES_LIMIT).decode("utf-8", "replace")
     except _ZIP_ERRORS:
         return Detection(None, "application/zip")
-    if "macroenabled" in content_types.lower() or any(n.lower().endswith("vbaproject.bin") for n in names):
-        return Detection(None, "macro-enabled Office document")
+    lowered = content_types.lower()
+    if "macrosheet" in lowered or any(n.lower().startswith("xl/macrosheets/") for n in names):
+        return Detection(None, XLM_MACROS)
+    if "macroenabled" in lowered:
+        return Detection(None, MACROS)
     for main_type, (kind, folder) in _OOXML_MAIN.items():
         if main_type in content_types and any(n.startswith(folder) for n in names):
             return Detection(kind, kind.media_type)
     return Detection(None, "application/zip")
 
 
-# OLE2 compound file (legacy .doc/.xls/.ppt): read the directory to learn which
-# streams it holds.  The same container also carries .msi installers and .msg
-# mails, so the container magic alone proves nothing.
-_FREE, _END_OF_CHAIN = 0xFFFFFFFF, 0xFFFFFFFE
-_MAX_SECTORS = 1 << 20
-_OLE_MACRO_STORAGES = {"Macros", "_VBA_PROJECT_CUR", "VBA"}
+# The stream that makes a compound file a Word, Excel or PowerPoint document.
+_OLE_MAIN_STREAMS = (("WordDocument", DOC_KIND), ("Workbook", XLS_KIND), ("Book", XLS_KIND),
+                     ("PowerPoint Document", PPT_KIND))
 
 
-def _ole2(f: BinaryIO) -> Detection:
-    names = _ole_directory_names(f)
-    if names is None:
-        return Detection(None, "OLE2 compound file")
-    if names & _OLE_MACRO_STORAGES:
-        return Detection(None, "macro-enabled Office document")
-    if "WordDocument" in names:
-        return Detection(DOC_KIND, DOC)
-    if "Workbook" in names or "Book" in names:
-        return Detection(XLS_KIND, XLS)
-    if "PowerPoint Document" in names:
-        return Detection(PPT_KIND, PPT)
+def _ole2(path: Path) -> Detection:
+    try:
+        with olefile.OleFileIO(str(path)) as ole:
+            for stream, kind in _OLE_MAIN_STREAMS:
+                if ole.exists(stream) and ole.get_type(stream) == olefile.STGTY_STREAM:
+                    return Detection(kind, kind.media_type)
+    except (OSError, ValueError, IndexError, struct.error) as exc:
+        return Detection(None, f"damaged OLE2 compound file ({exc.__class__.__name__})")
     return Detection(None, "OLE2 compound file")
 
 
-def _ole_directory_names(f: BinaryIO) -> set[str] | None:
-    header = f.read(512)
-    if len(header) < 512:
-        return None
-    shift = struct.unpack_from("<H", header, 0x1E)[0]
-    if shift not in (9, 12):
-        return None
-    size = 1 << shift
-    fat_count, first_dir = struct.unpack_from("<II", header, 0x2C)
-    first_difat, difat_count = struct.unpack_from("<II", header, 0x44)
-
-    def sector(n: int) -> bytes:
-        f.seek((n + 1) * size)
-        data = f.read(size)
-        if len(data) != size:
-            raise ValueError("truncated")
-        return data
-
+def _without_macros(path: Path, detection: Detection) -> Detection:
+    """An Office document we would accept, unless oletools finds VBA or Excel 4.0 macros in it."""
+    if detection.kind is None:
+        return detection
     try:
-        fat_sectors = [s for s in struct.unpack_from("<109I", header, 0x4C) if s != _FREE]
-        next_difat, seen = first_difat, 0
-        while next_difat not in (_FREE, _END_OF_CHAIN) and seen < difat_count:
-            difat = struct.unpack(f"<{size // 4}I", sector(next_difat))
-            fat_sectors.extend(s for s in difat[:-1] if s != _FREE)
-            next_difat, seen = difat[-1], seen + 1
-        if not fat_sectors or len(fat_sectors) > fat_count or fat_count > _MAX_SECTORS:
-            return None
-        fat: list[int] = []
-        for s in fat_sectors:
-            fat.extend(struct.unpack(f"<{size // 4}I", sector(s)))
-        names: set[str] = set()
-        current, hops = first_dir, 0
-        while current != _END_OF_CHAIN:
-            if current >= len(fat) or hops > _MAX_SECTORS:
-                return None
-            block = sector(current)
-            for offset in range(0, size, 128):
-                entry = block[offset:offset + 128]
-                name_len = struct.unpack_from("<H", entry, 0x40)[0]
-                if entry[0x42] in (1, 2, 5) and 2 <= name_len <= 64:
-                    names.add(entry[: name_len - 2].decode("utf-16-le", "replace"))
-            current, hops = fat[current], hops + 1
-    except (ValueError, struct.error, OSError):
-        return None
-    return names
+        if detection.kind.media_type in (DOC, XLS, PPT) and crypto.is_encrypted(str(path)):
+            return Detection(None, "encrypted Office document (cannot be checked for macros)")
+        parser = VBA_Parser(str(path))
+        try:
+            if parser.detect_vba_macros():
+                return Detection(None, MACROS)
+            if parser.detect_xlm_macros() or (detection.kind is XLS_KIND and _macro_sheet_in_workbook(path)):
+                return Detection(None, XLM_MACROS)
+        finally:
+            parser.close()
+    except Exception as exc:  # noqa: BLE001 — oletools raises anything on a malformed file
+        return Detection(None, f"Office document that cannot be checked for macros ({exc.__class__.__name__})")
+    return detection
+
+
+def _macro_sheet_in_workbook(path: Path) -> bool:
+    """olevba's own XLM check, without its precondition that the root CLSID says "Excel".
+
+    `detect_xlm_macros` only looks at files whose compound-file root carries
+    Excel's CLSID; Excel opens a workbook whose CLSID was zeroed all the same.
+    So the BOUNDSHEET records of the workbook stream are read here with the
+    same oledump BIFF plugin olevba runs.
+    """
+    with olefile.OleFileIO(str(path)) as ole:
+        for stream in ("Workbook", "Book"):
+            if ole.exists(stream):
+                lines = cBIFF(name=[stream], stream=ole.openstream(stream).read(), options="-o BOUNDSHEET").Analyze()
+                if any("Excel 4.0 macro sheet" in line for line in lines):
+                    return True
+    return False
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
