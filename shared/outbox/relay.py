@@ -7,11 +7,11 @@ One relay *run* opens a single SMTP connection and works in rounds:
    relays take disjoint rows, on SQLite `BEGIN IMMEDIATE` (shared/db.py) makes
    it atomic — and COMMIT them as `sending` (claimed_at, attempts + 1) *before*
    talking to SMTP;
-2. **send** each message over the open connection, rendering the next few
-   while the server answers a DATA;
+2. **send** each message over the open connection (smtplib's public
+   `mail`/`rcpt`/`data`);
 3. **settle** the round: `sent`, back to `pending` with exponential backoff
    (refused connections, timeouts, 4xx), `failed` (5xx, or too many attempts),
-   or `unknown` (the line broke after the body went out).  Settling a round
+   or `unknown` (the line broke inside DATA, so the body may have gone out).  Settling a round
    and claiming the next share one transaction: one commit per round.  When
    every message went out (the usual round) that transaction is a single
    statement, which on PostgreSQL commits in one round trip.
@@ -57,7 +57,6 @@ from shared.outbox.smtp import (
     SmtpConnection,
     envelope_address,
     render_message,
-    transparent,
 )
 from shared.settings import get_settings
 
@@ -415,12 +414,6 @@ def run(
     return total
 
 
-# Messages rendered at a time, while the server answers a DATA.  A few in a row
-# cost half as much as one at a time between SMTP exchanges (the interpreter's
-# caches stay warm), and eight still take less time than the server's answer.
-_RENDER_AHEAD = 8
-
-
 def _send_round(
     connection: SmtpConnection,
     batch: list[_Claimed],
@@ -431,13 +424,6 @@ def _send_round(
 ) -> tuple[list[tuple[_Claimed, Result]], list[_Claimed], str | None]:
     outcomes: list[tuple[_Claimed, Result]] = []
     round_deadline = time.monotonic() + policy.round_seconds
-    prepared: dict[int, bytes | Result] = {}
-
-    def prepare(index: int) -> None:
-        if index < len(batch) and index not in prepared:
-            for i in range(index, min(index + _RENDER_AHEAD, len(batch))):
-                prepared[i] = _prepare(batch[i].item, mail_from, clock)
-
     for index, claimed in enumerate(batch):
         if index and time.monotonic() > round_deadline:  # always send one: progress is guaranteed
             return outcomes, batch[index:], None
@@ -448,22 +434,18 @@ def _send_round(
                 error = str(exc)[:2000]
                 outcomes.extend((c, Result(Outcome.RETRY, error)) for c in batch[index:])
                 return outcomes, [], error
-        prepare(index)
-        payload = prepared.pop(index)
+        payload = _prepare(claimed.item, mail_from, clock)
         if isinstance(payload, Result):
             outcomes.append((claimed, payload))
             continue
-        # The next messages are rendered while the server answers this one's DATA.
-        outcomes.append((claimed, connection.send_transparent(
-            sender, envelope_address(claimed.item.to_address), payload, meanwhile=partial(prepare, index + 1),
-        )))
+        outcomes.append((claimed, connection.send(sender, envelope_address(claimed.item.to_address), payload)))
     return outcomes, [], None
 
 
 def _prepare(item: Outgoing, mail_from: str, clock: Clock) -> bytes | Result:
-    """The DATA payload of one message, or why it can never be sent."""
+    """The message as it goes out, or why it can never be sent."""
     try:
-        return transparent(render_message(item, mail_from=mail_from, now=clock.now()))
+        return render_message(item, mail_from=mail_from, now=clock.now())
     except (UnicodeError, ValueError) as exc:  # e.g. a non-ASCII address: it will never go out
         return Result(Outcome.FAILED, f"cannot build the message: {exc}"[:2000])
 

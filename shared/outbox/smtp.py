@@ -11,11 +11,12 @@ User and password are URL-decoded (`%40` for `@`).  Query options:
 CA), `verify=false` (accept any certificate — only for trying things out),
 `helo=name` (the name we greet with).
 
-A send is split into stages so the relay knows what an error means: anything
-that fails before the server has the message body (connect, EHLO, MAIL, RCPT,
-the DATA command itself) certainly did not deliver it and may be retried; a
-connection that breaks *after* the body was sent, while we wait for the final
-reply, may or may not have delivered it — that outcome is "unknown".
+Only smtplib's public API speaks SMTP here (`ehlo`, `starttls`, `login`,
+`mail`, `rcpt`, `data`), so the relay knows what an error means: anything
+that fails before the message body can have left (connect, EHLO, MAIL, RCPT,
+a refused DATA command) certainly did not deliver it and may be retried; a
+connection that breaks inside DATA, with no final reply, may or may not have
+delivered it — that outcome is "unknown" and is never resent automatically.
 """
 
 from __future__ import annotations
@@ -23,10 +24,8 @@ from __future__ import annotations
 import binascii
 import functools
 import hashlib
-import re
 import smtplib
 import ssl
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from email.utils import format_datetime, formataddr, parseaddr
@@ -246,23 +245,6 @@ class ConnectError(Exception):
     """The server could not be reached or refused the session (retry later)."""
 
 
-_DOT_LINE = re.compile(rb"(?m)^\.")
-
-
-def transparent(data: bytes) -> bytes:
-    """The DATA payload (RFC 5321 4.5.2): lines that start with "." doubled, then the lone ".".
-
-    Our messages are base64 under plain headers, so a line starting with "." is
-    rare: looking for one is a byte search, far cheaper than running the
-    multi-line regex over every message.
-    """
-    if data.startswith(b".") or b"\n." in data:
-        data = _DOT_LINE.sub(b"..", data)
-    if not data.endswith(b"\r\n"):
-        data += b"\r\n"
-    return data + b".\r\n"
-
-
 def _classify_reply(code: int, reply: bytes | str, stage: str) -> Result:
     text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply
     error = f"{stage}: {code} {text}".strip()[:2000]
@@ -336,17 +318,16 @@ class SmtpConnection:
             self._drop()
 
     def send(self, sender: str, recipient: str, data: bytes) -> Result:
-        """Send one message; never raises for SMTP or network trouble."""
-        return self.send_transparent(sender, recipient, transparent(data))
+        """Send one rendered message (`render_message`); never raises for SMTP or network trouble.
 
-    def send_transparent(self, sender: str, recipient: str, payload: bytes,
-                         meanwhile: Callable[[], object] | None = None) -> Result:
-        """Send one message already in its DATA form (`transparent`); never raises for SMTP trouble.
-
-        `meanwhile` runs once the body is out, before the final reply is read:
-        the server spends longer on that reply than on any other, and the
-        caller can prepare its next message in the time.  It must not raise;
-        the outcome of this message does not depend on it.
+        MAIL and RCPT are answered before any of the body leaves, so a refusal
+        or a broken line there is certainly not a delivery (retry).  `SMTP.data`
+        sends the DATA command, then the body (dot-stuffed), then reads the
+        final reply: a refusal of the command itself comes back as
+        SMTPDataError and is classified like any reply.  A line that breaks
+        inside `data` without an answer is `unknown`: the public API does not
+        say whether the server had said 354 yet, and a message that may have
+        been delivered must never be sent twice on a guess.
         """
         if self._smtp is None:
             return Result(Outcome.RETRY, "no SMTP connection", connection_lost=True)
@@ -356,39 +337,30 @@ class SmtpConnection:
             return Result(Outcome.FAILED, f"non-ASCII address {recipient!r} would need SMTPUTF8")
         smtp = self._smtp
         try:
-            # putcmd rather than smtp.mail()/rcpt(): those re-parse both addresses
-            # for every message, and the addresses are plain already.
-            smtp.putcmd("mail", f"FROM:<{sender}>")
-            code, reply = smtp.getreply()
+            code, reply = smtp.mail(sender)
             if code != 250:
                 return self._refused(code, reply, "MAIL FROM")
-            smtp.putcmd("rcpt", f"TO:<{recipient}>")
-            code, reply = smtp.getreply()
+            code, reply = smtp.rcpt(recipient)
             if code not in (250, 251):
                 return self._refused(code, reply, "RCPT TO")
-            smtp.putcmd("data")
-            code, reply = smtp.getreply()
-            if code != 354:
-                return self._refused(code, reply, "DATA")
         except (OSError, smtplib.SMTPException) as exc:
             # Nothing of the body has left: certainly not delivered.
             self._drop()
             return Result(Outcome.RETRY, f"{exc.__class__.__name__}: {exc}"[:2000], connection_lost=True)
         try:
-            smtp.send(payload)
-            if meanwhile is not None:
-                meanwhile()
-            code, reply = smtp.getreply()
+            code, reply = smtp.data(data)
+        except smtplib.SMTPDataError as exc:  # the DATA command was refused: no body went out
+            return self._refused(exc.smtp_code, exc.smtp_error, "DATA")
         except (OSError, smtplib.SMTPException) as exc:
-            # The body went out; the server may have queued it before the line broke.
+            # The body may have gone out; the server may have queued it before the line broke.
             self._drop()
-            return Result(Outcome.UNKNOWN, f"after DATA: {exc.__class__.__name__}: {exc}"[:2000],
+            return Result(Outcome.UNKNOWN, f"DATA: {exc.__class__.__name__}: {exc}"[:2000],
                           connection_lost=True)
         if code == 250:
             return Result(Outcome.SENT)
         return self._refused(code, reply, "end of DATA", reset=False)
 
-    def _refused(self, code: int, reply: bytes, stage: str, *, reset: bool = True) -> Result:
+    def _refused(self, code: int, reply: bytes | str, stage: str, *, reset: bool = True) -> Result:
         """The server said no to this message; 421 means it is closing the session too."""
         result = _classify_reply(code, reply, stage)
         if result.connection_lost:
