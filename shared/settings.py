@@ -1,16 +1,33 @@
-"""One settings object for the API, the CLI and the workers (environment or `.env`)."""
+"""One settings object for the API, the CLI and the workers (environment or `.env`).
+
+Reading settings never needs the secret: read-only commands (`gongzhi due`,
+`gongzhi calendar show`) run without one.  What signs cookies and forms (the
+API, `gongzhi up`) calls `require_secret()` at start-up, which refuses with
+one line naming the variable.
+
+Every port the product opens is a setting: the API's (`GONGZHI_PORT`) and the
+local mail catcher's (`GONGZHI_MAILCATCHER_PORT`, by default the API's + 25,
+so 8025 beside 8000 and 8026 beside 8001: two copies run side by side).  The
+default `GONGZHI_SMTP_URL` points at that catcher.
+"""
 
 from __future__ import annotations
 
 from datetime import time
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEMO_SECRET_KEY = "gongzhi-demo-secret-key-change-me"
+MAILCATCHER_PORT_OFFSET = 25  # 8000 → 8025, the port mail catchers traditionally use
+
+
+class StartupRefused(SystemExit):
+    """A start-up that cannot go on: Python prints the one-line message and exits 1, no traceback."""
 
 
 class Settings(BaseSettings):
@@ -19,13 +36,14 @@ class Settings(BaseSettings):
     data_dir: Path = Path("./var")
     database_url: str = ""
     broker_url: str = ""
-    smtp_url: str = "smtp://127.0.0.1:8025"
+    smtp_url: str = ""  # default: the local mail catcher, smtp://127.0.0.1:<mailcatcher_port>
     mail_from: str = "共治协同平台 <noreply@gongzhi.local>"
     secret_key: str = DEMO_SECRET_KEY
     demo: bool = False
     timezone: str = "Asia/Shanghai"
     host: str = "127.0.0.1"
-    port: int = 8000
+    port: int = Field(default=8000, ge=1, le=65535)
+    mailcatcher_port: int = Field(default=0, ge=0, le=65535)  # 0: port + 25
     base_url: str = ""
     close_of_business: time = time(17, 30)
     working_hours_start: time = time(8, 30)
@@ -64,16 +82,26 @@ class Settings(BaseSettings):
             self.broker_url = f"sqla+sqlite:///{(self.data_dir / 'broker.db').resolve()}"
         if not self.base_url:
             self.base_url = f"http://{self.host}:{self.port}"
+        if not self.mailcatcher_port:
+            self.mailcatcher_port = self.port + MAILCATCHER_PORT_OFFSET
+            if self.mailcatcher_port > 65535:
+                raise ValueError("GONGZHI_PORT + 25 is no port; set GONGZHI_MAILCATCHER_PORT")
+        if not self.smtp_url:
+            self.smtp_url = f"smtp://127.0.0.1:{self.mailcatcher_port}"
         if self.reminder_escalate_after_working_days <= self.reminder_urge_after_working_days:
             raise ValueError(
                 "GONGZHI_REMINDER_ESCALATE_AFTER_WORKING_DAYS must be greater than "
                 "GONGZHI_REMINDER_URGE_AFTER_WORKING_DAYS: 督办 comes after 催办"
             )
-        if not self.demo and self.secret_key == DEMO_SECRET_KEY:
-            raise ValueError(
-                "GONGZHI_SECRET_KEY is still the demo default; set a secret or GONGZHI_DEMO=1"
-            )
         return self
+
+    def require_secret(self) -> None:
+        """For what signs cookies and forms: outside demo mode the demo secret is refused."""
+        if not self.demo and self.secret_key == DEMO_SECRET_KEY:
+            raise StartupRefused(
+                "GONGZHI_SECRET_KEY 未设置：请设置一个随机密钥（试用可设 GONGZHI_DEMO=1）/ "
+                "GONGZHI_SECRET_KEY is not set: set a random secret (or GONGZHI_DEMO=1 to try things out)"
+            )
 
     @property
     def tz(self) -> ZoneInfo:
@@ -90,4 +118,15 @@ class Settings(BaseSettings):
 
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    """The settings; a bad value refuses the start-up with one line per wrong variable."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise StartupRefused("\n".join(_one_line(error) for error in exc.errors())) from None
+
+
+def _one_line(error: Any) -> str:
+    field = "_".join(str(part) for part in error.get("loc", ()))
+    name = f"GONGZHI_{field.upper()}" if field else "GONGZHI_*"
+    message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+    return message if message.startswith("GONGZHI_") else f"{name}: {message}"

@@ -268,3 +268,23 @@ def test_shared_department_sees_masked_complainant_in_the_browser(page: Any, sit
     box = page.locator("section", has_text="投诉人信息").inner_text()
     assert "张*" in box and "138****5678" in box and "张三" not in box
     page.screenshot(path=site.shots / "case-masked.png")
+
+
+def test_api_docs_render_on_a_network_without_internet(page: Any, site: Site) -> None:
+    """Every request to another host fails, as on a government intranet; Swagger UI still shows the API."""
+    elsewhere: list[str] = []
+
+    def offline(route: Any) -> None:
+        if route.request.url.startswith(site.base):
+            route.continue_()
+        else:
+            elsewhere.append(route.request.url)
+            route.abort("internetdisconnected")
+
+    page.route("**/*", offline)
+    page.goto(site.base + "/api/v1/docs")
+    page.locator(".swagger-ui .info .title").wait_for()
+    assert "共治 Gongzhi API" in page.locator(".swagger-ui .info .title").inner_text()
+    page.locator(".opblock").first.wait_for()
+    assert page.locator(".opblock").count() > 10
+    assert elsewhere == []

@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 from sqlalchemy.engine import Engine
 
-from services.api import errors, routes, signin
+from services.api import docs, errors, routes, signin
 from shared.clock import Clock, SystemClock
 from shared.db import get_engine
 from shared.settings import Settings, get_settings
@@ -48,12 +48,13 @@ def create_app(
     settings: Settings | None = None, *, engine: Engine | None = None, clock: Clock | None = None
 ) -> FastAPI:
     settings = settings or get_settings()
+    settings.require_secret()  # refuses with one line (uvicorn exits, no traceback)
     app = FastAPI(
         title="共治 Gongzhi API",
         version="1",
         description="Interagency enforcement coordination: cases, assignments, inspections, feedback.",
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url=f"{API_PREFIX}/docs",
+        docs_url=None,  # services/api/docs.py serves it without a CDN
         redoc_url=None,
         lifespan=_serving,
     )
@@ -62,6 +63,7 @@ def create_app(
     app.state.clock = clock or SystemClock()
     errors.install(app)
     signin.install(app)  # after errors: it wraps their handler to add Retry-After to 429s
+    docs.install(app, API_PREFIX)
     for router in _routers():
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(importlib.import_module("services.api.pages").router)  # HTML pages at the root

@@ -4,7 +4,13 @@
 the database, loads the demo data when GONGZHI_DEMO is on, then runs the API,
 a Celery worker, Celery beat and the local mail catcher as child processes,
 each line of their output prefixed with its name.  Ctrl-C (or SIGTERM) stops
-them all; if any of them dies, the others are stopped and `up` exits non-zero.
+them all within 5 seconds: each child gets SIGTERM, and whatever of its process
+group is still there after `STOP_GRACE` seconds gets SIGKILL (a Celery worker
+in the middle of a task does not make `up` hang; the task is redelivered).  If
+any child dies, the others are stopped and `up` exits non-zero.
+
+The ports are settings: the API listens on GONGZHI_PORT and the catcher on
+GONGZHI_MAILCATCHER_PORT (GONGZHI_PORT + 25 by default); worker and beat open none.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ import typer
 from shared.settings import Settings, get_settings
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
+STOP_GRACE = 3.5  # seconds between SIGTERM and SIGKILL: `up` is gone well within 5 s
 
 
 # ------------------------------------------------------------------ celery command lines
@@ -162,9 +169,12 @@ class Child:
             self.process.send_signal(signal.SIGTERM)
 
     def kill(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
+        """SIGKILL the child's whole process group: a worker's pool outlives its parent otherwise."""
+        if self.process is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self.process.pid, signal.SIGKILL)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(1)
 
 
 def _load_demo(settings: Settings) -> Any:
@@ -202,7 +212,7 @@ def _format_logins(logins: Any) -> list[str]:
     return ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows]
 
 
-def run_children(children: list[Child], grace: float = 20.0) -> int:
+def run_children(children: list[Child], grace: float = STOP_GRACE) -> int:
     """Run until a signal or until one child exits; then stop the rest."""
     stopping = threading.Event()
 
@@ -263,11 +273,12 @@ def register(app: typer.Typer) -> None:
     @app.command("mailcatcher")
     def mailcatcher(
         host: Annotated[str | None, typer.Option(help="default: GONGZHI_SMTP_URL's, else 127.0.0.1")] = None,
-        port: Annotated[int | None, typer.Option(help="default: GONGZHI_SMTP_URL's, else 8025")] = None,
+        port: Annotated[int | None, typer.Option(
+            help="default: GONGZHI_SMTP_URL's, else GONGZHI_MAILCATCHER_PORT")] = None,
     ) -> None:
         """A local SMTP server that saves every message to <data dir>/mail/*.eml."""
         settings = get_settings()
-        default_host, default_port = mailcatcher_target(settings) or ("127.0.0.1", 8025)
+        default_host, default_port = mailcatcher_target(settings) or ("127.0.0.1", settings.mailcatcher_port)
         serve_mailcatcher(host or default_host, port or default_port, settings.data_dir / "mail")
 
     @app.command("up")
@@ -278,6 +289,7 @@ def register(app: typer.Typer) -> None:
         from shared import migrate
 
         settings = get_settings()
+        settings.require_secret()  # before anything starts: the API would refuse it anyway
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         migrate.upgrade(settings.database_url)
         typer.echo("database migrated")
