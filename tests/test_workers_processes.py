@@ -136,3 +136,50 @@ def test_up_runs_api_worker_beat_and_mailcatcher_and_stops_them_all(tmp_path):
     time.sleep(0.5)
     assert all(not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
                for pid in children), "every child stopped with up"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
+def test_stopping_up_stops_every_child_within_five_seconds(tmp_path, stop_signal):
+    """Ctrl-C (SIGINT) or a service manager's SIGTERM: API, worker and its pool, beat, catcher all gone in 5 s."""
+    with socket.socket() as a, socket.socket() as b:  # both held open: two different ports
+        a.bind(("127.0.0.1", 0))
+        b.bind(("127.0.0.1", 0))
+        api_port, catcher_port = a.getsockname()[1], b.getsockname()[1]
+    env = worker_env(database_url="", broker_url="", smtp_url="", data_dir=tmp_path / "var",
+                     extra={"GONGZHI_PORT": str(api_port), "GONGZHI_MAILCATCHER_PORT": str(catcher_port)})
+    for key in ("GONGZHI_DATABASE_URL", "GONGZHI_BROKER_URL", "GONGZHI_SMTP_URL"):  # the defaults
+        env.pop(key)
+    log = (tmp_path / "up.log").open("wb")
+    proc = subprocess.Popen([*GONGZHI, "up", "--no-demo"], cwd=tmp_path, env=env, stdout=log,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        def ready() -> bool:
+            assert proc.poll() is None, (tmp_path / "up.log").read_text()
+            try:
+                api = httpx.get(f"http://127.0.0.1:{api_port}/api/v1/health", timeout=1).status_code == 200
+            except httpx.HTTPError:
+                return False
+            return api and listening(catcher_port) and " ready." in (tmp_path / "up.log").read_text()
+
+        wait_until(ready, 90, interval=0.3, message=lambda: (tmp_path / "up.log").read_text()[-3000:])
+        children = descendants(proc.pid)
+        assert len(children) >= 5  # api, worker (+ its pool), beat, mail catcher
+
+        os.kill(proc.pid, stop_signal)
+        started = time.monotonic()
+
+        def alive() -> set[int]:
+            return {pid for pid in children | {proc.pid} if Path(f"/proc/{pid}").exists()
+                    and "zombie" not in Path(f"/proc/{pid}/status").read_text()}
+
+        while alive() and time.monotonic() - started < 10:
+            proc.poll()
+            time.sleep(0.05)
+        elapsed = time.monotonic() - started
+        assert not alive() and elapsed < 5, (elapsed, alive(), (tmp_path / "up.log").read_text()[-3000:])
+        assert not listening(api_port) and not listening(catcher_port)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        log.close()
