@@ -8,7 +8,7 @@ One relay *run* opens a single SMTP connection and works in rounds:
    it atomic — and COMMIT them as `sending` (claimed_at, attempts + 1) *before*
    talking to SMTP;
 2. **send** each message over the open connection (smtplib's public
-   `mail`/`rcpt`/`data`);
+   `mail`/`rcpt`/`data`), the next one rendered on a helper thread meanwhile;
 3. **settle** the round: `sent`, back to `pending` with exponential backoff
    (refused connections, timeouts, 4xx), `failed` (5xx, or too many attempts),
    or `unknown` (the line broke inside DATA, so the body may have gone out).  Settling a round
@@ -35,6 +35,7 @@ import functools
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -383,6 +384,7 @@ def run(
     deadline = time.monotonic() + policy.run_seconds
     connection = SmtpConnection(smtp)
     db = _Db(engine)
+    renderer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-render")
     try:
         claimed_at = clock.now()
         batch = db.transaction("claim", partial(_claim, now=claimed_at, limit=policy.batch_size),
@@ -390,7 +392,8 @@ def run(
         while batch:
             total.claimed += len(batch)
             total.rounds += 1
-            outcomes, released, smtp_error = _send_round(connection, batch, sender, mail_from, clock, policy)
+            outcomes, released, smtp_error = _send_round(connection, batch, sender, mail_from, clock, policy,
+                                                         renderer)
             go_on = not smtp_error and time.monotonic() < deadline
             next_at = clock.now()
             # Settle this round and claim the next in one transaction: one commit per round
@@ -407,6 +410,7 @@ def run(
                 log.warning("outbox: SMTP unavailable, %d message(s) back off: %s",
                             report.retried, smtp_error)
     finally:
+        renderer.shutdown()
         connection.close()
         db.close()
     if total.claimed:
@@ -421,9 +425,17 @@ def _send_round(
     mail_from: str,
     clock: Clock,
     policy: RelayPolicy,
+    renderer: Executor,
 ) -> tuple[list[tuple[_Claimed, Result]], list[_Claimed], str | None]:
+    """Send a claimed round; each message is rendered on `renderer` while the one before it is sent.
+
+    `SMTP.data` sends the body and waits for the server's answer in one call,
+    so the next message can only be built alongside it on another thread: the
+    wait releases the GIL, and one message ahead never holds it long.
+    """
     outcomes: list[tuple[_Claimed, Result]] = []
     round_deadline = time.monotonic() + policy.round_seconds
+    upcoming = renderer.submit(_prepare, batch[0].item, mail_from, clock)
     for index, claimed in enumerate(batch):
         if index and time.monotonic() > round_deadline:  # always send one: progress is guaranteed
             return outcomes, batch[index:], None
@@ -434,7 +446,9 @@ def _send_round(
                 error = str(exc)[:2000]
                 outcomes.extend((c, Result(Outcome.RETRY, error)) for c in batch[index:])
                 return outcomes, [], error
-        payload = _prepare(claimed.item, mail_from, clock)
+        payload = upcoming.result()
+        if index + 1 < len(batch):
+            upcoming = renderer.submit(_prepare, batch[index + 1].item, mail_from, clock)
         if isinstance(payload, Result):
             outcomes.append((claimed, payload))
             continue
