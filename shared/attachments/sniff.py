@@ -26,6 +26,7 @@ with its charset, always as a download.
 from __future__ import annotations
 
 import codecs
+import logging
 import re
 import struct
 import unicodedata
@@ -42,6 +43,9 @@ from oletools.olevba import VBA_Parser
 from oletools.thirdparty.oledump.plugin_biff import cBIFF
 
 from shared.errors import UnsupportedMedia
+
+# olevba logs every file it opens at INFO: one upload would be three lines of noise.
+logging.getLogger("olevba").setLevel(logging.WARNING)
 
 HEAD_BYTES = 8192
 
