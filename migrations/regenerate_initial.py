@@ -2,8 +2,8 @@
 
     .venv/bin/python -m migrations.regenerate_initial
 
-Autogenerate cannot see the append-only triggers on `event` and `audit_log` or the lz4 compression of
-the outbox bodies, so they are added here.
+Autogenerate cannot see the append-only triggers on `event` and `audit_log`, the
+queue stamp triggers or the lz4 compression of the outbox bodies, so they are added here.
 Once a release has shipped, write new revisions instead of running this.
 """
 
@@ -15,6 +15,7 @@ from pathlib import Path
 
 from alembic import command
 
+from shared.departments.models import QUEUE_STAMP_DROP, QUEUE_STAMP_TRIGGERS
 from shared.migrate import MIGRATIONS, alembic_config
 from shared.outbox.models import LZ4_BODIES_SQL
 
@@ -63,6 +64,20 @@ DROP_TRIGGER = "".join(
 )
 
 
+def _per_dialect(statements: dict[str, list[str]], comment: str) -> str:
+    """op.execute of each dialect's statements, the models' own text written out."""
+    lines = [f"    # {comment}"]
+    for dialect, sqls in statements.items():
+        lines.append(f"    if op.get_bind().dialect.name == {dialect!r}:")
+        lines += [f"        op.execute({sql.strip()!r})" for sql in sqls]
+    return "\n".join(lines) + "\n"
+
+
+QUEUE_STAMPS = _per_dialect(QUEUE_STAMP_TRIGGERS, "Every write a queue shows bumps its department's stamp "
+                                                  "(shared.departments.models.QueueStamp).")
+DROP_QUEUE_STAMPS = _per_dialect(QUEUE_STAMP_DROP, "The queue stamp triggers.")
+
+
 def main() -> None:
     versions = MIGRATIONS / "versions"
     for old in versions.glob("*_initial_schema.py"):
@@ -74,10 +89,11 @@ def main() -> None:
     text = path.read_text()
     marker = "    # ### end Alembic commands ###"
     upgrade_end = text.index(marker)
-    text = text[:upgrade_end] + marker + "\n" + TRIGGER + LZ4_BODIES + text[upgrade_end + len(marker) + 1:]
+    added = TRIGGER + LZ4_BODIES + QUEUE_STAMPS
+    text = text[:upgrade_end] + marker + "\n" + added + text[upgrade_end + len(marker) + 1:]
     downgrade_start = text.index('"""Downgrade schema."""')
     body_start = text.index("\n", downgrade_start) + 1
-    text = text[:body_start] + DROP_TRIGGER + text[body_start:]
+    text = text[:body_start] + DROP_TRIGGER + DROP_QUEUE_STAMPS + text[body_start:]
     path.write_text(text)
     print(f"wrote {path.relative_to(MIGRATIONS.parent)}")
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 07:13:32.646280
+Create Date: 2026-12-02 07:25:22.134032
 
 """
 from typing import Sequence, Union
@@ -466,6 +466,24 @@ def upgrade() -> None:
             $$
             """
         )
+    # Every write a queue shows bumps its department's stamp (shared.departments.models.QueueStamp).
+    if op.get_bind().dialect.name == 'postgresql':
+        op.execute("CREATE OR REPLACE FUNCTION queue_stamp_bump() RETURNS trigger AS $$\nDECLARE\n    departments integer[] := '{}';\nBEGIN\n    IF TG_TABLE_NAME = 'case' THEN\n        departments := ARRAY(\n            SELECT a.department_id FROM new_rows n JOIN old_rows o ON o.id = n.id\n            JOIN assignment a ON a.case_id = n.id\n            WHERE (n.reference, n.title, n.lead_department_id, n.coordinator_id)\n                  IS DISTINCT FROM (o.reference, o.title, o.lead_department_id, o.coordinator_id));\n    ELSIF TG_TABLE_NAME = 'extension_request' THEN\n        IF TG_OP = 'DELETE' THEN\n            departments := ARRAY(SELECT a.department_id FROM old_rows o JOIN assignment a ON a.id = o.assignment_id);\n        ELSE\n            departments := ARRAY(SELECT a.department_id FROM new_rows n JOIN assignment a ON a.id = n.assignment_id);\n        END IF;\n    ELSE\n        IF TG_OP <> 'DELETE' THEN\n            departments := ARRAY(SELECT department_id FROM new_rows);\n        END IF;\n        IF TG_OP <> 'INSERT' THEN\n            departments := departments || ARRAY(SELECT department_id FROM old_rows);\n        END IF;\n    END IF;\n    INSERT INTO queue_stamp AS s (department_id, generation)\n    SELECT DISTINCT d, 1 FROM unnest(departments) AS d ORDER BY d\n    ON CONFLICT (department_id) DO UPDATE SET generation = s.generation + 1;\n    RETURN NULL;\nEND;\n$$ LANGUAGE plpgsql")
+        op.execute('CREATE TRIGGER queue_stamp_assignment_insert AFTER INSERT ON assignment REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION queue_stamp_bump()')
+        op.execute('CREATE TRIGGER queue_stamp_assignment_update AFTER UPDATE ON assignment REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION queue_stamp_bump()')
+        op.execute('CREATE TRIGGER queue_stamp_assignment_delete AFTER DELETE ON assignment REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION queue_stamp_bump()')
+        op.execute('CREATE TRIGGER queue_stamp_extension_request_insert AFTER INSERT ON extension_request REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION queue_stamp_bump()')
+        op.execute('CREATE TRIGGER queue_stamp_extension_request_update AFTER UPDATE ON extension_request REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION queue_stamp_bump()')
+        op.execute('CREATE TRIGGER queue_stamp_extension_request_delete AFTER DELETE ON extension_request REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION queue_stamp_bump()')
+        op.execute('CREATE TRIGGER queue_stamp_case_update AFTER UPDATE ON "case" REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION queue_stamp_bump()')
+    if op.get_bind().dialect.name == 'sqlite':
+        op.execute('CREATE TRIGGER queue_stamp_assignment_insert AFTER INSERT ON assignment BEGIN INSERT INTO queue_stamp (department_id, generation) VALUES (NEW.department_id, 1) ON CONFLICT (department_id) DO UPDATE SET generation = generation + 1; END')
+        op.execute('CREATE TRIGGER queue_stamp_assignment_update AFTER UPDATE ON assignment BEGIN INSERT INTO queue_stamp (department_id, generation) VALUES (OLD.department_id, 1) ON CONFLICT (department_id) DO UPDATE SET generation = generation + 1; INSERT INTO queue_stamp (department_id, generation) VALUES (NEW.department_id, 1) ON CONFLICT (department_id) DO UPDATE SET generation = generation + 1; END')
+        op.execute('CREATE TRIGGER queue_stamp_assignment_delete AFTER DELETE ON assignment BEGIN INSERT INTO queue_stamp (department_id, generation) VALUES (OLD.department_id, 1) ON CONFLICT (department_id) DO UPDATE SET generation = generation + 1; END')
+        op.execute('CREATE TRIGGER queue_stamp_extension_request_insert AFTER INSERT ON extension_request BEGIN INSERT INTO queue_stamp (department_id, generation) SELECT department_id, 1 FROM assignment WHERE id = NEW.assignment_id ON CONFLICT (department_id) DO UPDATE SET generation = generation + 1; END')
+        op.execute('CREATE TRIGGER queue_stamp_extension_request_update AFTER UPDATE ON extension_request BEGIN INSERT INTO queue_stamp (department_id, generation) SELECT department_id, 1 FROM assignment WHERE id = NEW.assignment_id ON CONFLICT (department_id) DO UPDATE SET generation = generation + 1; END')
+        op.execute('CREATE TRIGGER queue_stamp_extension_request_delete AFTER DELETE ON extension_request BEGIN INSERT INTO queue_stamp (department_id, generation) SELECT department_id, 1 FROM assignment WHERE id = OLD.assignment_id ON CONFLICT (department_id) DO UPDATE SET generation = generation + 1; END')
+        op.execute('CREATE TRIGGER queue_stamp_case_update AFTER UPDATE OF reference, title, lead_department_id, coordinator_id ON "case" BEGIN INSERT INTO queue_stamp (department_id, generation) SELECT DISTINCT department_id, 1 FROM assignment WHERE case_id = NEW.id ON CONFLICT (department_id) DO UPDATE SET generation = generation + 1; END')
 
 
 def downgrade() -> None:
@@ -476,6 +494,17 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP TRIGGER IF EXISTS audit_log_append_only ON audit_log")
         op.execute("DROP FUNCTION IF EXISTS audit_log_append_only()")
+    # The queue stamp triggers.
+    if op.get_bind().dialect.name == 'postgresql':
+        op.execute('DROP FUNCTION IF EXISTS queue_stamp_bump() CASCADE')
+    if op.get_bind().dialect.name == 'sqlite':
+        op.execute('DROP TRIGGER IF EXISTS queue_stamp_assignment_insert')
+        op.execute('DROP TRIGGER IF EXISTS queue_stamp_assignment_update')
+        op.execute('DROP TRIGGER IF EXISTS queue_stamp_assignment_delete')
+        op.execute('DROP TRIGGER IF EXISTS queue_stamp_extension_request_insert')
+        op.execute('DROP TRIGGER IF EXISTS queue_stamp_extension_request_update')
+        op.execute('DROP TRIGGER IF EXISTS queue_stamp_extension_request_delete')
+        op.execute('DROP TRIGGER IF EXISTS queue_stamp_case_update')
     # ### commands auto generated by Alembic - please adjust! ###
     with op.batch_alter_table('reminder_notice', schema=None) as batch_op:
         batch_op.drop_index('ix_reminder_notice_waiting', postgresql_where=sa.text('digest_key IS NULL'), sqlite_where=sa.text('digest_key IS NULL'))

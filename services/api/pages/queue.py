@@ -24,6 +24,7 @@ from services.api.pages.common import (
     parse_optional_id,
 )
 from shared.assignments import queries
+from shared.assignments import queue as queue_read
 from shared.assignments.models import AssignmentState, ExtensionRequest, ExtensionState
 from shared.assignments.queries import AssignmentFilter
 from shared.assignments.schemas import AssignmentPublic
@@ -81,7 +82,8 @@ def queue_page(page: PageDep, department_id: str | None = None, bucket: str | No
     requested = parse_optional_id(department_id) if global_reader else None
     if requested not in names:
         requested = None
-    dept, counts, items = queries.queue(session, user, now, requested, limit=LIMIT)
+    read = queue_read.queue(session, user, now, requested, limit=LIMIT, settings=page.settings)
+    dept, counts, items = read.department_id, read.counts, read.items
     if bucket in BUCKETS:
         items, _cursor = queries.list_assignments(session, user, now, _bucket_filter(bucket, dept), limit=LIMIT)
     else:
