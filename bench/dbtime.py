@@ -13,7 +13,7 @@ import sys
 import time
 from collections import defaultdict
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -86,26 +86,3 @@ def record(engine: Engine) -> Iterator[Recorder]:
     finally:
         event.remove(engine, "before_cursor_execute", before)
         event.remove(engine, "after_cursor_execute", after)
-
-
-@contextmanager
-def record_stamp_reads(reader: Any) -> Iterator[Recorder]:
-    """Record the queue reader's batched stamp reads, which go to psycopg without SQLAlchemy events."""
-    recorder = Recorder()
-
-    def listener(statement: str, parameters: Any, seconds: float) -> None:
-        recorder.statements.append(Statement(_caller(), statement, parameters, seconds))
-
-    reader.statement_listeners.append(listener)
-    try:
-        yield recorder
-    finally:
-        reader.statement_listeners.remove(listener)
-
-
-@contextmanager
-def record_queue_request(engine: Engine, reader: Any) -> Iterator[list[Recorder]]:
-    """Every statement a queue request runs: on the app's engine, the reader's pool and its stamp reads."""
-    engines = [engine] + ([reader.engine] if reader.engine is not None else [])
-    with ExitStack() as stack:
-        yield [stack.enter_context(record(e)) for e in engines] + [stack.enter_context(record_stamp_reads(reader))]

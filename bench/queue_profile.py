@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import OUT
-from bench.dbtime import record_queue_request
+from bench.dbtime import record
 from shared.clock import SystemClock
 from shared.db import make_engine
 from shared.settings import Settings
@@ -41,61 +41,53 @@ class _Laps:
 
 
 def breakdown(url: str, settings: Settings, token: str, iterations: int = 40) -> dict[str, Any]:
-    """Median wall/CPU ms of one queue request in-process (no HTTP), as the route reads it.
+    """Median wall/CPU ms of each step of one queue request in-process (no HTTP), as the route runs them.
 
-    "hit": the process's copy of the queue is current (token + stamp, one
-    statement); "miss": it is not (then stamp + counts + items and the JSON).
-    CPU below wall means waiting for PostgreSQL.
+    Steps: the token's user (services.api.deps.get_current_user's read), the
+    queue read (counts and items, one statement), the JSON, and gzip at the
+    middleware's level.  CPU below wall means waiting for PostgreSQL.
     """
-    import asyncio
+    import gzip
 
-    from shared.assignments import queue_cache
+    from sqlmodel import Session
+
+    from services.api.app import GZIP_LEVEL
+    from shared.assignments import queue
+    from shared.users import service as users
 
     engine = make_engine(url)
-    reader = queue_cache.reader_for(engine)
     clock = SystemClock()
-    loop = asyncio.new_event_loop()
-
-    def one() -> queue_cache.Answer:
-        if reader.inline:  # as the route does on PostgreSQL: on the event loop
-            return loop.run_until_complete(reader.answer(clock, token, None, 50))
-        return reader.answer_now(engine, clock, token, None, 50)
-
-    steps: dict[str, dict[str, float]] = {}
-    out: dict[str, Any] = {"iterations": iterations}
+    names = ("user", "queue read", "json", "gzip")
+    laps_of: list[dict[str, tuple[float, float]]] = []
+    db_ms: list[float] = []
+    statements: list[int] = []
+    body = packed = b""
     try:
-        for kind in ("hit", "miss"):
-            timings: list[tuple[float, float]] = []
-            db_ms: list[float] = []
-            statements: list[int] = []
-            detail: list[dict[str, Any]] = []
-            for i in range(iterations + 3):
-                if kind == "miss":
-                    reader.cache.clear()
-                one()  # a hit needs a current copy; a miss is measured after it is dropped again
-                if kind == "miss":
-                    reader.cache.clear()
-                with record_queue_request(engine, reader) as recs:
-                    laps = _Laps()
-                    answer = one()
-                    laps.lap(kind)
-                if i < 3:
-                    continue  # warm-up: caches, compiled statements, pool
-                timings.append(laps.laps[kind])
-                db_ms.append(sum(r.seconds for r in recs) * 1000)
-                statements.append(sum(r.count for r in recs))
-                detail = [{"where": st.where, "ms": round(st.seconds * 1000, 2), "sql": " ".join(st.sql.split())[:90]}
-                          for r in recs for st in r.statements]
-            steps[kind] = {"wall_ms": round(statistics.median(w for w, _ in timings), 3),
-                           "cpu_ms": round(statistics.median(c for _, c in timings), 3)}
-            out[kind] = {**steps[kind], "db_ms": round(statistics.median(db_ms), 3),
-                         "statements": statements[0], "statements_detail": detail}
-        out["response_bytes"] = len(answer.body)
+        for i in range(iterations + 3):
+            with record(engine) as rec, Session(engine, expire_on_commit=False) as session:
+                laps = _Laps()
+                user = users.user_for_token(session, clock, token)
+                laps.lap("user")
+                read = queue.queue(session, user, clock.now(), None, 50, settings)
+                laps.lap("queue read")
+                body = read.model_dump_json().encode()
+                laps.lap("json")
+                packed = gzip.compress(body, compresslevel=GZIP_LEVEL)
+                laps.lap("gzip")
+            if i < 3:
+                continue  # warm-up: caches, compiled statements, pool
+            laps_of.append(laps.laps)
+            db_ms.append(rec.seconds * 1000)
+            statements.append(rec.count)
     finally:
-        loop.close()
         engine.dispose()
-    out["steps"] = steps
-    return out
+    steps = {name: {"wall_ms": round(statistics.median(lap[name][0] for lap in laps_of), 3),
+                    "cpu_ms": round(statistics.median(lap[name][1] for lap in laps_of), 3)} for name in names}
+    return {"iterations": iterations, "steps": steps,
+            "wall_ms": round(statistics.median(sum(w for w, _c in lap.values()) for lap in laps_of), 3),
+            "cpu_ms": round(statistics.median(sum(c for _w, c in lap.values()) for lap in laps_of), 3),
+            "db_ms": round(statistics.median(db_ms), 3), "statements": min(statements),
+            "response_bytes": len(body), "gzip_bytes": len(packed)}
 
 
 # ------------------------------------------------------------------ py-spy on the live server
@@ -103,10 +95,11 @@ def breakdown(url: str, settings: Settings, token: str, iterations: int = 40) ->
 # Frames that identify a step, checked from the innermost outwards (first match wins).
 CATEGORIES: list[tuple[str, str]] = [
     ("working_calendar", "working calendar"),
-    ("read_queue", "queue read when the copy is not current (stamp + counts + items)"),
-    ("model_dump_json", "JSON of a new copy"),
-    ("read_stamps", "stamp read (token + queue stamp, one statement per batch)"),
-    ("_answer", "token check, department, copy lookup"),
+    ("user_for_token", "the token's user (get_current_user)"),
+    ("public_from_row", "items for the reader"),
+    ("queue (shared/assignments/queue.py", "queue read (counts and items)"),
+    ("model_dump_json", "JSON"),
+    ("gzip", "gzip"),
     ("department_queue", "queue route"),
     ("RequestResponseCycle.send", "sending the response"),
     ("solve_dependencies", "FastAPI parameters"),
