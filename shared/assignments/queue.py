@@ -25,6 +25,7 @@ items when the kept rows no longer hold.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -143,7 +144,8 @@ class _Kept:
                 and (self.holds_through is None or now <= self.holds_through))
 
 
-_kept: WeakKeyDictionary[Engine, dict[tuple[int, int], _Kept]] = WeakKeyDictionary()
+_kept: WeakKeyDictionary[Engine, dict[tuple[int, int], _Kept]] = WeakKeyDictionary()  # per database
+_kept_lock = threading.Lock()
 
 
 def _read(session: Session, department_id: int, now: datetime, soon: datetime, limit: int,
@@ -171,10 +173,11 @@ def _current(session: Session, actor: User, now: datetime, department_id: int | 
     kept = kept_here.get((dept, limit))
     if kept is None or not kept.holds(generation, soon, now):
         kept = _read(session, dept, now, soon, limit, generation)
-        kept_here.pop((dept, limit), None)
-        if len(kept_here) >= KEPT_PER_PROCESS:
-            kept_here.pop(next(iter(kept_here)), None)
-        kept_here[(dept, limit)] = kept
+        with _kept_lock:  # requests run in a thread pool
+            kept_here.pop((dept, limit), None)
+            while len(kept_here) >= KEPT_PER_PROCESS:
+                kept_here.pop(next(iter(kept_here)))
+            kept_here[(dept, limit)] = kept
     return dept, kept
 
 
