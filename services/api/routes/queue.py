@@ -1,9 +1,10 @@
 """GET /queue: the department's queue, the API's most read endpoint.
 
-Authenticated and scoped like every other route (CurrentUser, then
-shared.assignments.queue.queue_department), read afresh on every request.
-The ETag is a hash of the body, so a client polling an unchanged queue gets
-304 and no body; the app's GZipMiddleware compresses the rest.
+Authenticated and scoped like every other route: CurrentUser, then
+shared.assignments.queue (queue_department, and rows it may keep while the
+database's stamp says they hold).  The ETag is a hash of the body, so a client
+polling an unchanged queue gets 304 and no body; the app's GZipMiddleware
+compresses the rest.
 """
 
 from __future__ import annotations
