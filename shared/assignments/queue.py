@@ -62,7 +62,7 @@ def queue_department(actor: User, department_id: int | None) -> int:
     return department_id if department_id is not None else actor.department_id
 
 
-def due_soon_cutoff(session: Session, now: datetime, settings: Settings | None = None) -> datetime:
+def _due_soon_cutoff(session: Session, now: datetime, settings: Settings | None) -> datetime:
     """The end of the queue's "due soon" window: the reminder emails' window, from the settings."""
     settings = settings or get_settings()
     return status.due_soon_cutoff(working_calendar(session, settings), now,
@@ -167,7 +167,7 @@ def _read(session: Session, department_id: int, now: datetime, soon: datetime, l
 def _current(session: Session, actor: User, now: datetime, department_id: int | None, limit: int,
              settings: Settings | None) -> tuple[int, _Kept]:
     dept = queue_department(actor, department_id)
-    soon = due_soon_cutoff(session, now, settings)
+    soon = _due_soon_cutoff(session, now, settings)
     generation = session.execute(STAMP, {"department_id": dept}).scalar() or 0
     kept_here = _kept.setdefault(session.get_bind().engine, {})
     kept = kept_here.get((dept, limit))
