@@ -379,6 +379,20 @@ def test_the_queue_signs_in_through_the_same_dependency_as_every_route(api, worl
         app.dependency_overrides.clear()
 
 
+def test_each_reader_is_offered_their_own_actions_from_the_same_kept_rows(api, world, make_case, dispatch):
+    """The kept rows are the department's; the items are built for whoever asks, on every request."""
+    a = dispatch(make_case(shared=("XFXH",)), "XFXH", days=5)
+    xfxh = world.dept("XFXH").id
+    offered = {}
+    for name, user in (("liaison", world.liaison("XFXH")), ("coordinator", world.coordinator),
+                       ("leader", world.leader), ("liaison again", world.liaison("XFXH"))):
+        body = read(api.as_user(user), department_id=xfxh)
+        assert [i["id"] for i in body["items"]] == [a.id]
+        offered[name] = body["items"][0]["allowed_actions"]
+    assert offered["liaison"] == offered["liaison again"] == ["accept", "return"]
+    assert offered["coordinator"] == ["cancel"] and offered["leader"] == []
+
+
 def test_a_refused_token_gets_the_same_401_on_the_queue_as_elsewhere(api, world, clock, session, settings):
     from shared.users import service as users
 
