@@ -16,6 +16,7 @@ from decimal import Decimal
 from sqlalchemy import select, update
 from sqlmodel import Session, col
 
+from shared.actors import SYSTEM
 from shared.assignments import service as assignments
 from shared.assignments.models import ReturnReason
 from shared.assignments.schemas import DispatchIn, ExtensionIn, FeedbackIn, ReturnIn
@@ -133,7 +134,7 @@ def load_demo(session: Session, clock: Clock) -> DemoSummary:
     users: dict[str, User] = {}
     for username, name, dept, role in PEOPLE:
         users[username] = create_user(
-            session, clock, username=username, name=name, email=f"{username}@gongzhi.local",
+            session, clock, SYSTEM, username=username, name=name, email=f"{username}@gongzhi.local",
             department_id=departments[dept].id, role=role, password=DEMO_PASSWORD,  # type: ignore[arg-type]
         )
     coordinator = users["coordinator"]

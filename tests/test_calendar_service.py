@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlmodel import Session
 
+from shared.actors import SYSTEM
 from shared.assignments.models import Assignment, ExtensionRequest, ExtensionState
 from shared.calendar import service
 from shared.calendar.models import CalendarDay, CalendarYear
@@ -257,15 +258,15 @@ def test_dates_must_belong_to_the_year(session: Session, clock: FrozenClock, wor
 def test_warnings_about_missing_schedules(
     session: Session, now: datetime, expected: list[tuple[str, int]]
 ) -> None:
-    warnings = service.calendar_warnings(session, FrozenClock(now))
+    warnings = service.calendar_warnings(session, FrozenClock(now), SYSTEM)
     assert [(w["key"], w["year"]) for w in warnings] == expected
 
 
 def test_loading_next_year_silences_the_warning(session: Session, clock: FrozenClock, world: World) -> None:
     clock.set(datetime(2026, 11, 20, 2, tzinfo=UTC))
-    assert service.calendar_warnings(session, clock)
+    assert service.calendar_warnings(session, clock, SYSTEM)
     service.load_official_year(session, clock, world.admin, 2027, HOLIDAYS_2027, WORKDAYS_2027, "admin")
     session.commit()
-    assert service.calendar_warnings(session, clock) == []
+    assert service.calendar_warnings(session, clock, SYSTEM) == []
     clock.set(datetime(2027, 11, 2, 2, tzinfo=UTC))
-    assert [w["key"] for w in service.calendar_warnings(session, clock)] == ["calendar_next_year_missing"]
+    assert [w["key"] for w in service.calendar_warnings(session, clock, SYSTEM)] == ["calendar_next_year_missing"]

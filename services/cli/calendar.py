@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from sqlalchemy.exc import SQLAlchemyError
 
+from shared.actors import SYSTEM
 from shared.calendar import holidays as sources
 from shared.calendar import service
 from shared.calendar.rules import Deadline
@@ -153,7 +154,7 @@ def register(app: typer.Typer) -> None:
         try:
             with session_scope() as session:
                 result = service.load_official_year(
-                    session, SystemClock(), None, year, holidays, workdays, service.ADMIN_SOURCE
+                    session, SystemClock(), SYSTEM, year, holidays, workdays, service.ADMIN_SOURCE
                 )
         except DomainError as exc:
             raise _fail(exc) from None

@@ -4,6 +4,7 @@ import typer
 from sqlalchemy import select
 from sqlmodel import col
 
+from shared.actors import SYSTEM
 from shared.clock import SystemClock
 from shared.db import session_scope
 from shared.departments.models import Department
@@ -32,7 +33,7 @@ def register(app: typer.Typer) -> None:
                 dept_id = session.scalar(select(col(Department.id)).where(col(Department.code) == department))
                 if dept_id is None:
                     raise typer.BadParameter(f"unknown department code {department}", param_hint="--department")
-                user = create_user(session, SystemClock(), username=username, name=name, email=email,
+                user = create_user(session, SystemClock(), SYSTEM, username=username, name=name, email=email,
                                    department_id=dept_id, role=role, password=password, language=language)
                 typer.echo(f"user {user.username} ({user.role.value}) added to {department}")
         except DomainError as exc:

@@ -21,6 +21,7 @@ from sqlalchemy import and_, case, delete, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
+from shared.actors import Actor, audit_user, require_admin
 from shared.assignments.models import Assignment, ExtensionRequest, ExtensionState
 from shared.calendar import holidays as sources
 from shared.calendar.models import CalendarDay, CalendarYear
@@ -28,9 +29,8 @@ from shared.calendar.rules import Deadline, WorkingCalendar, differs_from_weekly
 from shared.clock import Clock
 from shared.errors import Invalid
 from shared.events import service as events
-from shared.scope import require_role
 from shared.settings import Settings, get_settings
-from shared.users.models import Role, User
+from shared.users.models import User
 
 __all__ = [
     "Deadline",
@@ -191,13 +191,14 @@ def year_view(session: Session, year: int) -> YearView:
 
 
 def calendar_warnings(
-    session: Session, clock: Clock, settings: Settings | None = None
+    session: Session, clock: Clock, actor: Actor, settings: Settings | None = None
 ) -> list[dict[str, Any]]:
-    """Message keys (with their year) an admin should see about missing schedules.
+    """Message keys (with their year) an admin should see about missing schedules (admins only).
 
     The State Council publishes next year's schedule in November: from then on
     the missing next year is flagged; a missing current year always is.
     """
+    require_admin(actor)
     calendar = working_calendar(session, settings)
     today = calendar.local_date(clock.now())
     warnings: list[dict[str, Any]] = []
@@ -285,7 +286,7 @@ def _parse_days(year: int, field_name: str, items: Sequence[DayInput]) -> dict[d
 def load_official_year(
     session: Session,
     clock: Clock,
-    actor: User | None,
+    actor: Actor,
     year: int,
     holidays: list[DayInput],
     workdays: list[DayInput],
@@ -299,8 +300,7 @@ def load_official_year(
     that differ from Mon–Fri are stored (a Saturday holiday changes nothing).
     Then every provisional deadline that counts a day of this year is recomputed.
     """
-    if actor is not None:
-        require_role(actor, Role.ADMIN)
+    require_admin(actor)
     if not MIN_YEAR <= year <= MAX_YEAR:
         raise Invalid("year", "field_out_of_range")
     off = _parse_days(year, "holidays", holidays)
@@ -333,12 +333,12 @@ def load_official_year(
     result.holidays = sum(1 for d in stored if not d.is_working)
     result.workdays = sum(1 for d in stored if d.is_working)
     events.record(
-        session, clock, actor, "calendar", year, "calendar_loaded", before=before,
+        session, clock, audit_user(actor), "calendar", year, "calendar_loaded", before=before,
         after={"source": source, "official": True,
                "holidays": sorted(d.day for d in stored if not d.is_working),
                "workdays": sorted(d.day for d in stored if d.is_working)},
     )
-    checked, changed, still = recompute_provisional_deadlines(session, clock, actor, [year], settings)
+    checked, changed, still = recompute_provisional_deadlines(session, clock, audit_user(actor), [year], settings)
     result.checked, result.recomputed, result.still_provisional = checked, len(changed), still
     result.assignment_ids = changed
     return result

@@ -10,9 +10,10 @@ from functools import lru_cache
 from sqlalchemy import select, update
 from sqlmodel import Session, col
 
+from shared.actors import Actor, audit_user, require_admin
 from shared.clock import Clock
 from shared.departments.models import Department
-from shared.errors import Forbidden, Invalid, NotFound, Unauthorized
+from shared.errors import Invalid, NotFound, Unauthorized
 from shared.events import service as events
 from shared.settings import Settings
 from shared.users import throttle
@@ -40,6 +41,7 @@ def token_admits(expires_at: datetime, revoked: bool, user_active: bool, now: da
 def create_user(
     session: Session,
     clock: Clock,
+    actor: Actor,
     *,
     username: str,
     name: str,
@@ -49,8 +51,9 @@ def create_user(
     password: str,
     language: str = "zh-CN",
     notify_mode: NotifyMode = NotifyMode.DIGEST,
-    actor: User | None = None,
 ) -> User:
+    """Add an account (admins; the CLI acts as SYSTEM)."""
+    require_admin(actor)
     if session.get(Department, department_id) is None:
         raise Invalid("department_id", "not_found")
     if session.scalar(select(col(User.id)).where(col(User.username) == username)) is not None:  # type: ignore[arg-type]
@@ -71,7 +74,7 @@ def create_user(
     session.add(user)
     session.flush()
     events.record(
-        session, clock, actor, "user", user.id, "created",
+        session, clock, audit_user(actor), "user", user.id, "created",
         after={"username": username, "role": role.value, "department_id": department_id},
     )
     return user
@@ -183,8 +186,7 @@ def list_users(session: Session, actor: User) -> list[User]:
 
 def update_user(session: Session, clock: Clock, actor: User, user_id: int, version: int,
                 changes: dict[str, object]) -> User:
-    if actor.role != Role.ADMIN:
-        raise Forbidden()
+    require_admin(actor)
     user = session.scalars(select(User).where(User.id == user_id).with_for_update()).first()  # type: ignore[arg-type]
     if user is None:
         raise NotFound()
