@@ -8,13 +8,16 @@ failing with "database is locked" when a read lock is upgraded.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, event
 from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy.orm import SessionTransaction
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, create_engine
@@ -22,6 +25,7 @@ from sqlmodel import Session, create_engine
 from shared.settings import get_settings
 
 _engines: dict[str, Engine] = {}
+log = logging.getLogger("gongzhi.db")
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -116,3 +120,56 @@ def session_scope(engine: Engine | None = None) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+# ------------------------------------------------------------------ after commit
+
+AfterCommit = Callable[[OrmSession], None]
+_after_commit: dict[str, AfterCommit] = {}
+_session_marks: set[str] = set()
+
+
+def install_after_commit(name: str, hook: AfterCommit, *, clears: str | None = None) -> None:
+    """Run HOOK(session) after every committed transaction of every session in this process.
+
+    The entry points (API app factory, CLI, Celery worker) install hooks; domain
+    code only leaves a mark in ``session.info`` (e.g. ``outbox.mark_enqueued``), so
+    no caller has to remember a line after its commit.  Installing under a name
+    that exists replaces that hook.  ``clears`` names the ``session.info`` key the
+    hook reads: it is dropped when a transaction ends without committing, so a
+    rolled-back change never triggers the hook at a later commit.
+
+    The hook runs after the database committed (its rows are visible to others)
+    and never raises into the caller, whose change is already durable.  A savepoint
+    release is not a commit: the hook waits for the outermost one.
+    """
+    _after_commit[name] = hook
+    if clears:
+        _session_marks.add(clears)
+    if not event.contains(OrmSession, "after_commit", _run_after_commit):
+        event.listen(OrmSession, "after_commit", _run_after_commit)
+        event.listen(OrmSession, "after_transaction_end", _forget_marks)
+
+
+def remove_after_commit(name: str) -> AfterCommit | None:
+    return _after_commit.pop(name, None)
+
+
+def after_commit_hook(name: str) -> AfterCommit | None:
+    return _after_commit.get(name)
+
+
+def _run_after_commit(session: OrmSession) -> None:
+    if session.in_nested_transaction():
+        return
+    for name, hook in list(_after_commit.items()):
+        try:
+            hook(session)
+        except Exception:  # noqa: BLE001 - the commit happened; a hook must not turn it into an error
+            log.exception("after-commit hook %s failed", name)
+
+
+def _forget_marks(session: OrmSession, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # the outermost transaction ended: committed (hooks ran) or not
+        for key in _session_marks:
+            session.info.pop(key, None)

@@ -777,3 +777,11 @@ MESSAGES.update({
         "en": "Idempotency-Key must be 1 to 255 visible ASCII characters",
     },
 })  # --- races and idempotency ---
+
+MESSAGES.update({  # --- page form tokens ---
+    "page.form_expired": {"zh-CN": "表单已过期，未作任何更改。请刷新页面后重新提交",
+                          "en": "The form expired and nothing was changed; reload the page and submit it again"},
+    "page.already_done": {"zh-CN": "该表单已提交过，此操作已完成，未重复办理",
+                          "en": "This form was already submitted: the action is done and was not repeated"},
+})
+# --- end page form tokens ---

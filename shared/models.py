@@ -11,6 +11,7 @@ from shared.cases.models import Case, CaseSequence, CaseShare
 from shared.departments.models import Department
 from shared.events.models import Event
 from shared.feedback.models import Feedback
+from shared.forms.models import FormTokenUse
 from shared.idempotency.models import IdempotencyRecord
 from shared.inspections.models import Inspection, InspectionParticipant
 from shared.outbox.models import OutboxMessage
@@ -34,6 +35,7 @@ __all__ = [
     "Event",
     "ExtensionRequest",
     "Feedback",
+    "FormTokenUse",
     "IdempotencyRecord",
     "Inspection",
     "InspectionParticipant",

@@ -28,7 +28,6 @@ from sqlmodel import Session
 
 import shared.models
 from services.api.app import create_app
-from services.api.pages.common import relay_kicker
 from shared.assignments import service as assignments
 from shared.assignments.schemas import DispatchIn
 from shared.cases import service as cases
@@ -86,8 +85,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     shared.models.metadata.create_all(engine)
     clock = FrozenClock(DEFAULT_NOW)
     assignment_id, case_id = _seed(engine, clock)
-    app = create_app(Settings(demo=True, database_url=url, data_dir=tmp / "data"), engine=engine, clock=clock)
-    app.dependency_overrides[relay_kicker] = lambda: (lambda: True)  # no broker here; delivery is tested elsewhere
+    app = create_app(Settings(demo=True, database_url=url, data_dir=tmp / "data"), engine=engine, clock=clock,
+                     kick=lambda: True)  # no broker here; delivery is tested elsewhere
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]

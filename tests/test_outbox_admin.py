@@ -13,7 +13,6 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 import shared.db
-from services.api.routes.outbox import relay_kicker
 from services.cli import app as cli_app
 from shared.clock import FrozenClock
 from shared.db import session_scope
@@ -23,6 +22,7 @@ from shared.outbox.models import OutboxState
 from shared.outbox.smtp import SmtpConfig, message_id
 from tests.celery_harness import REPO, SmtpSink, redis_test_url, worker_env
 from tests.conftest import _truncate_all
+from tests.relay_kicks import counting_kicks
 from tests.test_outbox_relay import FAST, put, rows, states
 
 
@@ -103,15 +103,14 @@ def test_cli_retry_puts_it_back_and_kicks_a_worker_through_redis(postgres_databa
 
 
 @pytest.fixture
-def kicks(app) -> list[bool]:  # type: ignore[no-untyped-def]
-    calls: list[bool] = []
-    app.dependency_overrides[relay_kicker] = lambda: lambda: calls.append(True) or True
-    yield calls
-    app.dependency_overrides.clear()
+def kicks(app) -> list[int]:  # type: ignore[no-untyped-def]
+    with counting_kicks() as calls:
+        yield calls
 
 
 def test_api_admin_sees_unknown_and_resends_with_the_same_message_id(api, world, engine, clock, kicks):
     ids = in_doubt(engine, clock)
+    kicks.clear()  # queueing the five messages kicked too; count from here
     admin = api.as_user(world.admin)
     r = admin.get("/api/v1/admin/outbox", params={"state": "unknown"})
     assert r.status_code == 200, r.text
@@ -125,7 +124,7 @@ def test_api_admin_sees_unknown_and_resends_with_the_same_message_id(api, world,
     r = admin.post(f"/api/v1/admin/outbox/{ids[1]}/retry")
     assert r.status_code == 200, r.text
     assert (r.json()["state"], r.json()["attempts"]) == ("pending", 0)
-    assert kicks == [True]  # after the commit, a worker is asked to deliver
+    assert kicks == [1]  # after the commit, a worker is asked to deliver
 
     with SmtpSink() as sink:
         relay.run(engine, clock, smtp=SmtpConfig.from_url(sink.url), policy=FAST)
@@ -135,6 +134,7 @@ def test_api_admin_sees_unknown_and_resends_with_the_same_message_id(api, world,
 
 def test_api_discard_and_refusals(api, world, engine, clock, kicks):
     ids = in_doubt(engine, clock)
+    kicks.clear()
     admin = api.as_user(world.admin)
     r = admin.post(f"/api/v1/admin/outbox/{ids[2]}/discard")
     assert (r.status_code, r.json()["state"]) == (200, "discarded")

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
+from shared.actors import SYSTEM
 from shared.clock import FrozenClock
 from shared.db import session_scope
 from shared.outbox import admin, relay
@@ -39,7 +40,7 @@ def rows(engine: Engine) -> dict[int, OutboxMessage]:
 
 def states(engine: Engine) -> dict[str, int]:
     with session_scope(engine) as s:
-        return {k: v for k, v in admin.counts(s).items() if v}
+        return {k: v for k, v in admin.counts(s, SYSTEM).items() if v}
 
 
 def run(engine: Engine, clock: FrozenClock, sink_url: str, policy: relay.RelayPolicy = FAST) -> relay.RelayReport:
@@ -179,8 +180,8 @@ def test_reaper_marks_dead_sends_unknown_and_admin_resend_keeps_the_message_id(e
     with SmtpSink() as sink:
         assert run(engine, clock, sink.url).sent == 1  # the unknown ones are left alone
         with session_scope(engine) as s:
-            admin.retry(s, clock, None, ids[0])
-            admin.discard(s, clock, None, ids[1])
+            admin.retry(s, clock, SYSTEM, ids[0])
+            admin.discard(s, clock, SYSTEM, ids[1])
         assert run(engine, clock, sink.url).sent == 1
     by_id = rows(engine)
     assert (by_id[ids[0]].state, by_id[ids[1]].state) == (OutboxState.SENT, OutboxState.DISCARDED)

@@ -15,7 +15,7 @@ import pkgutil
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_process_init
+from celery.signals import worker_init, worker_process_init
 
 from shared.db import dispose_engines
 from shared.settings import Settings, get_settings
@@ -109,3 +109,14 @@ _survive_redis_restarts()
 def _fresh_engines(**_: Any) -> None:
     """A forked pool process must not share the parent's database connections."""
     dispose_engines()
+
+
+@worker_init.connect
+def _kick_relay_after_commit(**_: Any) -> None:
+    """A worker is an entry point: a task that queues mail (a reminder pass) wakes the relay.
+
+    Installed in the main process before the pool forks, so every pool process has it.
+    """
+    from workers.tasks.outbox import install_after_commit_kick
+
+    install_after_commit_kick()

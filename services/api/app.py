@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import importlib
 import pkgutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
@@ -15,6 +15,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from services.api import docs, errors, routes, signin
 from shared.clock import Clock, SystemClock
 from shared.db import get_engine
+from shared.outbox.service import install_relay_kick
 from shared.settings import Settings, get_settings
 
 API_PREFIX = "/api/v1"
@@ -39,6 +40,13 @@ def _routers() -> list[APIRouter]:
     return found
 
 
+def kick_relay() -> bool:
+    """Ask a worker to deliver now (Celery is imported on the first kick, not at start-up)."""
+    from workers.tasks.outbox import kick_relay as kick
+
+    return kick()
+
+
 @asynccontextmanager
 async def _serving(_app: FastAPI) -> AsyncIterator[None]:
     # Modules, routes and schemas loaded by now live as long as the server: without this,
@@ -48,10 +56,13 @@ async def _serving(_app: FastAPI) -> AsyncIterator[None]:
 
 
 def create_app(
-    settings: Settings | None = None, *, engine: Engine | None = None, clock: Clock | None = None
+    settings: Settings | None = None, *, engine: Engine | None = None, clock: Clock | None = None,
+    kick: Callable[[], object] | None = None,
 ) -> FastAPI:
+    """The app; as an entry point it installs the after-commit relay kick (KICK: tests count them)."""
     settings = settings or get_settings()
     settings.require_secret()  # refuses with one line (uvicorn exits, no traceback)
+    install_relay_kick(kick or kick_relay)
     app = FastAPI(
         title="共治 Gongzhi API",
         version="1",
@@ -71,5 +82,5 @@ def create_app(
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES, compresslevel=GZIP_LEVEL)
     for router in _routers():
         app.include_router(router, prefix=API_PREFIX)
-    app.include_router(importlib.import_module("services.api.pages").router)  # HTML pages at the root
+    importlib.import_module("services.api.pages").install(app)  # HTML pages at the root
     return app

@@ -1,4 +1,14 @@
-"""`gongzhi` — admin commands.  Every module here with `register(app)` adds its commands."""
+"""`gongzhi` — admin commands.  Every module here with `register(app)` adds its commands.
+
+Who acts: whoever runs `gongzhi` on the server holds the database credentials
+already, so every command acts as ``shared.actors.SYSTEM`` — an administrator
+recorded as "system" in the audit trail — and the use cases check it like any
+other actor.
+
+After commit: the CLI is an entry point, so it installs the outbox relay kick;
+a command whose transaction queued mail (a resend, `remind --no-deliver`) asks
+a worker to deliver it and says whether the broker answered.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +30,22 @@ def _register_all() -> None:
 
 
 _register_all()
+
+
+def _kick_and_say() -> bool:
+    from workers.tasks.outbox import kick_relay
+
+    kicked = kick_relay()
+    typer.echo("relay kicked" if kicked else "broker unreachable: beat will deliver")
+    return kicked
+
+
+@app.callback()
+def _entry_point() -> None:
+    """共治 Gongzhi — 管理命令 / admin commands"""
+    from shared.outbox.service import install_relay_kick
+
+    install_relay_kick(_kick_and_say)
 
 
 def main() -> None:

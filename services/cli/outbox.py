@@ -7,11 +7,13 @@ from typing import Annotated
 
 import typer
 
+from shared.actors import SYSTEM
 from shared.clock import SystemClock
 from shared.db import session_scope
 from shared.errors import DomainError
-from shared.outbox import admin, relay
+from shared.outbox import admin
 from shared.outbox.models import OutboxMessage, OutboxState
+from shared.outbox.service import take_enqueued
 from shared.settings import get_settings
 
 STATE_HELP = "pending | sending | sent | failed | unknown | discarded"
@@ -29,23 +31,29 @@ def _line(m: OutboxMessage) -> str:
             f"{m.to_address:<28} {m.subject[:40]}{error}")
 
 
-def _act(ids: list[int], state: OutboxState | None, action: str) -> tuple[int, int]:
-    """Apply the action to each message in its own transaction; (done, refused)."""
+def _act(ids: list[int], state: OutboxState | None, action: str, *, kick: bool = True) -> tuple[int, int]:
+    """Apply the action to each message, as the system admin; (done, refused).
+
+    One transaction, a savepoint per message: a refused one is reported and the
+    rest go ahead, and the relay is woken once, after the commit.
+    """
     done = failed = 0
-    with session_scope() as session:
-        targets = list(ids) + (admin.ids_in_state(session, state) if state else [])
     clock = SystemClock()
-    for message_id in targets:
-        try:
-            with session_scope() as session:
-                if action == admin.RETRY:
-                    admin.retry(session, clock, None, message_id)
-                else:
-                    admin.discard(session, clock, None, message_id)
-            done += 1
-        except DomainError as exc:
-            failed += 1
-            typer.echo(f"{message_id}: {exc.key} {exc.params}", err=True)
+    with session_scope() as session:
+        targets = list(ids) + (admin.ids_in_state(session, SYSTEM, state) if state else [])
+        for message_id in targets:
+            try:
+                with session.begin_nested():
+                    if action == admin.RETRY:
+                        admin.retry(session, clock, SYSTEM, message_id)
+                    else:
+                        admin.discard(session, clock, SYSTEM, message_id)
+                done += 1
+            except DomainError as exc:
+                failed += 1
+                typer.echo(f"{message_id}: {exc.key} {exc.params}", err=True)
+        if not kick:
+            take_enqueued(session)
     return done, failed
 
 
@@ -60,8 +68,8 @@ def register(app: typer.Typer) -> None:
         """Messages newest first, with the count in every state."""
         wanted = OutboxState(state) if state else None
         with session_scope() as session:
-            counts = admin.counts(session)
-            rows = admin.list_messages(session, state=wanted, limit=limit)
+            counts = admin.counts(session, SYSTEM)
+            rows = admin.list_messages(session, SYSTEM, state=wanted, limit=limit)
             typer.echo("  ".join(f"{k} {v}" for k, v in counts.items()))
             for m in rows:
                 typer.echo(_line(m))
@@ -73,10 +81,8 @@ def register(app: typer.Typer) -> None:
         kick: Annotated[bool, typer.Option(help="ask a worker to deliver now")] = True,
     ) -> None:
         """Resend messages whose delivery is unknown or that failed (same Message-ID)."""
-        done, refused = _act(ids or [], OutboxState(state) if state else None, admin.RETRY)
+        done, refused = _act(ids or [], OutboxState(state) if state else None, admin.RETRY, kick=kick)
         typer.echo(f"{done} message(s) back to pending")
-        if kick and done:
-            typer.echo("relay kicked" if relay.kick() else "broker unreachable: beat will deliver")
         if refused:
             raise typer.Exit(1)
 

@@ -10,6 +10,7 @@ import typer
 from shared.clock import Clock, FrozenClock, SystemClock
 from shared.db import session_scope
 from shared.outbox import relay
+from shared.outbox.service import take_enqueued
 from shared.reminders import service as reminders
 from shared.settings import get_settings
 
@@ -35,6 +36,8 @@ def register(app: typer.Typer) -> None:
         clock: Clock = FrozenClock(parse_now(now)) if now else SystemClock()
         with session_scope() as session:
             result = reminders.run_pass(session, clock, settings)
+            if deliver:
+                take_enqueued(session)  # this command delivers right after: no worker needs waking
         at = clock.now().astimezone(settings.tz)
         typer.echo(f"reminder pass at {at:%Y-%m-%d %H:%M} {settings.timezone}")
         if not result.ran:

@@ -463,12 +463,3 @@ def _prepare(item: Outgoing, mail_from: str, clock: Clock) -> bytes | Result:
     except (UnicodeError, ValueError) as exc:  # e.g. a non-ASCII address: it will never go out
         return Result(Outcome.FAILED, f"cannot build the message: {exc}"[:2000])
 
-
-def kick() -> bool:
-    """Ask a worker to relay now (after the caller committed); False if the broker is down.
-
-    Never raises: beat runs the relay every 15 seconds anyway.
-    """
-    from workers.tasks.outbox import kick_relay  # the domain must not import Celery at load
-
-    return kick_relay()

@@ -1,19 +1,26 @@
 """The outbox: every message to a person is a row written in the caller's transaction.
 
-Workers deliver the rows later (see workers/tasks/outbox.py).  The dedup key is
-built by the caller from stable ids and the local date; the unique index does
-the deduplication, so a second enqueue of the same key is a silent no-op.
+Workers deliver the rows later (the relay, shared/outbox/relay.py).  The dedup
+key is built by the caller from stable ids and the local date; the unique index
+does the deduplication, so a second enqueue of the same key is a silent no-op.
+
+Waking the relay: a transaction that queued mail is marked on its session
+(``mark_enqueued``); the after-commit hook that each entry point installs with
+``install_relay_kick(kick)`` asks a worker to deliver once that transaction has
+committed, and never for one that rolled back.  The domain never imports the
+workers: the entry point hands in the kick.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
+from shared.db import install_after_commit
 from shared.outbox.models import OutboxMessage, OutboxState
 
 
@@ -110,10 +117,24 @@ def enqueue_many(session: Session, rows: Sequence[NewMessage], now: datetime) ->
 _ENQUEUED = "gongzhi.outbox_enqueued"
 
 
+RELAY_KICK = "outbox.relay_kick"
+
+
 def mark_enqueued(session: Session) -> None:
+    """This transaction put mail in the queue (new rows, or rows an admin sent back to pending)."""
     session.info[_ENQUEUED] = True
 
 
 def take_enqueued(session: Session) -> bool:
-    """Whether this session queued mail since it was last asked: kick the relay after commit only then."""
+    """Whether this transaction queued mail; clears the mark (a caller that delivers itself takes it)."""
     return bool(session.info.pop(_ENQUEUED, False))
+
+
+def install_relay_kick(kick: Callable[[], object]) -> None:
+    """After each commit that queued mail, call KICK once (entry points pass the worker's kick)."""
+
+    def kick_if_enqueued(session: Session) -> None:
+        if take_enqueued(session):
+            kick()
+
+    install_after_commit(RELAY_KICK, kick_if_enqueued, clears=_ENQUEUED)  # type: ignore[arg-type]

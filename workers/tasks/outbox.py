@@ -7,6 +7,7 @@ import logging
 from celery import Celery
 
 from shared.outbox import relay
+from shared.outbox.service import install_relay_kick
 from workers.app import app
 from workers.schedule import OUTBOX_REAP, OUTBOX_RELAY
 
@@ -44,3 +45,8 @@ def kick_relay(celery: Celery | None = None) -> bool:
                     exc.__class__.__name__, exc)
         return False
     return True
+
+
+def install_after_commit_kick() -> None:
+    """Entry points call this: every commit that queued mail then asks a worker to deliver it."""
+    install_relay_kick(kick_relay)

@@ -7,7 +7,6 @@ from typing import Any
 
 from shared.clock import Clock, FrozenClock, SystemClock
 from shared.db import session_scope
-from shared.outbox import relay
 from shared.reminders import service as reminders
 from workers.app import app
 from workers.schedule import REMINDER_PASS
@@ -17,8 +16,6 @@ from workers.schedule import REMINDER_PASS
 def reminder_pass(now: str | None = None) -> dict[str, Any]:
     """One reminder pass; NOW (ISO-8601 with offset) replays a given moment, for tests and catch-up."""
     clock: Clock = FrozenClock(datetime.fromisoformat(now)) if now else SystemClock()
-    with session_scope() as session:  # commits on success
+    with session_scope() as session:  # commits on success; the after-commit hook kicks the relay
         result = reminders.run_pass(session, clock)
-    if result.emails:
-        relay.kick()  # after the commit: the relay finds the rows
     return result.as_dict()

@@ -2,15 +2,25 @@
 
 Mounted at the root by services/api/app.py (the JSON API lives under /api/v1).
 Pages are thin callers of the same services as the API; see common.py for
-sign-in, CSRF and flash messages.
+sign-in, form tokens and flash messages.
+
+The router itself checks every unsafe request's one-time form token
+(``common.guard_form``) before any handler runs: a handler added here cannot
+forget it.
 """
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends, FastAPI
 
-from services.api.pages import assignments, auth, cases, queue, settings
+from services.api.pages import assignments, auth, cases, common, queue, settings
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, dependencies=[Depends(common.guard_form)])
 for _module in (auth, queue, assignments, cases, settings):
     router.include_router(_module.router)
+
+
+def install(app: FastAPI) -> None:
+    """Mount the pages at the root, with the answers their router dependency may give."""
+    common.install(app)
+    app.include_router(router)

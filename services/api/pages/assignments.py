@@ -2,7 +2,8 @@
 exactly the actions this user may take now.
 
 Every form posts to a handler that parses it into the API's schema and calls the
-same service function the JSON API calls; the service decides.  Success
+same service function the JSON API calls; the service decides.  The form's
+one-time token was checked by the pages router (common.guard_form).  Success
 redirects (Post/Redirect/Get) with a flash; a refusal re-renders the page with
 the reason and the user's input kept, and changes nothing.
 """
@@ -20,14 +21,12 @@ from sqlmodel import Session
 from services.api.pages.common import (
     Flash,
     FormDep,
-    KickDep,
     Page,
     PageDep,
     active_departments,
-    check_csrf,
     department_names,
     detail_page,
-    error_page,
+    done,
     error_text,
     form_values,
     html,
@@ -54,7 +53,6 @@ from shared.attachments.models import OwnerKind
 from shared.attachments.service import list_for_case
 from shared.errors import DomainError, Invalid, NotFound, Unauthorized
 from shared.inspections.models import Inspection
-from shared.outbox.service import take_enqueued
 from shared.scope import assignment_for_read, case_for_read
 from shared.users.models import User
 
@@ -115,27 +113,22 @@ def assignment_page(page: PageDep, assignment_id: str) -> Response:
 Run = Callable[[Session, User, int, int], object]
 
 
-def act(page: Page, raw_id: str, form: dict[str, str], kick: Callable[[], bool], form_name: str,
-        done_key: str, run: Run) -> Response:
-    """Check CSRF, call the service with the posted version, commit, kick the relay, redirect."""
+def act(page: Page, raw_id: str, form: dict[str, str], form_name: str, done_key: str, run: Run) -> Response:
+    """Call the service with the posted version, commit, redirect (the router checked the form's token)."""
     if page.user is None:
         return login_redirect(page)
     aid = parse_id(raw_id)
     if aid is None:
         return not_found(page)
-    if not check_csrf(page, form):
-        return error_page(page, 403, "page.csrf_failed")
     try:
         version_text = form.get("version", "").strip()
         if not version_text.isdigit() or len(version_text) > 9:
             raise Invalid("version", "field_required")
         run(page.session, page.user, aid, int(version_text))
-        page.session.commit()
+        done(page, f"/assignments/{aid}")
     except (DomainError, ValidationError) as exc:
         page.session.rollback()
         return _refused(page, aid, form, form_name, exc)
-    if take_enqueued(page.session):
-        kick()
     return redirect_with_flash(page, f"/assignments/{aid}", done_key)
 
 
@@ -156,31 +149,31 @@ def _refused(page: Page, aid: int, form: dict[str, str], form_name: str,
 
 
 @router.post("/assignments/{assignment_id}/accept")
-def accept(page: PageDep, assignment_id: str, form: FormDep, kick: KickDep) -> Response:
-    return act(page, assignment_id, form, kick, "accept", "page.done.accept",
+def accept(page: PageDep, assignment_id: str, form: FormDep) -> Response:
+    return act(page, assignment_id, form, "accept", "page.done.accept",
                lambda s, u, aid, v: service.accept(s, page.clock, u, aid, v))
 
 
 @router.post("/assignments/{assignment_id}/return")
-def return_assignment(page: PageDep, assignment_id: str, form: FormDep, kick: KickDep) -> Response:
+def return_assignment(page: PageDep, assignment_id: str, form: FormDep) -> Response:
     def run(s: Session, u: User, aid: int, v: int) -> object:
         data = ReturnIn(**form_values(form, "reason", "note"))  # type: ignore[arg-type]
         return service.return_assignment(s, page.clock, u, aid, v, data)
 
-    return act(page, assignment_id, form, kick, "return", "page.done.return", run)
+    return act(page, assignment_id, form, "return", "page.done.return", run)
 
 
 @router.post("/assignments/{assignment_id}/extension")
-def request_extension(page: PageDep, assignment_id: str, form: FormDep, kick: KickDep) -> Response:
+def request_extension(page: PageDep, assignment_id: str, form: FormDep) -> Response:
     def run(s: Session, u: User, aid: int, v: int) -> object:
         data = ExtensionIn(**form_values(form, "extra_working_days", "reason"))  # type: ignore[arg-type]
         return service.request_extension(s, page.clock, u, aid, v, data)
 
-    return act(page, assignment_id, form, kick, "request_extension", "page.done.extension", run)
+    return act(page, assignment_id, form, "request_extension", "page.done.extension", run)
 
 
 @router.post("/assignments/{assignment_id}/feedback")
-def submit_feedback(page: PageDep, assignment_id: str, form: FormDep, kick: KickDep) -> Response:
+def submit_feedback(page: PageDep, assignment_id: str, form: FormDep) -> Response:
     def run(s: Session, u: User, aid: int, v: int) -> object:
         values = form_values(form, "narrative", *OUTCOMES)
         for name in MONEY:  # people type "5,000" or "5000 元"
@@ -188,49 +181,48 @@ def submit_feedback(page: PageDep, assignment_id: str, form: FormDep, kick: Kick
                 values[name] = values[name].replace(",", "").replace("，", "").removesuffix("元").strip()
         return service.submit_feedback(s, page.clock, u, aid, v, FeedbackIn(**values))  # type: ignore[arg-type]
 
-    return act(page, assignment_id, form, kick, "submit", "page.done.feedback", run)
+    return act(page, assignment_id, form, "submit", "page.done.feedback", run)
 
 
 @router.post("/assignments/{assignment_id}/approve")
-def approve(page: PageDep, assignment_id: str, form: FormDep, kick: KickDep) -> Response:
+def approve(page: PageDep, assignment_id: str, form: FormDep) -> Response:
     def run(s: Session, u: User, aid: int, v: int) -> object:
         data = ReviewIn(**form_values(form, "comment"))
         return service.approve(s, page.clock, u, aid, v, data.comment)
 
-    return act(page, assignment_id, form, kick, "approve", "page.done.approve", run)
+    return act(page, assignment_id, form, "approve", "page.done.approve", run)
 
 
 @router.post("/assignments/{assignment_id}/send-back")
-def send_back(page: PageDep, assignment_id: str, form: FormDep, kick: KickDep) -> Response:
+def send_back(page: PageDep, assignment_id: str, form: FormDep) -> Response:
     def run(s: Session, u: User, aid: int, v: int) -> object:
         data = SendBackIn(**form_values(form, "reason"))  # type: ignore[arg-type]
         return service.send_back(s, page.clock, u, aid, v, data.reason)
 
-    return act(page, assignment_id, form, kick, "send_back", "page.done.send_back", run)
+    return act(page, assignment_id, form, "send_back", "page.done.send_back", run)
 
 
 @router.post("/assignments/{assignment_id}/cancel")
-def cancel(page: PageDep, assignment_id: str, form: FormDep, kick: KickDep) -> Response:
+def cancel(page: PageDep, assignment_id: str, form: FormDep) -> Response:
     def run(s: Session, u: User, aid: int, v: int) -> object:
         data = CancelIn(**form_values(form, "reason"))  # type: ignore[arg-type]
         return service.cancel(s, page.clock, u, aid, v, data.reason)
 
-    return act(page, assignment_id, form, kick, "cancel", "page.done.cancel", run)
+    return act(page, assignment_id, form, "cancel", "page.done.cancel", run)
 
 
 @router.post("/assignments/{assignment_id}/redispatch")
-def redispatch(page: PageDep, assignment_id: str, form: FormDep, kick: KickDep) -> Response:
+def redispatch(page: PageDep, assignment_id: str, form: FormDep) -> Response:
     def run(s: Session, u: User, aid: int, v: int) -> object:
         data = RedispatchIn(**form_values(form, "department_id", "working_days", "instructions",  # type: ignore[arg-type]
                                           "decision_note"))
         return service.redispatch(s, page.clock, u, aid, v, data)
 
-    return act(page, assignment_id, form, kick, "redispatch", "page.done.redispatch", run)
+    return act(page, assignment_id, form, "redispatch", "page.done.redispatch", run)
 
 
 @router.post("/assignments/{assignment_id}/extensions/{extension_id}/decide")
-def decide_extension(page: PageDep, assignment_id: str, extension_id: str, form: FormDep,
-                     kick: KickDep) -> Response:
+def decide_extension(page: PageDep, assignment_id: str, extension_id: str, form: FormDep) -> Response:
     approve_it = form.get("decision") == "approve"
 
     def run(s: Session, u: User, aid: int, v: int) -> object:
@@ -243,4 +235,4 @@ def decide_extension(page: PageDep, assignment_id: str, extension_id: str, form:
         return service.decide_extension(s, page.clock, u, aid, ext_id, v, approve=approve_it, comment=data.comment)
 
     done = "page.done.extension_approved" if approve_it else "page.done.extension_denied"
-    return act(page, assignment_id, form, kick, "decide_extension", done, run)
+    return act(page, assignment_id, form, "decide_extension", done, run)

@@ -13,15 +13,13 @@ from services.api.pages.common import (
     FormDep,
     Page,
     PageDep,
-    check_csrf,
     csrf_for_login,
-    error_page,
+    done,
     html,
     login_nonce,
     redirect,
     redirect_with_flash,
     safe_next,
-    tokens_match,
 )
 from services.api.signin import (
     clear_session_cookie,
@@ -65,10 +63,7 @@ def login(page: PageDep, form: FormDep) -> Response:
     next_url = safe_next(form.get("next"))
     username = form.get("username", "").strip()[:64]
     password = form.get("password", "")[:256]
-    nonce = page.request.cookies.get(LOGIN_CSRF_COOKIE, "")
-    if not nonce or not tokens_match(csrf_for_login(page.settings, nonce), form.get("csrf_token")):
-        page.flashes.append(Flash("error", page.text("page.login.expired")))
-        return _login_form(page, next_url, status=403, username=username)
+    # The pages router has checked the sign-in form's token (common.guard_form).
     try:
         user = users.authenticate(page.session, page.clock, page.settings, username, password,
                                   client_address(page.request))
@@ -88,14 +83,12 @@ def login(page: PageDep, form: FormDep) -> Response:
 
 
 @router.post("/logout")
-def logout(page: PageDep, form: FormDep) -> Response:
+def logout(page: PageDep) -> Response:
     if page.user is None:
         return redirect("/login")
-    if not check_csrf(page, form):
-        return error_page(page, 403, "page.csrf_failed")
     assert page.token is not None
     users.revoke_token(page.session, page.token)
-    page.session.commit()
+    done(page, "/login")
     response = redirect_with_flash(page, "/login", "page.logged_out")
     clear_session_cookie(response, page.settings)
     return response

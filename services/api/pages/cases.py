@@ -22,14 +22,12 @@ from services.api.pages import timeline
 from services.api.pages.common import (
     Flash,
     FormDep,
-    KickDep,
     Page,
     PageDep,
     active_departments,
-    check_csrf,
     department_names,
     detail_page,
-    error_page,
+    done,
     error_text,
     form_values,
     html,
@@ -53,7 +51,6 @@ from shared.cases.schemas import CommentIn, ReasonIn
 from shared.cases.views import case_public
 from shared.errors import DomainError, Invalid, NotFound, Unauthorized
 from shared.events import service as events
-from shared.outbox.service import take_enqueued
 from shared.scope import can_manage_case, case_for_read
 from shared.users.models import Role, User
 
@@ -155,18 +152,16 @@ def case_page(page: PageDep, case_id: str) -> Response:
 Run = Callable[[Session, User, int, dict[str, str]], object]
 
 
-def act(page: Page, raw_id: str, form: dict[str, str], form_name: str, done_key: str, run: Run,
-        kick: Callable[[], bool] | None = None) -> Response:
+def act(page: Page, raw_id: str, form: dict[str, str], form_name: str, done_key: str, run: Run) -> Response:
+    """Call the service, commit, redirect (the router checked the form's token)."""
     if page.user is None:
         return login_redirect(page)
     cid = parse_id(raw_id)
     if cid is None:
         return not_found(page)
-    if not check_csrf(page, form):
-        return error_page(page, 403, "page.csrf_failed")
     try:
         run(page.session, page.user, cid, form)
-        page.session.commit()
+        done(page, f"/cases/{cid}")
     except (DomainError, ValidationError) as exc:
         page.session.rollback()
         if isinstance(exc, Unauthorized):
@@ -182,8 +177,6 @@ def act(page: Page, raw_id: str, form: dict[str, str], form_name: str, done_key:
                        values={k: v for k, v in form.items() if k not in ("csrf_token", "version")})
         return html(page, "cases/detail.html", status=exc.status if isinstance(exc, DomainError) else 422,
                     **context)
-    if kick is not None and take_enqueued(page.session):
-        kick()
     return redirect_with_flash(page, f"/cases/{cid}", done_key)
 
 
@@ -205,12 +198,12 @@ def comment(page: PageDep, case_id: str, form: FormDep) -> Response:
 
 
 @router.post("/cases/{case_id}/dispatch")
-def dispatch(page: PageDep, case_id: str, form: FormDep, kick: KickDep) -> Response:
+def dispatch(page: PageDep, case_id: str, form: FormDep) -> Response:
     def run(s: Session, u: User, cid: int, f: dict[str, str]) -> object:
         data = DispatchIn(**form_values(f, "department_id", "working_days", "instructions"))  # type: ignore[arg-type]
         return assignments.dispatch(s, page.clock, u, cid, data)
 
-    return act(page, case_id, form, "dispatch", "page.done.dispatch", run, kick)
+    return act(page, case_id, form, "dispatch", "page.done.dispatch", run)
 
 
 @router.post("/cases/{case_id}/close")

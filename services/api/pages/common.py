@@ -1,18 +1,26 @@
-"""What every page shares: the signed-in user, CSRF, flash messages, rendering, error pages.
+"""What every page shares: the signed-in user, form tokens, flash messages, rendering, error pages.
 
 Sign-in is the API's session cookie (``gongzhi_session``, an opaque token whose
 sha256 is stored); pages read only the cookie, never a bearer header.
 
-CSRF — a token derived from the session with HMAC (no extra cookie, no server
-state): ``csrf = HMAC-SHA256(secret_key, "gongzhi-csrf:" + session token)``.
-Every form carries it in a hidden ``csrf_token`` field and every POST checks it
-with a constant-time compare.  A cross-site page can make the browser send the
-cookie but cannot read it, and without ``secret_key`` it cannot compute the
-token; the token changes with every sign-in and dies with sign-out.  The
-sign-in form, which has no session yet, uses a signed double-submit instead: a
-random nonce in a short-lived ``gongzhi_login_csrf`` cookie and
-``HMAC(secret_key, "gongzhi-login:" + nonce)`` in the form.  The session cookie
-is also ``SameSite=Lax`` and every page forbids framing.
+Form tokens (shared/forms/service.py) — every form a page renders carries its
+own one-time token, bound to the session with an HMAC: ``{{ csrf_field() }}`` in
+a template writes the hidden field.  ``guard_form``, a dependency of the whole
+pages router, checks it on every unsafe request before any handler runs, so no
+handler can forget: a missing or foreign token is refused (403, nothing
+changes); an expired one asks the user to reload (400); a token already used
+(double submit, F5, back button) acts no second time and redirects (303) to the
+page the first post led to, saying it was already done.  A handler's success
+goes through ``done()``: it records where the action led, commits the change
+with the token's use, and redirects (POST → 303 → GET).  A refused action rolls
+the token's use back with the change and re-renders the form with the reason
+and the user's input; posting that again is harmless, since nothing was done.
+
+The sign-in form, which has no session yet, uses a signed double-submit instead:
+a random nonce in a short-lived ``gongzhi_login_csrf`` cookie and
+``HMAC(secret_key, "gongzhi-login:" + nonce)`` in the form; signing in twice is
+harmless, so that token is not one-time.  The session cookie is also
+``SameSite=Lax`` and every page forbids framing.
 
 Flash messages travel in a short-lived cookie signed the same way, read once by
 the next page (Post/Redirect/Get).
@@ -32,8 +40,10 @@ from decimal import Decimal
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import Depends, Request
+from fastapi import Depends, FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup, escape
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlmodel import Session, col
@@ -43,6 +53,7 @@ from services.api.errors import field_reason
 from shared.clock import Clock
 from shared.departments.models import Department
 from shared.errors import DomainError, Invalid, NotFound, Stale, Unauthorized
+from shared.forms import service as forms
 from shared.i18n import MESSAGES, STATE_LABELS, label, pick_language, translate
 from shared.ids import MAX_ID
 from shared.settings import Settings
@@ -52,6 +63,8 @@ from shared.users.models import User
 
 FLASH_COOKIE = "gongzhi_flash"
 LOGIN_CSRF_COOKIE = "gongzhi_login_csrf"
+FORM_TOKEN_FIELD = "csrf_token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 # No script at all, styles only from our own stylesheet, never framed.
 SECURITY_HEADERS = {
@@ -70,10 +83,6 @@ SECURITY_HEADERS = {
 def _sign(secret: str, purpose: str, value: str) -> str:
     mac = hmac.new(secret.encode(), f"{purpose}:{value}".encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(mac).decode().rstrip("=")
-
-
-def csrf_for_session(settings: Settings, session_token: str) -> str:
-    return _sign(settings.secret_key, "gongzhi-csrf", session_token)
 
 
 def csrf_for_login(settings: Settings, nonce: str) -> str:
@@ -103,10 +112,12 @@ class Page:
     lang: str
     flashes: list[Flash] = field(default_factory=list)
     had_flash_cookie: bool = False
+    form_nonce: str | None = None  # the one-time token this request used (set by guard_form)
 
-    @property
-    def csrf_token(self) -> str:
-        return csrf_for_session(self.settings, self.token) if self.token else ""
+    def new_form_token(self) -> str:
+        """A fresh one-time token for one form, bound to this session ("" when signed out)."""
+        binding = self.request.cookies.get(SESSION_COOKIE)
+        return forms.issue(self.settings.secret_key, binding, self.now()) if binding and self.user else ""
 
     def now(self) -> datetime:
         return self.clock.now()
@@ -135,6 +146,9 @@ def _flash_cookie(settings: Settings, flash: Flash) -> str:
 
 
 def get_page(request: Request, session: SessionDep, clock: ClockDep, settings: SettingsDep) -> Page:
+    cached = getattr(request.state, "page", None)
+    if isinstance(cached, Page):  # built already by guard_form for this request
+        return cached
     token = request.cookies.get(SESSION_COOKIE) or None
     user: User | None = None
     if token:
@@ -144,8 +158,10 @@ def get_page(request: Request, session: SessionDep, clock: ClockDep, settings: S
             user, token = None, None
     lang = normalise_language(user.language) if user else pick_language(request.headers.get("accept-language"))
     raw_flash = request.cookies.get(FLASH_COOKIE)
-    return Page(request=request, session=session, clock=clock, settings=settings, user=user, token=token,
+    page = Page(request=request, session=session, clock=clock, settings=settings, user=user, token=token,
                 lang=lang, flashes=_read_flash(settings, raw_flash), had_flash_cookie=raw_flash is not None)
+    request.state.page = page
+    return page
 
 
 PageDep = Annotated[Page, Depends(get_page)]
@@ -162,6 +178,12 @@ FormDep = Annotated[dict[str, str], Depends(read_form)]
 
 # ------------------------------------------------------------------ rendering
 
+def csrf_field(page: Page) -> Markup:
+    """The hidden input every page form carries: ``{{ csrf_field() }}``."""
+    token = escape(page.new_form_token())
+    return Markup(f'<input type="hidden" name="{FORM_TOKEN_FIELD}" value="{token}">')
+
+
 def yuan(value: Decimal | int | float) -> str:
     return f"{Decimal(value):,.2f}"
 
@@ -176,7 +198,10 @@ def base_context(page: Page) -> dict[str, Any]:
     return {
         "user": user,
         "department_name": department_name,
-        "csrf_token": page.csrf_token,
+        "csrf_field": lambda: csrf_field(page),
+        "form_token": page.new_form_token,
+        # One token for a template that writes the field itself; csrf_field() gives each form its own.
+        "csrf_token": page.new_form_token(),
         "timezone": page.settings.timezone,
         "flashes": page.flashes,
         "path": page.request.url.path,
@@ -285,18 +310,83 @@ def form_values(form: Mapping[str, str], *names: str) -> dict[str, str]:
     return {name: form[name].strip() for name in names if form.get(name, "").strip()}
 
 
-def check_csrf(page: Page, form: Mapping[str, str]) -> bool:
-    return page.token is not None and tokens_match(page.csrf_token, form.get("csrf_token"))
+# ------------------------------------------------------------------ form tokens
+
+class PageAnswer(Exception):  # noqa: N818 - not an error: the answer a dependency gives instead of the handler
+    """Raised by a dependency that answers the request itself (refusal or replay)."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status_code)
+        self.response = response
 
 
-def relay_kicker() -> Callable[[], bool]:
-    """The after-commit kick of the outbox relay; a dependency so tests can count kicks."""
-    from shared.outbox.relay import kick
-
-    return kick
+def _answer(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, PageAnswer)
+    return exc.response
 
 
-KickDep = Annotated[Callable[[], bool], Depends(relay_kicker)]
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(PageAnswer, _answer)
+
+
+def _login_token_ok(page: Page, given: str | None) -> bool:
+    nonce = page.request.cookies.get(LOGIN_CSRF_COOKIE)  # sent to /login only (cookie path)
+    return bool(nonce) and tokens_match(csrf_for_login(page.settings, nonce or ""), given)
+
+
+async def guard_form(request: Request, session: SessionDep, clock: ClockDep, settings: SettingsDep) -> None:
+    """The pages router's dependency: every unsafe request needs a valid token, used once.
+
+    Safe requests (the stylesheet too) pay nothing: no form is read, no user looked up.
+    """
+    if request.method in SAFE_METHODS:
+        return
+    form = await read_form(request)  # Starlette keeps the parsed form: the handler reads it again for free
+    await run_in_threadpool(_check_form_token, request, session, clock, settings, form)
+
+
+def _check_form_token(request: Request, session: Session, clock: Clock, settings: Settings,
+                      form: Mapping[str, str]) -> None:
+    page = get_page(request, session, clock, settings)  # the handler's PageDep gets this same page
+    given = form.get(FORM_TOKEN_FIELD)
+    if _login_token_ok(page, given):
+        return
+    binding = page.request.cookies.get(SESSION_COOKIE)
+    try:
+        if not binding:
+            raise forms.TokenRefused()
+        token = forms.verify(page.settings.secret_key, binding, given, page.now())
+    except forms.TokenRefused as refused:
+        if refused.expired and page.user is None:
+            raise PageAnswer(login_redirect(page)) from None
+        raise PageAnswer(error_page(page, 400 if refused.expired else 403,
+                                    "page.form_expired" if refused.expired else "page.csrf_failed")) from None
+    if page.user is None:
+        return  # the session ended: the handler sends the user to sign in, nothing is done
+    earlier = forms.claim(page.session, token, page.user.id, page.now())  # type: ignore[arg-type]
+    if earlier is not None:
+        page.session.rollback()
+        raise PageAnswer(redirect_with_flash(page, safe_next(earlier.result_path), "page.already_done"))
+    page.form_nonce = token.nonce
+
+
+def commit_refusal(page: Page) -> None:
+    """Commit what a refused action must keep (a throttle count), but not the form's use: it did nothing."""
+    if page.form_nonce is not None:
+        forms.release(page.session, page.form_nonce)
+        page.form_nonce = None
+    page.session.commit()
+
+
+def done(page: Page, url: str) -> None:
+    """A page action succeeded: remember where it leads (a replay goes there) and commit it.
+
+    The change, the token's use and (after the commit) the relay kick are one
+    unit; the caller then redirects to URL.
+    """
+    if page.form_nonce is not None:
+        forms.record_result(page.session, page.form_nonce, url)
+    page.session.commit()
 
 
 def department_names(session: Session) -> dict[int, str]:

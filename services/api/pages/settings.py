@@ -18,8 +18,8 @@ from services.api.pages.common import (
     FormDep,
     Page,
     PageDep,
-    check_csrf,
-    error_page,
+    commit_refusal,
+    done,
     error_text,
     form_values,
     html,
@@ -66,8 +66,6 @@ def settings_page(page: PageDep) -> Response:
 def save_preferences(page: PageDep, form: FormDep) -> Response:
     if page.user is None:
         return login_redirect(page)
-    if not check_csrf(page, form):
-        return error_page(page, 403, "page.csrf_failed")
     try:
         version = form.get("version", "").strip()
         if not version.isdigit() or len(version) > 9:
@@ -75,7 +73,7 @@ def save_preferences(page: PageDep, form: FormDep) -> Response:
         data = PreferencesIn(**form_values(form, "language", "notify_mode"))  # type: ignore[arg-type]
         user = users.update_preferences(page.session, page.clock, page.user, int(version),
                                         data.model_dump(exclude_unset=True))
-        page.session.commit()
+        done(page, "/settings")
     except (DomainError, ValidationError) as exc:
         page.session.rollback()
         return _refused(page, exc, "preferences", form)
@@ -87,8 +85,6 @@ def save_preferences(page: PageDep, form: FormDep) -> Response:
 def change_password(page: PageDep, form: FormDep) -> Response:
     if page.user is None:
         return login_redirect(page)
-    if not check_csrf(page, form):
-        return error_page(page, 403, "page.csrf_failed")
     try:
         data = PasswordChangeIn(current_password=form.get("current_password", "")[:256],
                                 new_password=form.get("new_password", "")[:256])
@@ -97,11 +93,11 @@ def change_password(page: PageDep, form: FormDep) -> Response:
         users.change_password(page.session, page.clock, page.settings, page.user,
                               current_password=data.current_password, new_password=data.new_password,
                               keep_token=page.token, client=client_address(page.request))
-        page.session.commit()
+        done(page, "/settings")
     except ValidationError as exc:
         page.session.rollback()
         return _refused(page, exc, "password", form)
     except DomainError as exc:
-        page.session.commit()  # a wrong current password counts towards the sign-in throttle
+        commit_refusal(page)  # a wrong current password counts towards the sign-in throttle
         return _refused(page, exc, "password", form)
     return redirect_with_flash(page, "/settings", "page.done.password")

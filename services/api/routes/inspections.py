@@ -9,16 +9,12 @@ from shared.cases.schemas import ReasonIn
 from shared.inspections import service
 from shared.inspections.models import Inspection
 from shared.inspections.schemas import InspectionCreate, InspectionPublic, InspectionUpdate
-from shared.outbox.relay import kick
-from shared.outbox.service import take_enqueued
 
 router = APIRouter(tags=["inspections"], route_class=IdempotentRoute)
 
 
 def _respond(session: Session, inspection: Inspection, response: Response) -> InspectionPublic:
-    session.commit()
-    if take_enqueued(session):  # scheduling dispatches assignments, cancelling cancels them: both notify
-        kick()
+    session.commit()  # scheduling or cancelling notifies: the after-commit hook wakes the relay
     response.headers["ETag"] = etag(inspection.version)
     return service.to_public(session, inspection)
 
