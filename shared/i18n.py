@@ -783,5 +783,8 @@ MESSAGES.update({  # --- page form tokens ---
                           "en": "The form expired and nothing was changed; reload the page and submit it again"},
     "page.already_done": {"zh-CN": "该表单已提交过，此操作已完成，未重复办理",
                           "en": "This form was already submitted: the action is done and was not repeated"},
+    "page.already_done_edited": {"zh-CN": "该表单已提交过，本次修改未生效。请在当前页面上重新填写并提交",
+                                 "en": "This form was already submitted, so this change was not applied; "
+                                       "fill in the form on this page and submit it again"},
 })
 # --- end page form tokens ---

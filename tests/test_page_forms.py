@@ -72,6 +72,20 @@ def test_a_comment_form_posted_twice_comments_once(app: Any, world: World, make_
     assert _count(app, Event, Event.case_id == case.id, Event.action == "commented") == 1  # type: ignore[arg-type]
 
 
+def test_an_old_form_edited_and_sent_again_changes_nothing_and_says_so(app: Any, world: World,  # type: ignore[no-untyped-def]
+                                                                       make_case) -> None:
+    case = make_case(shared=("TYJ",))
+    path = f"/cases/{case.id}"
+    liaison = browser(app, world.liaison("TYJ"))
+    fields = form_fields(liaison.get(path).text, f"{path}/comment")
+    assert liaison.post(f"{path}/comment", data={**fields, "text": "已安排人员核查"}).status_code == 303
+    liaison.get(path)  # reads the first flash
+    r = liaison.post(f"{path}/comment", data={**fields, "text": "改过的备注"})  # back button, edited, sent
+    assert (r.status_code, r.headers["location"]) == (303, path)
+    assert "本次修改未生效" in liaison.get(path).text
+    assert _count(app, Event, Event.case_id == case.id, Event.action == "commented") == 1  # type: ignore[arg-type]
+
+
 def test_each_form_on_a_page_has_its_own_token(app: Any, world: World, make_case) -> None:  # type: ignore[no-untyped-def]
     """Commenting does not use up the dispatch form shown beside it."""
     case = make_case()

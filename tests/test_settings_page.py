@@ -48,9 +48,12 @@ def test_a_stale_or_forged_preferences_form_changes_nothing(app: Any, world: Wor
     me = world.liaison("XFXH")
     client = browser(app, me)
     fields = form_fields(client.get("/settings").text, "/settings/preferences")
+    other_tab = form_fields(client.get("/settings").text, "/settings/preferences")  # the same version
     assert client.post("/settings/preferences", data={**fields, "language": "en"}).status_code == 303
-    stale = client.post("/settings/preferences", data={**fields, "notify_mode": "immediate"})
+    stale = client.post("/settings/preferences", data={**other_tab, "notify_mode": "immediate"})
     assert stale.status_code == 412
+    resent = client.post("/settings/preferences", data={**fields, "notify_mode": "immediate"})  # a used form
+    assert resent.status_code == 303
     forged = client.post("/settings/preferences", data={"version": "2", "notify_mode": "immediate"})
     assert forged.status_code == 403
     bad = client.post("/settings/preferences", data={**form_fields(client.get("/settings").text,

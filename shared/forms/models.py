@@ -19,5 +19,7 @@ class FormTokenUse(SQLModel, table=True):
     nonce: str = Field(primary_key=True, max_length=32)
     user_id: int = Field(foreign_key="user.id")
     used_at: datetime = utc_field()
+    # What was posted (sha256 of the fields), to tell a replay from an edited resubmission.
+    body_sha256: str = Field(default="", max_length=64)
     # Where the action led; a replay of the form is sent there.
     result_path: str | None = Field(default=None, max_length=300)

@@ -21,7 +21,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -78,7 +80,14 @@ def verify(secret: str, binding: str, token: str | None, now: datetime, ttl: tim
     return FormToken(nonce, issued_at)
 
 
-def claim(session: Session, token: FormToken, user_id: int, now: datetime) -> FormTokenUse | None:
+def body_digest(fields: Mapping[str, str], *, ignore: tuple[str, ...] = ()) -> str:
+    """What a form posted, as a digest: the same form sent again gives the same one."""
+    kept = sorted((k, v) for k, v in fields.items() if k not in ignore)
+    return hashlib.sha256(json.dumps(kept, ensure_ascii=False).encode()).hexdigest()
+
+
+def claim(session: Session, token: FormToken, user_id: int, now: datetime,
+          body_sha256: str = "") -> FormTokenUse | None:
     """Mark the token used in the caller's transaction; the earlier use when it was used already.
 
     Also forgets this user's uses older than TOKEN_TTL: those tokens are refused as
@@ -88,7 +97,7 @@ def claim(session: Session, token: FormToken, user_id: int, now: datetime) -> Fo
                                                col(FormTokenUse.used_at) < now - TOKEN_TTL))
     table = FormTokenUse.__table__  # type: ignore[attr-defined]
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    stmt = (insert(table).values(nonce=token.nonce, user_id=user_id, used_at=now)
+    stmt = (insert(table).values(nonce=token.nonce, user_id=user_id, used_at=now, body_sha256=body_sha256)
             .on_conflict_do_nothing(index_elements=["nonce"]).returning(table.c.nonce))
     if session.execute(stmt).first() is not None:
         return None

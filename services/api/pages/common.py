@@ -10,7 +10,8 @@ pages router, checks it on every unsafe request before any handler runs, so no
 handler can forget: a missing or foreign token is refused (403, nothing
 changes); an expired one asks the user to reload (400); a token already used
 (double submit, F5, back button) acts no second time and redirects (303) to the
-page the first post led to, saying it was already done.  A handler's success
+page the first post led to, saying it was already done (or, when the old form
+was edited before it was sent again, that the edit was not applied).  A handler's success
 goes through ``done()``: it records where the action led, commits the change
 with the token's use, and redirects (POST → 303 → GET).  A refused action rolls
 the token's use back with the change and re-renders the form with the reason
@@ -363,10 +364,15 @@ def _check_form_token(request: Request, session: Session, clock: Clock, settings
                                     "page.form_expired" if refused.expired else "page.csrf_failed")) from None
     if page.user is None:
         return  # the session ended: the handler sends the user to sign in, nothing is done
-    earlier = forms.claim(page.session, token, page.user.id, page.now())  # type: ignore[arg-type]
+    body = forms.body_digest(form, ignore=(FORM_TOKEN_FIELD,))
+    earlier = forms.claim(page.session, token, page.user.id, page.now(), body)  # type: ignore[arg-type]
     if earlier is not None:
         page.session.rollback()
-        raise PageAnswer(redirect_with_flash(page, safe_next(earlier.result_path), "page.already_done"))
+        if earlier.body_sha256 == body:  # the same form again: double click, F5, back and resend
+            raise PageAnswer(redirect_with_flash(page, safe_next(earlier.result_path), "page.already_done"))
+        # An old form, edited and sent again: its first post acted; this one may not.
+        raise PageAnswer(redirect_with_flash(page, safe_next(earlier.result_path), "page.already_done_edited",
+                                             level="error"))
     page.form_nonce = token.nonce
 
 
