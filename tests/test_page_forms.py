@@ -22,7 +22,7 @@ from shared.events.models import Event
 from shared.forms import service as forms
 from shared.forms.models import FormTokenUse
 from shared.users.models import User
-from tests.factories import World
+from tests.factories import PASSWORD, World
 from tests.test_pages import browser, form_fields, state_of
 
 ALREADY = "该表单已提交过"
@@ -109,6 +109,17 @@ def test_a_refused_form_can_be_corrected_and_sent_again(app: Any, world: World, 
     assert r.status_code == 422  # nothing done, so the token is not used up
     r = liaison.post(f"{path}/return", data={**fields, "reason": "other", "note": "属区级职责"})
     assert r.status_code == 303 and state_of(app, a.id)[0] == AssignmentState.RETURNED
+
+
+def test_a_wrong_current_password_counts_but_does_not_use_up_the_form(app: Any, world: World) -> None:
+    """The refusal commits (the sign-in throttle counts it) without the form's use: it did nothing."""
+    client = browser(app, world.liaison("XFXH"))
+    fields = form_fields(client.get("/settings").text, "/settings/password")
+    new = {"new_password": "另一个密码-2026", "new_password_confirm": "另一个密码-2026"}
+    assert client.post("/settings/password", data={**fields, **new, "current_password": "not-it"}).status_code == 422
+    assert _count(app, FormTokenUse) == 0
+    r = client.post("/settings/password", data={**fields, **new, "current_password": PASSWORD})
+    assert r.status_code == 303 and _count(app, FormTokenUse) == 1
 
 
 def test_a_forged_post_is_refused_and_changes_nothing(app: Any, world: World, make_case, dispatch) -> None:  # type: ignore[no-untyped-def]
