@@ -216,9 +216,13 @@ def html(page: Page, template: str, *, status: int = 200, **context: Any) -> HTM
 
     It ends with a commit because the only writes a page view makes are audit rows
     (an unmasked read of personal data) that must be kept; every error path has
-    rolled its failed change back before it renders.
+    rolled its failed change back before it renders.  An error answer never uses
+    up the posted form: it did nothing, so sending it again must be possible.
     """
     full = {**base_context(page), **context}
+    if status >= 400 and page.form_nonce is not None:
+        forms.release(page.session, page.form_nonce)
+        page.form_nonce = None
     page.session.commit()
     body = render(f"pages/{template}", lang=page.lang, **full)
     response = HTMLResponse(body, status_code=status, headers=SECURITY_HEADERS)
