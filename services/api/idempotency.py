@@ -34,7 +34,6 @@ from services.api.deps import ClockDep, CurrentUser, SessionDep, SettingsDep
 from shared.errors import Invalid, TooLarge
 from shared.idempotency import service
 from shared.idempotency.models import IdempotencyRecord
-from shared.outbox.service import mark_enqueued, take_enqueued
 
 # The response headers a replay repeats (no-store too: a case answer may hold personal data);
 # the body and status always.
@@ -47,7 +46,6 @@ MULTIPART_SLACK = 64 * 1024
 class _Pending:
     session: Session
     record: IdempotencyRecord
-    kick: bool = False
     _restore: Callable[[], None] = field(default=lambda: None)
 
     def finish(self, response: Response) -> None:
@@ -55,11 +53,7 @@ class _Pending:
         headers = {k: v for k, v in response.headers.items() if k in KEPT_HEADERS}
         service.complete(self.session, self.record,
                          service.Answer(response.status_code, headers, bytes(response.body)))
-        self.session.commit()
-        if self.kick:
-            from shared.outbox.relay import kick
-
-            kick()
+        self.session.commit()  # the after-commit hook wakes the relay if the change queued mail
 
     def restore(self) -> None:
         self._restore()
@@ -69,11 +63,7 @@ class _Pending:
 def _hold_commits(session: Session, pending: _Pending) -> None:
     """Until the answer is known, the route's commit only flushes (see the module docstring)."""
     def flush_instead() -> None:
-        session.flush()
-        # The route kicks the relay after "committing"; kick again after the real commit.
-        if take_enqueued(session):
-            pending.kick = True
-            mark_enqueued(session)
+        session.flush()  # no commit, so no after-commit kick yet: the real commit in finish() does it
 
     session.commit = flush_instead  # type: ignore[method-assign]
     pending._restore = lambda: session.__dict__.pop("commit", None)
