@@ -72,6 +72,21 @@ def test_an_api_action_that_queues_mail_kicks_once_after_its_commit(api, world: 
     assert kicks[-1] >= 1  # the relay, woken, already finds the row: the kick came after the commit
 
 
+def test_an_idempotent_api_action_kicks_once_after_its_real_commit(api, world: World, make_case, session,  # type: ignore[no-untyped-def]
+                                                                     kicks: list[int]) -> None:
+    """With Idempotency-Key the route's commit is held back; the kick waits for the real one."""
+    _immediate(session, world.liaison("TYJ"))
+    case = make_case()
+    before = len(kicks)
+    coordinator = api.as_user(world.coordinator)
+    body = {"department_id": world.dept("TYJ").id, "working_days": 5, "instructions": "核查体育经营许可"}
+    headers = {"Idempotency-Key": "dispatch-tyj-1"}
+    first = coordinator.post(f"/api/v1/cases/{case.id}/assignments", json=body, headers=headers)
+    again = coordinator.post(f"/api/v1/cases/{case.id}/assignments", json=body, headers=headers)
+    assert first.status_code == again.status_code == 201, first.text
+    assert len(kicks) == before + 1 and kicks[-1] >= 1  # the replay queued nothing, kicked nothing
+
+
 def test_a_page_action_that_queues_mail_kicks_once_after_its_commit(app, world: World, make_case, session,  # type: ignore[no-untyped-def]
                                                                       kicks: list[int]) -> None:
     _immediate(session, world.liaison("TYJ"))
