@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 07:25:22.134032
+Create Date: 2026-12-02 07:31:30.146984
 
 """
 from typing import Sequence, Union
@@ -156,6 +156,18 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_case_enterprise_credit_code'), ['enterprise_credit_code'], unique=False)
         batch_op.create_index('ix_case_lead_status', ['lead_department_id', 'status'], unique=False)
         batch_op.create_index(batch_op.f('ix_case_source'), ['source'], unique=False)
+
+    op.create_table('form_token_use',
+    sa.Column('nonce', sa.String(length=32), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('used_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('body_sha256', sa.String(length=64), nullable=False),
+    sa.Column('result_path', sa.String(length=300), nullable=True),
+    sa.ForeignKeyConstraint(['user_id'], ['user.id'], ),
+    sa.PrimaryKeyConstraint('nonce')
+    )
+    with op.batch_alter_table('form_token_use', schema=None) as batch_op:
+        batch_op.create_index('ix_form_token_use_user_used', ['user_id', 'used_at'], unique=False)
 
     op.create_table('idempotency_key',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -573,6 +585,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_idempotency_key_created_at'))
 
     op.drop_table('idempotency_key')
+    with op.batch_alter_table('form_token_use', schema=None) as batch_op:
+        batch_op.drop_index('ix_form_token_use_user_used')
+
+    op.drop_table('form_token_use')
     with op.batch_alter_table('case', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_case_source'))
         batch_op.drop_index('ix_case_lead_status')
