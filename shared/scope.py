@@ -108,12 +108,6 @@ def require_case_manager(actor: User, case: ManagedCase) -> None:
         raise Forbidden()
 
 
-def require_department_member(actor: User, department_id: int) -> None:
-    """Liaisons and heads act only for their own department."""
-    if actor.role not in DEPARTMENT_ROLES or actor.department_id != department_id:
-        raise Forbidden()
-
-
 def require_role(actor: User, *roles: Role) -> None:
     if actor.role not in roles:
         raise Forbidden()

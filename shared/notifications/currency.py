@@ -31,6 +31,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from shared.assignments import rules as workflow
+from shared.assignments import status
 from shared.assignments.models import AssignmentState
 from shared.assignments.permissions import (
     MANAGER_ACTIONS,
@@ -165,7 +166,7 @@ def read(kind: str, params: dict[str, Any], subject: Subject, actor: User) -> Re
         still_open = subject.pending_extension_id is not None and wanted in (None, subject.pending_extension_id)
         may = may_decide_extension(actor, facts, case)
     elif ask == Ask.FOLLOW_UP:
-        still_open = facts.state in (AssignmentState.DISPATCHED, AssignmentState.ACCEPTED)
+        still_open = status.is_active(facts.state)  # 督办 chases work still on the clock
         may = bool(offered & MANAGER_ACTIONS)
     else:
         step = _STEP[ask]
