@@ -788,3 +788,53 @@ MESSAGES.update({  # --- page form tokens ---
                                        "fill in the form on this page and submit it again"},
 })
 # --- end page form tokens ---
+MESSAGES.update({  # --- errors a client can rely on ---
+    "field_too_long": {"zh-CN": "过长（最多 {max} 个字符）", "en": "is too long (at most {max} characters)"},
+    "field_too_short": {"zh-CN": "过短（至少 {min} 个字符）", "en": "is too short (at least {min} characters)"},
+    "list_too_long": {"zh-CN": "项数过多（最多 {max} 项）", "en": "has too many items (at most {max})"},
+    "list_too_short": {"zh-CN": "项数过少（至少 {min} 项）", "en": "has too few items (at least {min})"},
+    "field_out_of_range_bounds": {"zh-CN": "超出允许范围（{bounds}）", "en": "is out of range ({bounds})"},
+    "field_not_integer": {"zh-CN": "应为整数", "en": "must be an integer"},
+    "field_not_boolean": {"zh-CN": "应为 true 或 false", "en": "must be true or false"},
+    "field_not_number": {"zh-CN": "应为数字", "en": "must be a number"},
+    "field_not_text": {"zh-CN": "应为文本", "en": "must be text"},
+    "field_not_list": {"zh-CN": "应为列表", "en": "must be a list"},
+    "field_not_object": {"zh-CN": "应为对象", "en": "must be an object"},
+    "field_unknown": {"zh-CN": "不是可接受的字段", "en": "is not an accepted field"},
+    "field_text_nul": {"zh-CN": "不能包含 NUL 字符（\\u0000）", "en": "must not contain NUL characters (\\u0000)"},
+    "json_invalid": {"zh-CN": "请求体不是有效的 JSON", "en": "The request body is not valid JSON"},
+    "json_too_deep": {"zh-CN": "请求体 JSON 嵌套层级过深", "en": "The request body's JSON is nested too deeply"},
+    "body_required": {"zh-CN": "缺少请求体（JSON 对象）", "en": "A request body (a JSON object) is required"},
+    "body_not_object": {
+        "zh-CN": "请求体应为 JSON 对象（Content-Type: application/json）",
+        "en": "The request body must be a JSON object (Content-Type: application/json)",
+    },
+    "route_not_found": {"zh-CN": "没有这个接口", "en": "No such endpoint"},
+    "method_not_allowed": {"zh-CN": "该接口不支持此请求方法", "en": "This endpoint does not accept this method"},
+    "internal_error": {
+        "zh-CN": "服务器内部错误，请稍后重试；如仍出错，请把编号 {reference} 告知管理员",
+        "en": "Internal server error; try again later, and if it persists give the administrator reference {reference}",
+    },
+    "if_match_unknown": {
+        "zh-CN": "If-Match 中的版本不是本系统发出的（应为 ETag 的值，如 \"3\"），请重新读取后再修改",
+        "en": "The If-Match header names no version we issued (send the ETag you read, e.g. \"3\"); reload and retry",
+    },
+    "if_match_any": {
+        "zh-CN": "If-Match 不能为 *：请发送读取时得到的 ETag（记录版本），以免覆盖他人的修改",
+        "en": "If-Match cannot be *: send the ETag you read, so that nobody's change is overwritten",
+    },
+    "case_unknown": {"zh-CN": "案件不存在或无权访问：{ids}", "en": "Unknown case (or out of your reach): {ids}"},
+    "campaign_unknown": {"zh-CN": "专项行动不存在：{ids}", "en": "Unknown campaign: {ids}"},
+    "user_unknown": {"zh-CN": "用户不存在：{ids}", "en": "Unknown user: {ids}"},
+    "inspection_date_past": {
+        "zh-CN": "检查日期早于今天（{today}）；如为补录已进行的检查，请设置 recorded_after_fact 并填写检查记录",
+        "en": "The date is before today ({today}); to record an inspection already done, "
+              "set recorded_after_fact and give its record",
+    },
+    "inspection_after_fact_future": {
+        "zh-CN": "补录的检查日期不能晚于今天（{today}）",
+        "en": "An inspection recorded after the fact cannot be dated after today ({today})",
+    },
+    "inspection_record_required": {"zh-CN": "补录检查须填写检查记录",
+                                   "en": "is required when recording after the fact"},
+})  # --- end errors ---

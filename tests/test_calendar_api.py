@@ -98,14 +98,14 @@ def test_a_date_outside_the_year_is_refused_naming_the_field(api: Api, world: Wo
     r = api.as_user(world.admin).put("/api/v1/calendar/2027", json=body)
     assert r.status_code == 422
     [field] = r.json()["error"]["fields"]
-    assert field["field"] == "holidays.1"
+    assert field["field"] == "holidays[1]"
     assert "2028-01-03" in field["reason"] and "2027" in field["reason"]
 
 
 def test_a_malformed_date_is_refused(api: Api, world: World) -> None:
     r = api.as_user(world.admin).put("/api/v1/calendar/2027", json={"holidays": ["2027-02-30"]})
     assert r.status_code == 422
-    assert r.json()["error"]["fields"][0]["field"].startswith("holidays.0")
+    assert r.json()["error"]["fields"][0]["field"].startswith("holidays[0]")
 
 
 def test_loading_2027_recomputes_and_clears_provisional(

@@ -73,7 +73,7 @@ def test_malformed_if_match_and_json(api, world, make_case):
     case = make_case()
     client = api.as_user(world.coordinator)
     assert client.patch(f"/api/v1/cases/{case.id}", json={"title": "x"},
-                        headers={"If-Match": "garbage"}).status_code == 428
+                        headers={"If-Match": "garbage"}).status_code == 412
     r = client.post("/api/v1/cases", content=b"{not json", headers={"Content-Type": "application/json"})
     assert r.status_code == 422
     huge_id = client.get("/api/v1/cases/99999999999999999999")

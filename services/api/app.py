@@ -12,7 +12,7 @@ from fastapi import APIRouter, FastAPI
 from sqlalchemy.engine import Engine
 from starlette.middleware.gzip import GZipMiddleware
 
-from services.api import docs, errors, routes, signin
+from services.api import docs, errors, openapi, routes, signin
 from shared.clock import Clock, SystemClock
 from shared.db import get_engine
 from shared.outbox.service import install_relay_kick
@@ -83,4 +83,5 @@ def create_app(
     for router in _routers():
         app.include_router(router, prefix=API_PREFIX)
     importlib.import_module("services.api.pages").install(app)  # HTML pages at the root
+    openapi.install(app)
     return app

@@ -10,7 +10,7 @@ from fastapi import Depends, Header, Path, Query, Request
 from sqlmodel import Session
 
 from shared.clock import Clock
-from shared.errors import PreconditionRequired, Unauthorized
+from shared.errors import PreconditionRequired, Stale, Unauthorized
 from shared.i18n import pick_language
 from shared.ids import MAX_ID
 from shared.settings import Settings
@@ -76,14 +76,24 @@ _ETAG = re.compile(r'^\s*(?:W/)?"?(\d{1,9})"?\s*$')
 def if_match(
     if_match: Annotated[
         str | None,
-        Header(description='The version you read, from the ETag: "3"'),
+        Header(description='The version you read, from the ETag: "3". Required on every change.'),
     ] = None,
 ) -> int:
-    if if_match is None:
+    """The version the client read.
+
+    Missing: 428 — the change is refused until the client says what it read.
+    `*` ("any version"): 428 as well — it is a precondition in form only, it
+    names no version, so the lost-update check would have nothing to compare.
+    Anything else that is not one of our ETags (`"abc"`): 412 — the client did
+    send a precondition, and it does not hold for this record.
+    """
+    if if_match is None or not if_match.strip():
         raise PreconditionRequired()
+    if if_match.strip() == "*":
+        raise PreconditionRequired("if_match_any")
     m = _ETAG.match(if_match)
     if m is None:
-        raise PreconditionRequired()
+        raise Stale("if_match_unknown")
     return int(m.group(1))
 
 

@@ -3,13 +3,14 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
 from shared.assignments.models import AssignmentState, ExtensionState, ReturnReason
 from shared.ids import DbId
+from shared.inputs import Input
 
 
-class DispatchIn(BaseModel):
+class DispatchIn(Input):
     department_id: DbId
     instructions: str = Field(default="", max_length=4000)
     working_days: int | None = Field(
@@ -22,18 +23,20 @@ class DispatchIn(BaseModel):
     )
 
 
-class ReturnIn(BaseModel):
+class ReturnIn(Input):
     reason: ReturnReason
-    note: str | None = Field(default=None, max_length=2000)
+    note: str | None = Field(default=None, max_length=2000, validate_default=True)
 
-    @model_validator(mode="after")
-    def _other_needs_text(self) -> ReturnIn:
-        if self.reason == ReturnReason.OTHER and not (self.note and self.note.strip()):
+    @field_validator("note")
+    @classmethod
+    def _other_needs_text(cls, note: str | None, info: ValidationInfo) -> str | None:
+        # A field validator, not a model one: the error then names `note`, not the whole body.
+        if info.data.get("reason") == ReturnReason.OTHER and not (note and note.strip()):
             raise ValueError("note_required_for_other")
-        return self
+        return note
 
 
-class RedispatchIn(BaseModel):
+class RedispatchIn(Input):
     department_id: DbId | None = Field(default=None, description="改派部门；缺省为原部门")
     working_days: int | None = Field(default=None, ge=1, le=120)
     instructions: str | None = Field(default=None, max_length=4000)
@@ -44,31 +47,31 @@ class RedispatchIn(BaseModel):
     )
 
 
-class ExtensionIn(BaseModel):
+class ExtensionIn(Input):
     extra_working_days: int = Field(ge=1, le=60)
     reason: str = Field(min_length=1, max_length=2000)
 
 
-class DecisionIn(BaseModel):
+class DecisionIn(Input):
     comment: str | None = Field(default=None, max_length=2000)
 
 
-class ReviewIn(BaseModel):
+class ReviewIn(Input):
     comment: str | None = Field(default=None, max_length=4000)
 
 
-class SendBackIn(BaseModel):
+class SendBackIn(Input):
     reason: str = Field(min_length=1, max_length=4000)
 
 
-class CancelIn(BaseModel):
+class CancelIn(Input):
     reason: str = Field(min_length=1, max_length=2000)
 
 
 Yuan = Decimal
 
 
-class FeedbackIn(BaseModel):
+class FeedbackIn(Input):
     narrative: str = Field(min_length=1, max_length=20000)
     enterprises_inspected: int = Field(default=0, ge=0, le=1_000_000)
     problems_found: int = Field(default=0, ge=0, le=1_000_000)

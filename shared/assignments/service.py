@@ -19,6 +19,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlmodel import Session, col
 
+from shared import references
 from shared.assignments import hooks, queries, rules, status
 from shared.assignments.models import (
     Assignment,
@@ -73,10 +74,7 @@ def _set_deadlines(session: Session, a: Assignment, start: datetime, working_day
 
 
 def _department(session: Session, department_id: int, field: str) -> Department:
-    department = session.get(Department, department_id)
-    if department is None or not department.active:
-        raise Invalid(field, "department_unknown", ids=str(department_id))
-    return department
+    return references.require_department(session, department_id, field)
 
 
 def _check_assignee(session: Session, assignee_id: int | None, department_id: int) -> None:

@@ -4,35 +4,39 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import Field, ValidationInfo, field_validator
 from sqlalchemy import select
 from sqlmodel import Session, col
 
+from shared import references
 from shared.campaigns.models import Campaign
 from shared.clock import Clock
 from shared.errors import Invalid, NotFound
 from shared.events import service as events
 from shared.ids import DbId
+from shared.inputs import Input
 from shared.scope import require_role
 from shared.users.models import Role, User
 from shared.versioning import bump, check_version
 
 
-class CampaignIn(BaseModel):
+class CampaignIn(Input):
     name: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=4000)
     starts_on: date
     ends_on: date
     lead_department_id: DbId | None = None
 
-    @model_validator(mode="after")
-    def _dates(self) -> CampaignIn:
-        if self.ends_on < self.starts_on:
+    @field_validator("ends_on")
+    @classmethod
+    def _dates(cls, ends_on: date, info: ValidationInfo) -> date:
+        starts_on = info.data.get("starts_on")
+        if starts_on is not None and ends_on < starts_on:
             raise ValueError("ends_before_start")
-        return self
+        return ends_on
 
 
-class CampaignUpdate(BaseModel):
+class CampaignUpdate(Input):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=4000)
     starts_on: date | None = None
@@ -49,6 +53,8 @@ def create(session: Session, clock: Clock, actor: User, data: CampaignIn) -> Cam
     require_role(actor, Role.COORDINATOR, Role.ADMIN)
     if session.scalar(select(col(Campaign.id)).where(col(Campaign.name) == data.name)) is not None:  # type: ignore[arg-type]
         raise Invalid("name", "name_taken")
+    if data.lead_department_id is not None:
+        references.require_department(session, data.lead_department_id, "lead_department_id")
     campaign = Campaign(**data.model_dump(), created_at=clock.now())
     session.add(campaign)
     session.flush()

@@ -7,12 +7,13 @@ from pydantic import BaseModel, Field, field_validator
 from shared.cases.credit_code import is_valid_credit_code
 from shared.cases.models import CaseSource, CaseStatus, Priority
 from shared.ids import DbId
+from shared.inputs import Input
 
 PHONE_PATTERN = r"^[0-9+\- ]{3,20}$"
 ID_NUMBER_PATTERN = r"^[0-9]{17}[0-9Xx]$"
 
 
-class _CaseFields(BaseModel):
+class _CaseFields(Input):
     @field_validator("enterprise_credit_code", check_fields=False)
     @classmethod
     def _credit_code(cls, value: str | None) -> str | None:
@@ -60,15 +61,15 @@ class CaseUpdate(_CaseFields):
     is_typical: bool | None = None
 
 
-class ShareIn(BaseModel):
+class ShareIn(Input):
     department_ids: list[DbId] = Field(min_length=1, max_length=100)
 
 
-class ReasonIn(BaseModel):
+class ReasonIn(Input):
     reason: str = Field(min_length=1, max_length=2000)
 
 
-class CommentIn(BaseModel):
+class CommentIn(Input):
     text: str = Field(min_length=1, max_length=4000)
 
 

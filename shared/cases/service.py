@@ -6,14 +6,13 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
+from shared import references
 from shared.assignments import status
 from shared.assignments.models import Assignment
-from shared.campaigns.models import Campaign
 from shared.cases.models import Case, CaseSequence, CaseShare, CaseStatus
 from shared.cases.schemas import CaseCreate, CaseUpdate
 from shared.clock import Clock
-from shared.departments.models import Department
-from shared.errors import Conflict, Forbidden, Invalid
+from shared.errors import Conflict, Forbidden
 from shared.events import service as events
 from shared.scope import case_for_read, require_case_manager
 from shared.settings import get_settings
@@ -41,32 +40,14 @@ def next_reference(session: Session, year: int) -> str:
     return f"GZ-{year}-{value:06d}"
 
 
-def _require_departments(session: Session, ids: list[int], field: str) -> None:
-    if not ids:
-        return
-    found = set(
-        session.scalars(
-            select(col(Department.id)).where(col(Department.id).in_(ids), col(Department.active).is_(True))
-        )
-    )
-    missing = sorted(set(ids) - found)
-    if missing:
-        raise Invalid(field, "department_unknown", ids=", ".join(map(str, missing)))
-
-
-def _require_campaign(session: Session, campaign_id: int | None) -> None:
-    if campaign_id is not None and session.get(Campaign, campaign_id) is None:
-        raise Invalid("campaign_id", "campaign_unknown")
-
-
 def create_case(session: Session, clock: Clock, actor: User, data: CaseCreate) -> Case:
     if actor.role != Role.COORDINATOR:
         raise Forbidden()
     lead = data.lead_department_id or actor.department_id
-    _require_departments(session, [lead], "lead_department_id")
+    references.require_departments(session, [lead], "lead_department_id")
     shared_with = sorted(set(data.shared_with) - {lead})
-    _require_departments(session, shared_with, "shared_with")
-    _require_campaign(session, data.campaign_id)
+    references.require_departments(session, shared_with, "shared_with")
+    references.require_campaign(session, data.campaign_id)
     now = clock.now()
     year = now.astimezone(get_settings().tz).year
     fields = data.model_dump(exclude={"lead_department_id", "shared_with"})
@@ -99,7 +80,7 @@ def update_case(
     check_version(case, version)
     changes = data.model_dump(exclude_unset=True)
     if "campaign_id" in changes:
-        _require_campaign(session, changes["campaign_id"])
+        references.require_campaign(session, changes["campaign_id"])
     before, after = events.diff(case, changes)
     if not after:
         return case
@@ -145,7 +126,7 @@ def share_case(
     case = case_for_read(session, actor, case_id, for_update=True)
     require_case_manager(actor, case)
     check_version(case, version)
-    _require_departments(session, department_ids, "department_ids")
+    references.require_departments(session, department_ids, "department_ids")
     if ensure_shared(session, clock, actor, case, department_ids):
         bump(case, clock.now())
     session.flush()

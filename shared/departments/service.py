@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 from sqlalchemy import select
 from sqlmodel import Session, col
 
@@ -10,19 +10,20 @@ from shared.clock import Clock
 from shared.departments.models import Department, DepartmentKind
 from shared.errors import Invalid, NotFound
 from shared.events import service as events
+from shared.inputs import Input
 from shared.scope import require_role
 from shared.users.models import Role, User
 from shared.versioning import bump, check_version
 
 
-class DepartmentIn(BaseModel):
+class DepartmentIn(Input):
     code: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
     name: str = Field(min_length=1, max_length=100)
     kind: DepartmentKind = DepartmentKind.OTHER
     email: str | None = Field(default=None, max_length=254)
 
 
-class DepartmentUpdate(BaseModel):
+class DepartmentUpdate(Input):
     name: str | None = Field(default=None, min_length=1, max_length=100)
     kind: DepartmentKind | None = None
     email: str | None = Field(default=None, max_length=254)

@@ -10,20 +10,24 @@ the two can never deadlock.
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import select
 from sqlmodel import Session, col
 
+from shared import references
 from shared.assignments import service as assignments
 from shared.assignments import status
 from shared.assignments.models import Assignment
 from shared.assignments.schemas import DispatchIn
 from shared.cases.models import Case
 from shared.clock import Clock
-from shared.errors import Conflict, Forbidden, NotFound
+from shared.errors import Conflict, Forbidden, Invalid, NotFound
 from shared.events import service as events
 from shared.inspections.models import Inspection, InspectionParticipant, InspectionStatus
 from shared.inspections.schemas import InspectionCreate, InspectionPublic, InspectionUpdate
 from shared.scope import can_manage_case, case_for_read, require_case_manager
+from shared.settings import get_settings
 from shared.users.models import Role, User
 from shared.versioning import bump, check_version
 
@@ -33,11 +37,40 @@ def _record(session: Session, clock: Clock, actor: User | None, i: Inspection, a
     events.record(session, clock, actor, "inspection", i.id, action, case_id=i.case_id, **kwargs)  # type: ignore[arg-type]
 
 
+def _local_today(clock: Clock) -> date:
+    return clock.now().astimezone(get_settings().tz).date()
+
+
+def _check_date(clock: Clock, data: InspectionCreate) -> None:
+    """An inspection is planned for today or later — or recorded after the fact, saying so.
+
+    Recording one that already took place (补录) is allowed only explicitly, with its
+    record, and never for a date still to come: a typo in the year must not
+    silently produce an inspection "done" last year, nor a plan recorded as done.
+    """
+    today = _local_today(clock)
+    if not data.recorded_after_fact:
+        if data.scheduled_on < today:
+            raise Invalid("scheduled_on", "inspection_date_past", today=today.isoformat())
+        return
+    if data.scheduled_on > today:
+        raise Invalid("scheduled_on", "inspection_after_fact_future", today=today.isoformat())
+    if not data.record.strip():
+        raise Invalid("record", "inspection_record_required")
+
+
 def schedule(session: Session, clock: Clock, actor: User, data: InspectionCreate) -> Inspection:
-    case = case_for_read(session, actor, data.case_id)
+    try:
+        case = case_for_read(session, actor, data.case_id)
+    except NotFound:  # a case out of reach is as unknown as one that does not exist
+        raise Invalid("case_id", "case_unknown", ids=str(data.case_id)) from None
     require_case_manager(actor, case)
-    departments = list(dict.fromkeys([data.lead_department_id, *data.participant_department_ids]))
+    references.require_department(session, data.lead_department_id, "lead_department_id")
+    references.require_departments(session, data.participant_department_ids, "participant_department_ids")
+    references.require_campaign(session, data.campaign_id)
     now = clock.now()
+    _check_date(clock, data)
+    departments = list(dict.fromkeys([data.lead_department_id, *data.participant_department_ids]))
     inspection = Inspection(
         case_id=case.id,
         campaign_id=data.campaign_id if data.campaign_id is not None else case.campaign_id,
@@ -46,6 +79,7 @@ def schedule(session: Session, clock: Clock, actor: User, data: InspectionCreate
         scheduled_on=data.scheduled_on,
         place=data.place,
         targets=data.targets,
+        record=data.record,
         created_by=actor.id,  # type: ignore[arg-type]
         created_at=now,
         updated_at=now,
@@ -55,6 +89,7 @@ def schedule(session: Session, clock: Clock, actor: User, data: InspectionCreate
     _record(session, clock, actor, inspection, "scheduled", after={
         "title": data.title, "scheduled_on": data.scheduled_on, "place": data.place,
         "lead_department_id": data.lead_department_id, "departments": departments,
+        **({"recorded_after_fact": True} if data.recorded_after_fact else {}),
     })
     for department_id in departments:
         session.add(InspectionParticipant(inspection_id=inspection.id, department_id=department_id))  # type: ignore[arg-type]
@@ -98,7 +133,11 @@ def update(session: Session, clock: Clock, actor: User, inspection_id: int, vers
     check_version(inspection, version)
     if inspection.status != InspectionStatus.PLANNED:
         raise Conflict("inspection_not_planned")
-    before, after = events.diff(inspection, data.model_dump(exclude_unset=True))
+    changes = data.model_dump(exclude_unset=True)
+    moved_to = changes.get("scheduled_on")
+    if moved_to is not None and moved_to != inspection.scheduled_on and moved_to < _local_today(clock):
+        raise Invalid("scheduled_on", "inspection_date_past", today=_local_today(clock).isoformat())
+    before, after = events.diff(inspection, changes)
     if after:
         for name, value in after.items():
             setattr(inspection, name, value)

@@ -5,6 +5,7 @@ from typing import Literal
 from pydantic import BaseModel, EmailStr, Field
 
 from shared.ids import DbId
+from shared.inputs import Input
 from shared.users.models import NotifyMode, Role
 
 Language = Literal["zh-CN", "en"]
@@ -24,7 +25,7 @@ class UserPublic(BaseModel):
     active: bool
 
 
-class UserCreate(BaseModel):
+class UserCreate(Input):
     username: str = Field(min_length=2, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
     name: str = Field(min_length=1, max_length=100)
     email: EmailStr
@@ -34,7 +35,7 @@ class UserCreate(BaseModel):
     language: Language = "zh-CN"
 
 
-class UserUpdate(BaseModel):
+class UserUpdate(Input):
     name: str | None = Field(default=None, min_length=1, max_length=100)
     email: EmailStr | None = None
     department_id: DbId | None = None
@@ -43,7 +44,7 @@ class UserUpdate(BaseModel):
     password: str | None = Field(default=None, min_length=8, max_length=256)
 
 
-class PreferencesIn(BaseModel):
+class PreferencesIn(Input):
     language: Language | None = None
     notify_mode: NotifyMode | None = None
     notify_opt_out: list[str] | None = Field(default=None, max_length=20)

@@ -10,9 +10,9 @@ from functools import lru_cache
 from sqlalchemy import select, update
 from sqlmodel import Session, col
 
+from shared import references
 from shared.actors import Actor, audit_user, require_admin
 from shared.clock import Clock
-from shared.departments.models import Department
 from shared.errors import Invalid, NotFound, Unauthorized
 from shared.events import service as events
 from shared.settings import Settings
@@ -54,8 +54,7 @@ def create_user(
 ) -> User:
     """Add an account (admins; the CLI acts as SYSTEM)."""
     require_admin(actor)
-    if session.get(Department, department_id) is None:
-        raise Invalid("department_id", "not_found")
+    references.require_department(session, department_id, "department_id")
     if session.scalar(select(col(User.id)).where(col(User.username) == username)) is not None:  # type: ignore[arg-type]
         raise Invalid("username", "username_taken")
     if len(password) < 8:
@@ -192,8 +191,8 @@ def update_user(session: Session, clock: Clock, actor: User, user_id: int, versi
         raise NotFound()
     check_version(user, version)
     password = changes.pop("password", None)
-    if "department_id" in changes and session.get(Department, changes["department_id"]) is None:
-        raise Invalid("department_id", "department_unknown", ids=str(changes["department_id"]))
+    if "department_id" in changes:
+        references.require_department(session, changes["department_id"], "department_id")
     before, after = events.diff(user, changes)
     for name, value in after.items():
         setattr(user, name, value)

@@ -7,13 +7,14 @@ from services.api.caching import NO_STORE
 from services.api.deps import ClockDep, CurrentUser, SessionDep, SettingsDep, bearer_or_cookie
 from services.api.signin import clear_session_cookie, client_address, set_session_cookie
 from shared.errors import DomainError
+from shared.inputs import Input
 from shared.users import service as users
 from shared.users.schemas import PasswordChangeIn, UserPublic
 
 router = APIRouter(tags=["auth"], dependencies=[NO_STORE])
 
 
-class LoginIn(BaseModel):
+class LoginIn(Input):
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=256)
 

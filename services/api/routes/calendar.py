@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from services.api.deps import ClockDep, CurrentUser, LanguageDep, SessionDep, SettingsDep
 from shared.calendar import service
 from shared.i18n import translate
+from shared.inputs import Input
 
 router = APIRouter(tags=["calendar"])
 
@@ -43,12 +44,12 @@ class StatusOut(BaseModel):
     warnings: list[WarningOut]
 
 
-class DayIn(BaseModel):
+class DayIn(Input):
     date: dt.date
     name: str = Field(default="", max_length=service.NAME_MAX)
 
 
-class YearIn(BaseModel):
+class YearIn(Input):
     """The official notice: holidays (放假) and make-up working days (调休上班).
 
     Items are dates ("2027-02-06") or {"date": "2027-02-06", "name": "春节"}.
