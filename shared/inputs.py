@@ -8,10 +8,11 @@ It refuses, whatever the field:
   department 1 (Python counts True as 1, pydantic's lax mode too).
 
 The same schemas read two kinds of input.  A JSON body carries types, so there
-a number must be a JSON number and a yes/no a JSON boolean (`"5"` and `1` are
-refused).  An HTML form carries only text, so the pages hand these schemas
-`"5"` and it is read as 5.  The API marks its requests with `json_input()`
-(one middleware in services/api/app.py); anything else — pages, CLI, workers —
+a number must be a JSON number and a yes/no a JSON boolean: `"5"` and `1` are
+refused; `5.0` is 5, as JSON Schema's "integer" says, and `5.5` is no integer.
+An HTML form carries only text, so the pages hand these schemas `"5"` and it
+is read as 5.  The API marks its requests with `json_input()` (the ApiBoundary
+middleware of services/api/errors.py); anything else — pages, CLI, workers —
 reads leniently, booleans still refused.
 
 Checked in a `before` validator over every field rather than with annotated
@@ -81,7 +82,8 @@ def _refuse(kind: str, index: int | None) -> PydanticCustomError:
 
 def _check_scalar(kind: str | None, value: Any, index: int | None) -> None:
     strict = _json_input.get()
-    if kind == "int" and (isinstance(value, bool) or (strict and not isinstance(value, int))):
+    # JSON has one kind of number: 5.0 is the integer 5 (JSON Schema agrees); 5.5 is refused later.
+    if kind == "int" and (isinstance(value, bool) or (strict and not isinstance(value, int | float))):
         raise _refuse(kind, index)
     amount_types = int | float | str | Decimal  # amounts may come as "12.50", the exact way to send them
     if kind == "decimal" and (isinstance(value, bool) or (strict and not isinstance(value, amount_types))):

@@ -123,8 +123,8 @@ def test_openapi_declares_the_envelope_bearer_auth_and_each_operations_error_ans
     doc = api.anonymous().get("/api/v1/openapi.json").json()
     error = doc["components"]["schemas"]["Error"]
     assert error["properties"]["error"]["required"] == ["code", "message", "fields"]
-    assert doc["components"]["securitySchemes"]["bearer"] == {
-        "type": "http", "scheme": "bearer", "description": doc["components"]["securitySchemes"]["bearer"]["description"]}
+    bearer = doc["components"]["securitySchemes"]["bearer"]
+    assert (bearer["type"], bearer["scheme"]) == ("http", "bearer")
     assert "HTTPValidationError" not in doc["components"]["schemas"]
     ref = {"$ref": "#/components/schemas/Error"}
     checked = 0

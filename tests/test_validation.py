@@ -150,7 +150,8 @@ def test_user_in_an_unknown_department_is_422_naming_it(api, world):
     ({"participant_department_ids": "first-then-true"}, "participant_department_ids[1]"),
     ({"working_days": False}, "working_days"),
     ({"working_days": "5"}, "working_days"),
-    ({"case_id": 1.0}, "case_id"),
+    ({"case_id": 1.5}, "case_id"),
+    ({"lead_department_id": "1"}, "lead_department_id"),
 ])
 def test_ids_and_numbers_are_strict_in_json(api, world, make_case, override, field):
     case = make_case()

@@ -285,7 +285,8 @@ def content_disposition(file_name: str) -> str:
 @router.get(
     "/attachments/{attachment_id}/content",
     response_class=FileResponse,
-    responses={200: {"content": {"application/octet-stream": {}}, "description": "The file, as uploaded"}},
+    responses={200: {"content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
+                     "description": "The file, as uploaded, with its own media type"}},
 )
 def download_attachment(attachment_id: IdPath, session: SessionDep, user: CurrentUser,
                         settings: SettingsDep) -> FileResponse:
