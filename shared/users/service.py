@@ -191,8 +191,9 @@ def update_user(session: Session, clock: Clock, actor: User, user_id: int, versi
         raise NotFound()
     check_version(user, version)
     password = changes.pop("password", None)
-    if isinstance(changes.get("department_id"), int):
-        references.require_department(session, changes["department_id"], "department_id")
+    department_id = changes.get("department_id")
+    if isinstance(department_id, int):
+        references.require_department(session, department_id, "department_id")
     before, after = events.diff(user, changes)
     for name, value in after.items():
         setattr(user, name, value)
