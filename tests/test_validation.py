@@ -265,7 +265,7 @@ def test_an_inspection_recorded_after_the_fact_says_so_and_carries_its_record(ap
     r = client.post("/api/v1/inspections", json={**body, "record": "11 月 20 日已联合检查 3 家门店"})
     assert r.status_code == 201, r.text
     assert r.json()["record"] == "11 月 20 日已联合检查 3 家门店" and r.json()["scheduled_on"] == "2026-11-20"
-    scheduled = next(e for e in client.get(f"/api/v1/cases/{case.id}/timeline").json()
+    scheduled = next(e for e in client.get(f"/api/v1/cases/{case.id}/timeline").json()["items"]
                      if e["object_type"] == "inspection" and e["action"] == "scheduled")
     assert scheduled["after"]["recorded_after_fact"] is True
 
