@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test test-fast lint bench clean
+.PHONY: setup run test test-fast lint bench clean i18n
 
 setup: $(STAMP)
 
@@ -23,6 +23,14 @@ test: setup
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/mypy shared services workers
+
+# Messages: extract the keys used in the code and templates, merge them into the
+# zh_CN and en catalogs (new keys appear untranslated there), compile the .mo files.
+I18N_KEYWORDS := -k translate -k message -k plural_message:1,2 -k N_ -k text -k Invalid:2
+i18n: setup
+	$(BIN)/pybabel extract --quiet -F babel.cfg $(I18N_KEYWORDS) --no-location --sort-output -o shared/locale/gongzhi.pot .
+	$(BIN)/pybabel update --quiet -i shared/locale/gongzhi.pot -d shared/locale -D gongzhi --no-fuzzy-matching --width 0
+	$(BIN)/pybabel compile --statistics -d shared/locale -D gongzhi
 
 bench: setup
 	$(BIN)/python -m bench.run $(BENCH_ARGS)

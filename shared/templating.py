@@ -6,7 +6,7 @@
 - ``StrictUndefined``: a missing variable fails the render (and so the job)
   instead of mailing "尊敬的 ，".
 - Translation goes through the i18n extension with our own catalogue
-  (``shared.i18n.MESSAGES``): ``{{ _("email.greeting", name=user_name) }}``
+  (the gettext catalogs of ``shared.i18n``): ``{{ _("email.greeting", name=user_name) }}``
   looks the *key* up in the language of the render (the ``lang`` variable
   every render receives; zh-CN when absent).  An unknown key raises, for the
   same reason as StrictUndefined.  Parameters use ``str.format`` names; the
@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
 from jinja2.runtime import Context
 
-from shared.i18n import DEFAULT_LANGUAGE, LANGUAGES, MESSAGES
+from shared.i18n import DEFAULT_LANGUAGE, message, normalise_language, plural_message
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 
@@ -35,23 +35,6 @@ _WEEKDAYS = {
     "zh-CN": ("周一", "周二", "周三", "周四", "周五", "周六", "周日"),
     "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
 }
-
-
-def normalise_language(lang: str | None) -> str:
-    return lang if lang in LANGUAGES else DEFAULT_LANGUAGE
-
-
-def message(key: str, lang: str, **params: Any) -> str:
-    """The catalogue text for KEY in LANG, formatted; raises KeyError for an unknown key."""
-    entry = MESSAGES[key]
-    text = entry.get(normalise_language(lang)) or entry[DEFAULT_LANGUAGE]
-    return text.format(**params) if params else text
-
-
-def plural_message(singular: str, plural: str, n: int, lang: str, **params: Any) -> str:
-    """English needs "1 assignment" vs "2 assignments"; Chinese uses the plural key."""
-    key = singular if n == 1 and singular in MESSAGES else plural
-    return message(key, lang, n=n, **params)
 
 
 def _lang(context: Context) -> str:

@@ -32,7 +32,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.errors import DomainError, Invalid, InvalidTransition, Stale
-from shared.i18n import MESSAGES, pick_language, translate
+from shared.i18n import has_message, pick_language, translate
 from shared.inputs import json_input
 
 API_PATH = "/api/"
@@ -107,7 +107,7 @@ def field_reason(err: dict[str, Any], lang: str) -> str:
         return translate(key, lang)
     if kind == "value_error" and "error" in ctx and hasattr(ctx["error"], "args"):
         message_key = str(ctx["error"].args[0]) if ctx["error"].args else ""
-        if message_key in MESSAGES:
+        if has_message(message_key):
             return translate(message_key, lang)
     return translate("field_invalid", lang)
 

@@ -20,7 +20,7 @@ from sqlmodel import Session
 from shared.assignments.models import Assignment, AssignmentState, ExtensionRequest, ExtensionState
 from shared.cases.models import Case
 from shared.departments.models import Department
-from shared.i18n import MESSAGES, STATE_LABELS, label
+from shared.i18n import has_message, state_label
 from shared.reminders import rules
 from shared.reminders.rules import EventKind, Stage
 from shared.settings import Settings
@@ -178,10 +178,10 @@ def _moved_text(item: NoticeItem, lang: str, settings: Settings) -> str:
     assert change is not None
     who = change.actor or message("email.moved.system", lang)
     key = f"email.moved.{change.action}"
-    if key in MESSAGES:
+    if has_message(key):
         what = message(key, lang, who=who, at=_when(change.at, lang, settings))
     else:
-        what = message("email.moved.state", lang, state=label(STATE_LABELS, item.info.state, lang))
+        what = message("email.moved.state", lang, state=state_label(item.info.state, lang))
     return message("email.moved.prefix", lang) + what
 
 
@@ -290,7 +290,7 @@ def item_view(item: NoticeItem, lang: str, settings: Settings) -> dict[str, Any]
         "title": info.title,
         "short_title": _short(info.title),
         "department": info.department,
-        "state": label(STATE_LABELS, info.state, lang),
+        "state": state_label(info.state, lang),
         "due": _when(info.feedback_due_at, lang, settings),
         "provisional": bool(info.provisional),
         "status": status_text(item, lang, settings),

@@ -55,7 +55,7 @@ from shared.clock import Clock
 from shared.departments.models import Department
 from shared.errors import DomainError, Invalid, NotFound, Stale, Unauthorized
 from shared.forms import service as forms
-from shared.i18n import MESSAGES, STATE_LABELS, label, pick_language, translate
+from shared.i18n import has_message, pick_language, state_label, translate
 from shared.ids import MAX_ID
 from shared.settings import Settings
 from shared.templating import normalise_language, render
@@ -206,7 +206,7 @@ def base_context(page: Page) -> dict[str, Any]:
         "timezone": page.settings.timezone,
         "flashes": page.flashes,
         "path": page.request.url.path,
-        "state_label": lambda s: label(STATE_LABELS, str(s), lang),
+        "state_label": lambda s: state_label(str(s), lang),
         "yuan": yuan,
     }
 
@@ -305,7 +305,7 @@ def _loc_name(loc: Any) -> str:
 
 def field_label(page: Page, name: str) -> str:
     for key in (f"page.field.{name}", f"page.outcome.{name}"):
-        if key in MESSAGES:
+        if has_message(key):
             return page.text(key)
     return name
 

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from shared.events.models import Event
-from shared.i18n import MESSAGES
+from shared.i18n import has_message
 from shared.templating import format_local, message
 
 
@@ -46,7 +46,7 @@ def _detail(e: Event, lang: str, tz: str, departments: dict[int, str]) -> str:
             parts.append(str(after["decision_note"]))
     elif e.action == "returned":
         reason_key = f"notice.return_reason.{after.get('reason')}"
-        if reason_key in MESSAGES:
+        if has_message(reason_key):
             parts.append(message(reason_key, lang))
         if after.get("note"):
             parts.append(str(after["note"]))
@@ -80,7 +80,7 @@ def lines(events: list[Event], lang: str, tz: str, departments: dict[int, str],
     out = []
     for e in events:
         key = f"page.event.{e.object_type}.{e.action}"
-        what = message(key, lang) if key in MESSAGES else e.action
+        what = message(key, lang) if has_message(key) else e.action
         who = people.get(e.actor_id, "") if e.actor_id is not None else message("page.event.system", lang)
         out.append(Line(
             at=e.at, who=who, what=what,
