@@ -26,10 +26,13 @@ lint: setup
 
 # Messages: extract the keys used in the code and templates, merge them into the
 # zh_CN and en catalogs (new keys appear untranslated there), compile the .mo files.
-I18N_KEYWORDS := -k translate -k message -k plural_message:1,2 -k N_ -k text -k Invalid:2
+# Keys reach the catalogs through these calls; error keys through the domain errors that carry them.
+I18N_KEYWORDS := -k translate -k message -k plural_message:1,2 -k N_ -k NP_:1,2 -k Invalid:2 \
+	-k DomainError -k NotFound -k Forbidden -k Unauthorized -k Conflict -k Stale -k PreconditionRequired \
+	-k TooLarge -k UnsupportedMedia -k TooManyRequests
 i18n: setup
-	$(BIN)/pybabel extract --quiet -F babel.cfg $(I18N_KEYWORDS) --no-location --sort-output -o shared/locale/gongzhi.pot .
-	$(BIN)/pybabel update --quiet -i shared/locale/gongzhi.pot -d shared/locale -D gongzhi --no-fuzzy-matching --width 0
+	$(BIN)/pybabel extract -F babel.cfg $(I18N_KEYWORDS) --no-location --sort-output -o shared/locale/gongzhi.pot .
+	$(BIN)/pybabel update -i shared/locale/gongzhi.pot -d shared/locale -D gongzhi --no-fuzzy-matching --width 0
 	$(BIN)/pybabel compile --statistics -d shared/locale -D gongzhi
 
 bench: setup

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared.i18n import N_
+
 
 class DomainError(Exception):
     status = 400
-    key = "error"
+    key = N_("error")
 
     def __init__(self, key: str | None = None, **params: Any) -> None:
         self.key = key or self.key
@@ -22,12 +24,12 @@ class NotFound(DomainError):
 
 class Forbidden(DomainError):
     status = 403
-    key = "forbidden"
+    key = N_("forbidden")
 
 
 class Unauthorized(DomainError):
     status = 401
-    key = "unauthorized"
+    key = N_("unauthorized")
 
 
 class Conflict(DomainError):
@@ -36,7 +38,7 @@ class Conflict(DomainError):
 
 
 class InvalidTransition(Conflict):
-    key = "invalid_transition"
+    key = N_("invalid_transition")
 
     def __init__(self, current: str, action: str, allowed: list[str]) -> None:
         super().__init__(current=current, action=action, allowed=allowed)
@@ -45,19 +47,19 @@ class InvalidTransition(Conflict):
 
 class Stale(DomainError):
     status = 412
-    key = "stale"
+    key = N_("stale")
 
 
 class PreconditionRequired(DomainError):
     status = 428
-    key = "precondition_required"
+    key = N_("precondition_required")
 
 
 class Invalid(DomainError):
     """Bad input caught by a domain rule rather than by schema validation."""
 
     status = 422
-    key = "invalid"
+    key = N_("invalid")
 
     def __init__(self, field: str, key: str, **params: Any) -> None:
         super().__init__(key, **params)
@@ -66,14 +68,14 @@ class Invalid(DomainError):
 
 class TooLarge(DomainError):
     status = 413
-    key = "too_large"
+    key = N_("too_large")
 
 
 class UnsupportedMedia(DomainError):
     status = 415
-    key = "unsupported_media"
+    key = N_("unsupported_media")
 
 
 class TooManyRequests(DomainError):
     status = 429
-    key = "too_many_requests"
+    key = N_("too_many_requests")

@@ -31,6 +31,11 @@ def N_(key: str) -> str:
     return key
 
 
+def NP_(singular: str, plural: str) -> tuple[str, str]:
+    """Marks a plural pair for extraction (the ngettext of N_)."""
+    return singular, plural
+
+
 @cache
 def catalog(lang: str) -> gettext.GNUTranslations:
     """The compiled catalog of LANG; a missing .mo is a packaging error and fails loudly."""
@@ -130,3 +135,12 @@ def pick_language(accept_language: str | None) -> str:
         if primary == "en":
             return "en"
     return DEFAULT_LANGUAGE
+
+# The labels of assignment and case states and of workflow actions, looked up by value
+# (state_label, action_label): declared here so that extraction (make i18n) finds them.
+_BUILT_KEYS = (
+    N_("action.accept"), N_("action.approve"), N_("action.cancel"), N_("action.close"), N_("action.redispatch"),
+    N_("action.reopen"), N_("action.request_extension"), N_("action.return"), N_("action.send_back"),
+    N_("action.submit"), N_("state.accepted"), N_("state.cancelled"), N_("state.closed"),
+    N_("state.dispatched"), N_("state.done"), N_("state.open"), N_("state.returned"), N_("state.submitted"),
+)

@@ -178,7 +178,8 @@ def register(app: typer.Typer) -> None:
         deadline = _deadline(at, days)
         typer.echo(deadline.at.astimezone(settings.tz).isoformat())
         if deadline.provisional:
-            typer.echo(f"(provisional) {translate('calendar_provisional')}", err=True)
+            note = translate("calendar_provisional")
+            typer.echo(f"(provisional) {note}", err=True)
 
 
 def _deadline(at: datetime, days: int) -> Deadline:

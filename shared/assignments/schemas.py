@@ -6,6 +6,7 @@ from decimal import Decimal
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
 from shared.assignments.models import AssignmentState, ExtensionState, ReturnReason
+from shared.i18n import N_
 from shared.ids import DbId
 from shared.inputs import Input
 
@@ -32,7 +33,7 @@ class ReturnIn(Input):
     def _other_needs_text(cls, note: str | None, info: ValidationInfo) -> str | None:
         # A field validator, not a model one: the error then names `note`, not the whole body.
         if info.data.get("reason") == ReturnReason.OTHER and not (note and note.strip()):
-            raise ValueError("note_required_for_other")
+            raise ValueError(N_("note_required_for_other"))
         return note
 
 

@@ -29,6 +29,7 @@ from shared.calendar.rules import Deadline, WorkingCalendar, differs_from_weekly
 from shared.clock import Clock
 from shared.errors import Invalid
 from shared.events import service as events
+from shared.i18n import N_
 from shared.settings import Settings, get_settings
 from shared.users.models import User
 
@@ -203,9 +204,9 @@ def calendar_warnings(
     today = calendar.local_date(clock.now())
     warnings: list[dict[str, Any]] = []
     if calendar.is_provisional_year(today.year):
-        warnings.append({"key": "calendar_year_missing", "year": today.year})
+        warnings.append({"key": N_("calendar_year_missing"), "year": today.year})
     if today.month >= 11 and calendar.is_provisional_year(today.year + 1):
-        warnings.append({"key": "calendar_next_year_missing", "year": today.year + 1})
+        warnings.append({"key": N_("calendar_next_year_missing"), "year": today.year + 1})
     return warnings
 
 

@@ -12,6 +12,8 @@ ever issued is a matter for the registration authority.
 
 from __future__ import annotations
 
+from shared.i18n import N_
+
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 LENGTH = 18
@@ -24,7 +26,7 @@ def check_character(first17: str) -> str:
     Raises ValueError if `first17` is not 17 characters of the alphabet.
     """
     if len(first17) != LENGTH - 1 or any(ch not in _VALUE for ch in first17):
-        raise ValueError("credit_code_invalid")
+        raise ValueError(N_("credit_code_invalid"))
     total = sum(_VALUE[ch] * w for ch, w in zip(first17, WEIGHTS, strict=True))
     return ALPHABET[(31 - total % 31) % 31]
 

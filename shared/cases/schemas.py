@@ -6,6 +6,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from shared.cases.credit_code import is_valid_credit_code
 from shared.cases.models import CaseSource, CaseStatus, Priority
+from shared.i18n import N_
 from shared.ids import DbId
 from shared.inputs import Input
 
@@ -21,7 +22,7 @@ class _CaseFields(Input):
             return None
         value = value.strip().upper()
         if not is_valid_credit_code(value):
-            raise ValueError("credit_code_invalid")
+            raise ValueError(N_("credit_code_invalid"))
         return value
 
 

@@ -20,7 +20,7 @@ from sqlmodel import Session
 from shared.assignments.models import Assignment, AssignmentState, ExtensionRequest, ExtensionState
 from shared.cases.models import Case
 from shared.departments.models import Department
-from shared.i18n import has_message, state_label
+from shared.i18n import N_, NP_, has_message, state_label
 from shared.reminders import rules
 from shared.reminders.rules import EventKind, Stage
 from shared.settings import Settings
@@ -29,7 +29,6 @@ from shared.templating import (
     format_local,
     message,
     normalise_language,
-    plural_message,
     render_email,
 )
 
@@ -204,7 +203,7 @@ def status_text(item: NoticeItem, lang: str, settings: Settings) -> str:
     if kind == Stage.REVIEW_PENDING:
         return message("notice.status.review_pending", lang, at=_when(p.get("submitted_at"), lang, settings))
     if kind == Stage.RETURN_PENDING:
-        key = "notice.status.return_decision" if p.get("needs_decision") else "notice.status.return_pending"
+        key = N_("notice.status.return_decision") if p.get("needs_decision") else N_("notice.status.return_pending")
         return message(key, lang, reason=_return_reason(p, lang))
     return _event_text(item, lang, settings)
 
@@ -234,13 +233,13 @@ def _event_text(item: NoticeItem, lang: str, settings: Settings) -> str:
         text = message("notice.event.dispatched", lang, due=due,
                        accept_due=_when(info.acceptance_due_at, lang, settings))
     elif kind == EventKind.RETURNED:
-        key = "notice.event.returned_decision" if p.get("needs_decision") else "notice.event.returned"
+        key = N_("notice.event.returned_decision") if p.get("needs_decision") else N_("notice.event.returned")
         text = message(key, lang, department=info.department, reason=_return_reason(p, lang))
     elif kind == EventKind.EXTENSION_REQUESTED:
         text = message("notice.event.extension_requested", lang, department=info.department,
                        days=p.get("days", 0), reason=p.get("reason", ""))
     elif kind == EventKind.EXTENSION_DECIDED:
-        key = "notice.event.extension_approved" if p.get("approved") else "notice.event.extension_denied"
+        key = N_("notice.event.extension_approved") if p.get("approved") else N_("notice.event.extension_denied")
         text = message(key, lang, due=due)
     elif kind == EventKind.SUBMITTED:
         text = message("notice.event.submitted", lang, department=info.department)
@@ -386,7 +385,7 @@ def subject_parts(items: list[NoticeItem], lang: str) -> str:
     text = message("email.subject.join", lang).join(parts)
     rest = sum(counts[k] for k in kinds[SUBJECT_PARTS:])
     if rest:
-        text += plural_message("email.headline.more", "email.headline.more", rest, lang)
+        text += message("email.headline.more", lang, n=rest)
     return text
 
 
@@ -406,3 +405,41 @@ def single_email(person: _Recipient, item: NoticeItem, now: datetime, settings: 
     email = render_email("assignment_event", **ctx, tag=_event_tag(item),
                          item=item_view(item, ctx["lang"], settings))
     return _clamp(email)
+
+# Keys the emails build from a value (f"email.tag.{kind}", "email.headline." ~ group in the subject
+# template …): declared here so that extraction (make i18n) finds them.
+_BUILT_KEYS = (
+    N_("email.ask.accept"), N_("email.ask.decide_extension"), N_("email.ask.decide_return"),
+    N_("email.ask.follow_up"), N_("email.ask.redispatch"), N_("email.ask.review"), N_("email.ask.submit"),
+    NP_("email.headline.accept_overdue.one", "email.headline.accept_overdue"),
+    NP_("email.headline.dispatched.one", "email.headline.dispatched"),
+    NP_("email.headline.due_soon.one", "email.headline.due_soon"),
+    NP_("email.headline.due_today.one", "email.headline.due_today"),
+    NP_("email.headline.escalation.one", "email.headline.escalation"),
+    NP_("email.headline.events.one", "email.headline.events"),
+    NP_("email.headline.extension_pending.one", "email.headline.extension_pending"),
+    NP_("email.headline.overdue.one", "email.headline.overdue"),
+    NP_("email.headline.return_pending.one", "email.headline.return_pending"),
+    NP_("email.headline.review_pending.one", "email.headline.review_pending"),
+    NP_("email.headline.sent_back.one", "email.headline.sent_back"),
+    NP_("email.headline.urge.one", "email.headline.urge"), N_("email.moved.accepted"), N_("email.moved.approved"),
+    N_("email.moved.cancelled"), N_("email.moved.extension_approved"), N_("email.moved.extension_denied"),
+    N_("email.moved.feedback_submitted"), N_("email.moved.redispatched"), N_("email.moved.returned"),
+    N_("email.moved.sent_back"), N_("email.tag.accept_overdue"), N_("email.tag.approved"),
+    N_("email.tag.cancelled"), N_("email.tag.dispatched"), N_("email.tag.due_soon"), N_("email.tag.due_today"),
+    N_("email.tag.escalation"), N_("email.tag.events"), N_("email.tag.extension_approved"),
+    N_("email.tag.extension_denied"), N_("email.tag.extension_pending"), N_("email.tag.extension_requested"),
+    N_("email.tag.overdue"), N_("email.tag.return_pending"), N_("email.tag.returned"),
+    N_("email.tag.returned_decision"), N_("email.tag.review_pending"), N_("email.tag.sent_back"),
+    N_("email.tag.submitted"), N_("email.tag.urge"), N_("notice.kind.accept_overdue"), N_("notice.kind.approved"),
+    N_("notice.kind.cancelled"), N_("notice.kind.dispatched"), N_("notice.kind.due_soon"),
+    N_("notice.kind.due_today"), N_("notice.kind.escalation"), N_("notice.kind.events"),
+    N_("notice.kind.extension_decided"), N_("notice.kind.extension_pending"), N_("notice.kind.extension_requested"),
+    N_("notice.kind.moved_on"), N_("notice.kind.overdue"), N_("notice.kind.return_pending"),
+    N_("notice.kind.returned"), N_("notice.kind.review_pending"), N_("notice.kind.sent_back"),
+    N_("notice.kind.submitted"), N_("notice.kind.urge"), N_("notice.return_reason.duplicate"),
+    N_("notice.return_reason.not_our_jurisdiction"), N_("notice.return_reason.other"),
+    N_("notice.return_reason.unclear_ownership"), N_("notice.return_reason.wrong_locality"),
+    N_("notice.short.accept_overdue"), N_("notice.short.extension_pending"), N_("notice.short.return_pending"),
+    N_("notice.short.review_pending"),
+)

@@ -30,6 +30,7 @@ from sqlmodel import Session, col
 
 from shared.clock import Clock
 from shared.errors import TooManyRequests
+from shared.i18n import N_
 from shared.settings import Settings
 from shared.users.models import LoginAttempt
 
@@ -40,9 +41,9 @@ class SignInThrottled(TooManyRequests):
     def __init__(self, retry_after: float) -> None:
         self.retry_after = max(1, math.ceil(retry_after))
         if self.retry_after < 60:
-            super().__init__("signin_throttled_seconds", seconds=self.retry_after)
+            super().__init__(N_("signin_throttled_seconds"), seconds=self.retry_after)
         else:
-            super().__init__("signin_throttled_minutes", minutes=math.ceil(self.retry_after / 60))
+            super().__init__(N_("signin_throttled_minutes"), minutes=math.ceil(self.retry_after / 60))
 
 
 def delay_after(failures: int, free: int, cap_seconds: float) -> float:

@@ -52,6 +52,7 @@ from shared.assignments.schemas import (
 from shared.attachments.models import OwnerKind
 from shared.attachments.service import list_for_case
 from shared.errors import DomainError, Invalid, NotFound, Unauthorized
+from shared.i18n import N_
 from shared.inspections.models import Inspection
 from shared.scope import assignment_for_read, case_for_read
 from shared.users.models import User
@@ -150,7 +151,7 @@ def _refused(page: Page, aid: int, form: dict[str, str], form_name: str,
 
 @router.post("/assignments/{assignment_id}/accept")
 def accept(page: PageDep, assignment_id: str, form: FormDep) -> Response:
-    return act(page, assignment_id, form, "accept", "page.done.accept",
+    return act(page, assignment_id, form, "accept", N_("page.done.accept"),
                lambda s, u, aid, v: service.accept(s, page.clock, u, aid, v))
 
 
@@ -160,7 +161,7 @@ def return_assignment(page: PageDep, assignment_id: str, form: FormDep) -> Respo
         data = ReturnIn(**form_values(form, "reason", "note"))  # type: ignore[arg-type]
         return service.return_assignment(s, page.clock, u, aid, v, data)
 
-    return act(page, assignment_id, form, "return", "page.done.return", run)
+    return act(page, assignment_id, form, "return", N_("page.done.return"), run)
 
 
 @router.post("/assignments/{assignment_id}/extension")
@@ -169,7 +170,7 @@ def request_extension(page: PageDep, assignment_id: str, form: FormDep) -> Respo
         data = ExtensionIn(**form_values(form, "extra_working_days", "reason"))  # type: ignore[arg-type]
         return service.request_extension(s, page.clock, u, aid, v, data)
 
-    return act(page, assignment_id, form, "request_extension", "page.done.extension", run)
+    return act(page, assignment_id, form, "request_extension", N_("page.done.extension"), run)
 
 
 @router.post("/assignments/{assignment_id}/feedback")
@@ -181,7 +182,7 @@ def submit_feedback(page: PageDep, assignment_id: str, form: FormDep) -> Respons
                 values[name] = values[name].replace(",", "").replace("，", "").removesuffix("元").strip()
         return service.submit_feedback(s, page.clock, u, aid, v, FeedbackIn(**values))  # type: ignore[arg-type]
 
-    return act(page, assignment_id, form, "submit", "page.done.feedback", run)
+    return act(page, assignment_id, form, "submit", N_("page.done.feedback"), run)
 
 
 @router.post("/assignments/{assignment_id}/approve")
@@ -190,7 +191,7 @@ def approve(page: PageDep, assignment_id: str, form: FormDep) -> Response:
         data = ReviewIn(**form_values(form, "comment"))
         return service.approve(s, page.clock, u, aid, v, data.comment)
 
-    return act(page, assignment_id, form, "approve", "page.done.approve", run)
+    return act(page, assignment_id, form, "approve", N_("page.done.approve"), run)
 
 
 @router.post("/assignments/{assignment_id}/send-back")
@@ -199,7 +200,7 @@ def send_back(page: PageDep, assignment_id: str, form: FormDep) -> Response:
         data = SendBackIn(**form_values(form, "reason"))  # type: ignore[arg-type]
         return service.send_back(s, page.clock, u, aid, v, data.reason)
 
-    return act(page, assignment_id, form, "send_back", "page.done.send_back", run)
+    return act(page, assignment_id, form, "send_back", N_("page.done.send_back"), run)
 
 
 @router.post("/assignments/{assignment_id}/cancel")
@@ -208,7 +209,7 @@ def cancel(page: PageDep, assignment_id: str, form: FormDep) -> Response:
         data = CancelIn(**form_values(form, "reason"))  # type: ignore[arg-type]
         return service.cancel(s, page.clock, u, aid, v, data.reason)
 
-    return act(page, assignment_id, form, "cancel", "page.done.cancel", run)
+    return act(page, assignment_id, form, "cancel", N_("page.done.cancel"), run)
 
 
 @router.post("/assignments/{assignment_id}/redispatch")
@@ -218,7 +219,7 @@ def redispatch(page: PageDep, assignment_id: str, form: FormDep) -> Response:
                                           "decision_note"))
         return service.redispatch(s, page.clock, u, aid, v, data)
 
-    return act(page, assignment_id, form, "redispatch", "page.done.redispatch", run)
+    return act(page, assignment_id, form, "redispatch", N_("page.done.redispatch"), run)
 
 
 @router.post("/assignments/{assignment_id}/extensions/{extension_id}/decide")
@@ -234,5 +235,5 @@ def decide_extension(page: PageDep, assignment_id: str, extension_id: str, form:
         data = DecisionIn(**form_values(form, "comment"))
         return service.decide_extension(s, page.clock, u, aid, ext_id, v, approve=approve_it, comment=data.comment)
 
-    done = "page.done.extension_approved" if approve_it else "page.done.extension_denied"
+    done = N_("page.done.extension_approved") if approve_it else N_("page.done.extension_denied")
     return act(page, assignment_id, form, "decide_extension", done, run)

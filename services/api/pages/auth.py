@@ -29,6 +29,7 @@ from services.api.signin import (
     set_session_cookie,
 )
 from shared.errors import DomainError, TooManyRequests
+from shared.i18n import N_
 from shared.users import service as users
 
 router = APIRouter()
@@ -69,7 +70,7 @@ def login(page: PageDep, form: FormDep) -> Response:
                                   client_address(page.request))
     except DomainError as exc:
         page.session.commit()  # the failed attempt counts towards the throttle
-        page.flashes.append(Flash("error", page.text(exc.key, **exc.params)))
+        page.flashes.append(Flash("error", page.gettext(exc.key, **exc.params)))
         response = _login_form(page, next_url, status=exc.status, username=username)
         if isinstance(exc, TooManyRequests):
             response.headers["Retry-After"] = str(retry_after_seconds(exc))
@@ -89,7 +90,7 @@ def logout(page: PageDep) -> Response:
     assert page.token is not None
     users.revoke_token(page.session, page.token)
     done(page, "/login")
-    response = redirect_with_flash(page, "/login", "page.logged_out")
+    response = redirect_with_flash(page, "/login", N_("page.logged_out"))
     clear_session_cookie(response, page.settings)
     return response
 

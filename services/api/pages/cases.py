@@ -51,6 +51,7 @@ from shared.cases.schemas import CommentIn, ReasonIn
 from shared.cases.views import case_public
 from shared.errors import DomainError, Invalid, NotFound, Unauthorized
 from shared.events import service as events
+from shared.i18n import N_
 from shared.scope import can_manage_case, case_for_read
 from shared.users.models import Role, User
 
@@ -194,7 +195,7 @@ def comment(page: PageDep, case_id: str, form: FormDep) -> Response:
         service.comment(s, page.clock, u, cid, data.text)
         return None
 
-    return act(page, case_id, form, "comment", "page.done.comment", run)
+    return act(page, case_id, form, "comment", N_("page.done.comment"), run)
 
 
 @router.post("/cases/{case_id}/dispatch")
@@ -203,7 +204,7 @@ def dispatch(page: PageDep, case_id: str, form: FormDep) -> Response:
         data = DispatchIn(**form_values(f, "department_id", "working_days", "instructions"))  # type: ignore[arg-type]
         return assignments.dispatch(s, page.clock, u, cid, data)
 
-    return act(page, case_id, form, "dispatch", "page.done.dispatch", run)
+    return act(page, case_id, form, "dispatch", N_("page.done.dispatch"), run)
 
 
 @router.post("/cases/{case_id}/close")
@@ -212,7 +213,7 @@ def close(page: PageDep, case_id: str, form: FormDep) -> Response:
         note = form_values(f, "note").get("note")
         return service.close_case(s, page.clock, u, cid, _version(f), note[:2000] if note else None)
 
-    return act(page, case_id, form, "close", "page.done.close", run)
+    return act(page, case_id, form, "close", N_("page.done.close"), run)
 
 
 @router.post("/cases/{case_id}/reopen")
@@ -221,4 +222,4 @@ def reopen(page: PageDep, case_id: str, form: FormDep) -> Response:
         data = ReasonIn(**form_values(f, "reason"))  # type: ignore[arg-type]
         return service.reopen_case(s, page.clock, u, cid, _version(f), data.reason)
 
-    return act(page, case_id, form, "reopen", "page.done.reopen", run)
+    return act(page, case_id, form, "reopen", N_("page.done.reopen"), run)

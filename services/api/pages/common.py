@@ -55,7 +55,7 @@ from shared.clock import Clock
 from shared.departments.models import Department
 from shared.errors import DomainError, Invalid, NotFound, Stale, Unauthorized
 from shared.forms import service as forms
-from shared.i18n import has_message, pick_language, state_label, translate
+from shared.i18n import N_, has_message, pick_language, state_label, translate
 from shared.ids import MAX_ID
 from shared.settings import Settings
 from shared.templating import normalise_language, render
@@ -123,7 +123,7 @@ class Page:
     def now(self) -> datetime:
         return self.clock.now()
 
-    def text(self, key: str, **params: Any) -> str:
+    def gettext(self, key: str, **params: Any) -> str:
         return translate(key, self.lang, **params)
 
 
@@ -234,7 +234,7 @@ def html(page: Page, template: str, *, status: int = 200, **context: Any) -> HTM
 def error_page(page: Page, status: int, key: str, **params: Any) -> HTMLResponse:
     # Ends the read transaction (SQLite holds a lock until it ends).
     page.session.rollback()
-    return html(page, "error.html", status=status, status_code=status, message=page.text(key, **params))
+    return html(page, "error.html", status=status, status_code=status, message=page.gettext(key, **params))
 
 
 def redirect(url: str) -> RedirectResponse:
@@ -243,7 +243,7 @@ def redirect(url: str) -> RedirectResponse:
 
 def redirect_with_flash(page: Page, url: str, key: str, level: str = "ok", **params: Any) -> RedirectResponse:
     response = redirect(url)
-    response.set_cookie(FLASH_COOKIE, _flash_cookie(page.settings, Flash(level, page.text(key, **params))),
+    response.set_cookie(FLASH_COOKIE, _flash_cookie(page.settings, Flash(level, page.gettext(key, **params))),
                         max_age=120, httponly=True, samesite="lax", path="/",
                         secure=page.settings.base_url.startswith("https://"))
     return response
@@ -284,17 +284,17 @@ def error_text(page: Page, exc: DomainError | ValidationError) -> str:
     """A domain error or a form validation failure, as one sentence in the user's language."""
     if isinstance(exc, ValidationError):
         items = [
-            page.text("page.validation.item", field=field_label(page, _loc_name(err.get("loc", ()))),
+            page.gettext("page.validation.item", field=field_label(page, _loc_name(err.get("loc", ()))),
                       reason=field_reason(dict(err), page.lang)).strip()
             for err in exc.errors()
         ]
-        return page.text("page.validation", details="；".join(items) if page.lang == "zh-CN" else "; ".join(items))
+        return page.gettext("page.validation", details="；".join(items) if page.lang == "zh-CN" else "; ".join(items))
     if isinstance(exc, Stale):
-        return page.text("page.stale")
+        return page.gettext("page.stale")
     if isinstance(exc, Invalid):
         reason = translate(exc.key, page.lang, **exc.params)
-        item = page.text("page.validation.item", field=field_label(page, exc.field), reason=reason).strip()
-        return page.text("page.validation", details=item)
+        item = page.gettext("page.validation.item", field=field_label(page, exc.field), reason=reason).strip()
+        return page.gettext("page.validation", details=item)
     return translate(exc.key, page.lang, **exc.params)
 
 
@@ -306,7 +306,7 @@ def _loc_name(loc: Any) -> str:
 def field_label(page: Page, name: str) -> str:
     for key in (f"page.field.{name}", f"page.outcome.{name}"):
         if has_message(key):
-            return page.text(key)
+            return page.gettext(key)
     return name
 
 
@@ -365,7 +365,7 @@ def _check_form_token(request: Request, session: Session, clock: Clock, settings
         if refused.expired and page.user is None:
             raise PageAnswer(login_redirect(page)) from None
         raise PageAnswer(error_page(page, 400 if refused.expired else 403,
-                                    "page.form_expired" if refused.expired else "page.csrf_failed")) from None
+                                    N_("page.form_expired") if refused.expired else N_("page.csrf_failed"))) from None
     if page.user is None:
         return  # the session ended: the handler sends the user to sign in, nothing is done
     body = forms.body_digest(form, ignore=(FORM_TOKEN_FIELD,))
@@ -373,9 +373,9 @@ def _check_form_token(request: Request, session: Session, clock: Clock, settings
     if earlier is not None:
         page.session.rollback()
         if earlier.body_sha256 == body:  # the same form again: double click, F5, back and resend
-            raise PageAnswer(redirect_with_flash(page, safe_next(earlier.result_path), "page.already_done"))
+            raise PageAnswer(redirect_with_flash(page, safe_next(earlier.result_path), N_("page.already_done")))
         # An old form, edited and sent again: its first post acted; this one may not.
-        raise PageAnswer(redirect_with_flash(page, safe_next(earlier.result_path), "page.already_done_edited",
+        raise PageAnswer(redirect_with_flash(page, safe_next(earlier.result_path), N_("page.already_done_edited"),
                                              level="error"))
     page.form_nonce = token.nonce
 
@@ -436,3 +436,25 @@ def detail_page(page: Page, raw_id: str, context: Callable[[Page, int], dict[str
     except NotFound:
         return not_found(page)
     return html(page, template, **values)
+
+# Labels the pages build from a value (field_label, "page.source." ~ case.source in the templates …):
+# declared here so that extraction (make i18n) finds them.
+_BUILT_KEYS = (
+    N_("page.extension.approved"), N_("page.extension.denied"), N_("page.extension.pending"),
+    N_("page.field.comment"), N_("page.field.cursor"), N_("page.field.decision_note"),
+    N_("page.field.department_id"), N_("page.field.extra_working_days"), N_("page.field.instructions"),
+    N_("page.field.language"), N_("page.field.narrative"), N_("page.field.note"), N_("page.field.notify_mode"),
+    N_("page.field.reason"), N_("page.field.text"), N_("page.field.version"), N_("page.field.working_days"),
+    N_("page.outcome.cases_filed"), N_("page.outcome.complaints_mediated"),
+    N_("page.outcome.enterprises_inspected"), N_("page.outcome.fines_yuan"),
+    N_("page.outcome.losses_recovered_yuan"), N_("page.outcome.problems_found"),
+    N_("page.outcome.rectification_orders"), N_("page.priority.high"), N_("page.priority.low"),
+    N_("page.priority.normal"), N_("page.priority.urgent"), N_("page.queue.bucket.due_soon"),
+    N_("page.queue.bucket.in_progress"), N_("page.queue.bucket.overdue"), N_("page.queue.bucket.to_accept"),
+    N_("page.review.approved"), N_("page.review.sent_back"), N_("page.role.admin"), N_("page.role.coordinator"),
+    N_("page.role.head"), N_("page.role.leader"), N_("page.role.liaison"),
+    N_("page.settings.notify_mode.digest"), N_("page.settings.notify_mode.immediate"),
+    N_("page.source.hotline_12315"), N_("page.source.inspection"), N_("page.source.media"),
+    N_("page.source.online_platform"), N_("page.source.other"), N_("page.source.referral"),
+    N_("page.status.closed"), N_("page.status.open"),
+)

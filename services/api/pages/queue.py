@@ -28,6 +28,7 @@ from shared.assignments import queue as queue_read
 from shared.assignments.models import AssignmentState, ExtensionRequest, ExtensionState
 from shared.assignments.queries import AssignmentFilter
 from shared.assignments.schemas import AssignmentPublic
+from shared.i18n import N_
 from shared.scope import sees_everything
 
 router = APIRouter()
@@ -63,9 +64,9 @@ def _coordination_lists(page: Page, now: datetime) -> list[tuple[str, list[Assig
     assert page.user is not None
     lists = []
     for key, f in (
-        ("page.queue.review", AssignmentFilter(state=[AssignmentState.SUBMITTED])),
-        ("page.queue.decision", AssignmentFilter(state=[AssignmentState.RETURNED], needs_decision=True)),
-        ("page.queue.returned", AssignmentFilter(state=[AssignmentState.RETURNED], needs_decision=False)),
+        (N_("page.queue.review"), AssignmentFilter(state=[AssignmentState.SUBMITTED])),
+        (N_("page.queue.decision"), AssignmentFilter(state=[AssignmentState.RETURNED], needs_decision=True)),
+        (N_("page.queue.returned"), AssignmentFilter(state=[AssignmentState.RETURNED], needs_decision=False)),
     ):
         items, _cursor = queries.list_assignments(page.session, page.user, now, f, limit=LIMIT)
         lists.append((key, items))

@@ -28,7 +28,7 @@ from services.api.pages.common import (
 )
 from services.api.signin import client_address, retry_after_seconds
 from shared.errors import DomainError, Invalid, TooManyRequests, Unauthorized
-from shared.i18n import LANGUAGES
+from shared.i18n import LANGUAGES, N_
 from shared.templating import normalise_language
 from shared.users import service as users
 from shared.users.models import NotifyMode
@@ -78,7 +78,7 @@ def save_preferences(page: PageDep, form: FormDep) -> Response:
         page.session.rollback()
         return _refused(page, exc, "preferences", form)
     page.lang = normalise_language(user.language)  # say it in the language just chosen
-    return redirect_with_flash(page, "/settings", "page.done.preferences")
+    return redirect_with_flash(page, "/settings", N_("page.done.preferences"))
 
 
 @router.post("/settings/password")
@@ -100,4 +100,4 @@ def change_password(page: PageDep, form: FormDep) -> Response:
     except DomainError as exc:
         commit_refusal(page)  # a wrong current password counts towards the sign-in throttle
         return _refused(page, exc, "password", form)
-    return redirect_with_flash(page, "/settings", "page.done.password")
+    return redirect_with_flash(page, "/settings", N_("page.done.password"))

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from shared.events.models import Event
-from shared.i18n import has_message
+from shared.i18n import N_, has_message
 from shared.templating import format_local, message
 
 
@@ -39,9 +39,9 @@ def _detail(e: Event, lang: str, tz: str, departments: dict[int, str]) -> str:
 
     if e.object_type == "assignment" and e.action in ("dispatched", "redispatched"):
         if after.get("department_id") in departments:
-            add("page.event.detail.department", name=departments[after["department_id"]])
+            add(N_("page.event.detail.department"), name=departments[after["department_id"]])
         if after.get("feedback_due_at"):
-            add("page.event.detail.due", due=_when(after["feedback_due_at"], lang, tz))
+            add(N_("page.event.detail.due"), due=_when(after["feedback_due_at"], lang, tz))
         if after.get("decision_note"):
             parts.append(str(after["decision_note"]))
     elif e.action == "returned":
@@ -51,19 +51,19 @@ def _detail(e: Event, lang: str, tz: str, departments: dict[int, str]) -> str:
         if after.get("note"):
             parts.append(str(after["note"]))
     elif e.action == "extension_requested":
-        add("page.event.detail.days", n=after.get("extra_working_days", ""))
+        add(N_("page.event.detail.days"), n=after.get("extra_working_days", ""))
         if after.get("reason"):
             parts.append(str(after["reason"]))
     elif e.action == "extension_approved":
         if after.get("feedback_due_at"):
-            add("page.event.detail.due", due=_when(after["feedback_due_at"], lang, tz))
+            add(N_("page.event.detail.due"), due=_when(after["feedback_due_at"], lang, tz))
         if after.get("comment"):
             parts.append(str(after["comment"]))
     elif e.action == "shared":
         names = [departments.get(i, str(i)) for i in after.get("shared_with", [])]
-        add("page.event.detail.shared", names="、".join(names) if lang == "zh-CN" else ", ".join(names))
+        add(N_("page.event.detail.shared"), names="、".join(names) if lang == "zh-CN" else ", ".join(names))
     elif e.action in ("updated", "typical_flagged") and e.object_type == "case":
-        add("page.event.detail.fields", names=", ".join(sorted(after)))
+        add(N_("page.event.detail.fields"), names=", ".join(sorted(after)))
     elif e.action == "uploaded":
         parts.append(str(after.get("file_name", "")))
     elif e.action == "scheduled":
@@ -88,3 +88,19 @@ def lines(events: list[Event], lang: str, tz: str, departments: dict[int, str],
             detail=_detail(e, lang, tz, departments),
         ))
     return out
+
+# Every event's label, looked up as f"page.event.{object_type}.{action}": declared for extraction (make i18n).
+_BUILT_KEYS = (
+    N_("page.event.assignment.accepted"), N_("page.event.assignment.approved"),
+    N_("page.event.assignment.cancelled"), N_("page.event.assignment.deadline_recomputed"),
+    N_("page.event.assignment.dispatched"), N_("page.event.assignment.extension_approved"),
+    N_("page.event.assignment.extension_denied"), N_("page.event.assignment.extension_requested"),
+    N_("page.event.assignment.feedback_submitted"), N_("page.event.assignment.redispatched"),
+    N_("page.event.assignment.returned"), N_("page.event.assignment.sent_back"),
+    N_("page.event.attachment.uploaded"), N_("page.event.case.closed"), N_("page.event.case.commented"),
+    N_("page.event.case.created"), N_("page.event.case.personal_data_read"), N_("page.event.case.reopened"),
+    N_("page.event.case.shared"), N_("page.event.case.typical_flagged"), N_("page.event.case.updated"),
+    N_("page.event.inspection.cancelled"), N_("page.event.inspection.closed"),
+    N_("page.event.inspection.completed"), N_("page.event.inspection.scheduled"),
+    N_("page.event.inspection.updated"),
+)
