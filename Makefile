@@ -29,7 +29,7 @@ lint: setup
 # Keys reach the catalogs through these calls; error keys through the domain errors that carry them.
 I18N_KEYWORDS := -k translate -k message -k plural_message:1,2 -k N_ -k NP_:1,2 -k Invalid:2 \
 	-k DomainError -k NotFound -k Forbidden -k Unauthorized -k Conflict -k Stale -k PreconditionRequired \
-	-k TooLarge -k UnsupportedMedia -k TooManyRequests
+	-k TooLarge -k UnsupportedMedia -k TooManyRequests -k error_response:3 -k error_page:3
 i18n: setup
 	$(BIN)/pybabel extract -F babel.cfg $(I18N_KEYWORDS) --no-location --sort-output -o shared/locale/gongzhi.pot .
 	$(BIN)/pybabel update -i shared/locale/gongzhi.pot -d shared/locale -D gongzhi --no-fuzzy-matching --width 0

@@ -19,7 +19,7 @@ class DomainError(Exception):
 
 class NotFound(DomainError):
     status = 404
-    key = "not_found"
+    key = N_("not_found")
 
 
 class Forbidden(DomainError):
@@ -34,7 +34,7 @@ class Unauthorized(DomainError):
 
 class Conflict(DomainError):
     status = 409
-    key = "conflict"
+    key = N_("conflict")
 
 
 class InvalidTransition(Conflict):

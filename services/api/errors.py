@@ -32,7 +32,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.errors import DomainError, Invalid, InvalidTransition, Stale
-from shared.i18n import has_message, pick_language, translate
+from shared.i18n import N_, has_message, pick_language, translate
 from shared.inputs import json_input
 
 API_PATH = "/api/"
@@ -42,28 +42,28 @@ _PYDANTIC_REASONS = {
     "missing": "field_required",
     "string_too_long": "field_too_long",
     "string_too_short": "field_too_short",
-    "too_long": "list_too_long",
-    "too_short": "list_too_short",
+    "too_long": N_("list_too_long"),
+    "too_short": N_("list_too_short"),
     "greater_than_equal": "field_out_of_range",
     "less_than_equal": "field_out_of_range",
     "greater_than": "field_out_of_range",
     "less_than": "field_out_of_range",
     "enum": "field_not_allowed",
     "literal_error": "field_not_allowed",
-    "int_type": "field_not_integer",
-    "int_parsing": "field_not_integer",
-    "int_from_float": "field_not_integer",
-    "bool_type": "field_not_boolean",
-    "bool_parsing": "field_not_boolean",
-    "decimal_type": "field_not_number",
-    "decimal_parsing": "field_not_number",
-    "string_type": "field_not_text",
-    "text_nul": "field_text_nul",
-    "list_type": "field_not_list",
-    "model_type": "field_not_object",
-    "model_attributes_type": "field_not_object",
-    "dict_type": "field_not_object",
-    "extra_forbidden": "field_unknown",
+    "int_type": N_("field_not_integer"),
+    "int_parsing": N_("field_not_integer"),
+    "int_from_float": N_("field_not_integer"),
+    "bool_type": N_("field_not_boolean"),
+    "bool_parsing": N_("field_not_boolean"),
+    "decimal_type": N_("field_not_number"),
+    "decimal_parsing": N_("field_not_number"),
+    "string_type": N_("field_not_text"),
+    "text_nul": N_("field_text_nul"),
+    "list_type": N_("field_not_list"),
+    "model_type": N_("field_not_object"),
+    "model_attributes_type": N_("field_not_object"),
+    "dict_type": N_("field_not_object"),
+    "extra_forbidden": N_("field_unknown"),
 }
 
 # Parts of a pydantic location that are not field names: union members ("DayIn",
@@ -194,7 +194,7 @@ def install(app: FastAPI) -> None:
             return error_response(request, 422, "json_invalid")
         whole_body = [e for e in errors if tuple(e.get("loc", ())) == ("body",)]
         if whole_body:
-            key = "body_required" if whole_body[0].get("type") == "missing" else "body_not_object"
+            key = N_("body_required") if whole_body[0].get("type") == "missing" else N_("body_not_object")
             return error_response(request, 422, key)
         return JSONResponse(envelope("validation_failed", translate("validation_failed", lang),
                                      _validation_fields(errors, lang)), status_code=422)
@@ -208,7 +208,7 @@ def install(app: FastAPI) -> None:
             return error_response(request, 422, "json_too_deep")
         if exc.status_code == 400 and isinstance(cause, ValueError):  # not UTF-8, not JSON
             return error_response(request, 422, "json_invalid")
-        key = {404: "route_not_found", 405: "method_not_allowed"}.get(exc.status_code, "error")
+        key = {404: N_("route_not_found"), 405: N_("method_not_allowed")}.get(exc.status_code, "error")
         return error_response(request, exc.status_code, key, headers=dict(exc.headers or {}))
 
 
@@ -229,10 +229,10 @@ class ApiBoundary:
             return
         started = False
 
-        async def watch(message: Message) -> None:
+        async def watch(event: Message) -> None:
             nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
+            started = started or event["type"] == "http.response.start"
+            await send(event)
 
         try:
             with json_input():
