@@ -393,6 +393,34 @@ def test_each_reader_is_offered_their_own_actions_from_the_same_kept_rows(api, w
     assert offered["coordinator"] == ["cancel"] and offered["leader"] == []
 
 
+def test_a_kept_answer_follows_a_change_to_the_reader_made_in_raw_sql(api, world, make_case, dispatch, engine):
+    """Answers are kept per set of offered actions; the reader is read afresh by the next request's sign-in."""
+    a = dispatch(make_case(shared=("XFXH",)), "XFXH", days=5)
+    xfxh, gaj = world.dept("XFXH").id, world.dept("GAJ").id
+    liaison = world.liaison("XFXH")
+    client = api.as_user(liaison)
+    for _ in range(2):  # the second answer is the kept one
+        assert read(client)["items"][0]["allowed_actions"] == ["accept", "return"]
+
+    def change(**values: Any) -> None:
+        with engine.begin() as conn:
+            for name, value in values.items():
+                conn.execute(text(f'UPDATE "user" SET {name} = :v WHERE id = :id'), {"v": value, "id": liaison.id})
+
+    change(role="leader")
+    body = read(client, department_id=xfxh)
+    assert [i["id"] for i in body["items"]] == [a.id] and body["items"][0]["allowed_actions"] == []
+    change(role="liaison")
+    assert read(client)["items"][0]["allowed_actions"] == ["accept", "return"]
+    change(department_id=gaj)
+    assert read(client)["department_id"] == gaj
+    assert client.get(QUEUE, params={"department_id": xfxh}).status_code == 403
+    change(department_id=xfxh)
+    assert read(client)["items"][0]["allowed_actions"] == ["accept", "return"]
+    change(active=False)
+    assert client.get(QUEUE).status_code == 401
+
+
 def test_a_refused_token_gets_the_same_401_on_the_queue_as_elsewhere(api, world, clock, session, settings):
     from shared.users import service as users
 

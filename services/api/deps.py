@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Header, Path, Query, Request
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from shared.clock import Clock
 from shared.errors import PreconditionRequired, Stale, Unauthorized
@@ -20,19 +21,24 @@ from shared.users.models import User
 SESSION_COOKIE = "gongzhi_session"
 
 
-def get_session(request: Request) -> Iterator[Session]:
+# Dependencies that do no I/O are `async def`: FastAPI runs a plain `def` one in
+# the thread pool, and each hop there costs more than the work (GIL hand-over).
+
+
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    # Opening a session connects nothing; closing it may roll back on the wire.
     session = Session(request.app.state.engine, expire_on_commit=False)
     try:
         yield session
     finally:
-        session.close()
+        await run_in_threadpool(session.close)
 
 
-def get_clock(request: Request) -> Clock:
+async def get_clock(request: Request) -> Clock:
     return request.app.state.clock  # type: ignore[no-any-return]
 
 
-def get_app_settings(request: Request) -> Settings:
+async def get_app_settings(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
@@ -73,7 +79,7 @@ CurrentUser = Annotated[User, Depends(get_current_user)]
 _ETAG = re.compile(r'^\s*(?:W/)?"?(\d{1,9})"?\s*$')
 
 
-def if_match(
+async def if_match(
     if_match: Annotated[
         str | None,
         Header(description='The version you read, from the ETag: "3". Required on every change.'),
@@ -100,7 +106,7 @@ def if_match(
 IfMatch = Annotated[int, Depends(if_match)]
 
 
-def language(request: Request) -> str:
+async def language(request: Request) -> str:
     return pick_language(request.headers.get("accept-language"))
 
 

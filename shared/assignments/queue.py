@@ -21,13 +21,24 @@ the items as one reader sees them) and serves them while three things hold:
 
 One statement reads the stamp on every request; a second reads counts and
 items when the kept rows no longer hold.
+
+The JSON API also keeps, with the rows, the bodies it answered (`queue_body`):
+serialised, hashed for the ETag and gzip-encoded once.  A body is keyed by the
+actions offered on each item, which `available_actions` decides for the reader
+of THIS request from the kept rows; so two readers share a body exactly when
+every item offers each of them the same actions, and a change of role or
+department (read by the sign-in of this request) changes the key at once.
+Everything else in a body comes from the kept rows, whose flags hold as long
+as the rows do.
 """
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -37,6 +48,7 @@ from sqlmodel import Session, col
 
 from shared.assignments import status
 from shared.assignments.models import Assignment, AssignmentState
+from shared.assignments.permissions import CaseFacts, available_actions
 from shared.assignments.queries import LIST_COLUMNS, public_from_row
 from shared.assignments.schemas import QueueCounts, QueueOut
 from shared.calendar.service import working_calendar
@@ -51,6 +63,8 @@ from shared.users.models import User
 _A = Assignment.__table__.c  # type: ignore[attr-defined]
 S = AssignmentState
 KEPT_PER_PROCESS = 256  # (department, limit) pairs; the oldest kept is dropped beyond it
+BODIES_PER_KEPT = 32  # distinct sets of offered actions per kept rows; the oldest is dropped beyond it
+GZIP_MINIMUM_BYTES = 1024  # smaller bodies are sent as they are, as GZipMiddleware does
 
 
 def queue_department(actor: User, department_id: int | None) -> int:
@@ -131,6 +145,30 @@ STAMP = select(col(QueueStamp.generation)).where(col(QueueStamp.department_id) =
 
 
 @dataclass(frozen=True, slots=True)
+class _Held:
+    state: AssignmentState
+    department_id: int
+    return_count: int
+
+
+@dataclass(slots=True)
+class QueueBody:
+    """One answer of GET /queue: its JSON, weak ETag and, once asked for, its gzip encoding."""
+
+    json: bytes
+    etag: str
+    _gzip: bytes | None = None
+
+    def gzipped(self, level: int) -> bytes | None:
+        """The gzip-encoded body, or None when it is too small to be worth it."""
+        if len(self.json) < GZIP_MINIMUM_BYTES:
+            return None
+        if self._gzip is None:
+            self._gzip = gzip.compress(self.json, compresslevel=level, mtime=0)
+        return self._gzip
+
+
+@dataclass(frozen=True, slots=True)
 class _Kept:
     generation: int
     soon: datetime
@@ -138,6 +176,8 @@ class _Kept:
     holds_through: datetime | None  # the last instant the counts and flags hold (None: no due time ahead)
     counts: QueueCounts
     rows: Sequence[RowMapping]
+    facts: tuple[tuple[_Held, CaseFacts], ...]  # what available_actions reads of each row
+    bodies: dict[tuple[tuple[str, ...], ...], QueueBody] = field(default_factory=dict)
 
     def holds(self, generation: int, soon: datetime, now: datetime) -> bool:
         return (generation == self.generation and soon == self.soon and self.read_at <= now
@@ -161,7 +201,10 @@ def _read(session: Session, department_id: int, now: datetime, soon: datetime, l
     counts = QueueCounts(to_accept=first["to_accept"], in_progress=first["in_progress"],
                          due_soon=first["due_soon"], overdue=first["overdue"],
                          awaiting_review=first["awaiting_review"])
-    return _Kept(generation, soon, now, min(known) if known else None, counts, items)
+    facts = tuple((_Held(S(row["state"]), row["department_id"], row["return_count"]),
+                   CaseFacts(row["case_lead_department_id"], row["case_coordinator_id"],
+                             bool(row["extension_pending"]))) for row in items)
+    return _Kept(generation, soon, now, min(known) if known else None, counts, items, facts)
 
 
 def _current(session: Session, actor: User, now: datetime, department_id: int | None, limit: int,
@@ -188,3 +231,21 @@ def queue(session: Session, actor: User, now: datetime, department_id: int | Non
     # Built for this reader, every time: what an item offers depends on who asks.
     items = [public_from_row(row, now, actor) for row in kept.rows]
     return QueueOut.model_construct(department_id=dept, counts=kept.counts, items=items)
+
+
+def queue_body(session: Session, actor: User, now: datetime, department_id: int | None = None, limit: int = 50,
+               settings: Settings | None = None) -> QueueBody:
+    """`queue(...)` serialised, with its ETag: built once per kept rows and set of offered actions."""
+    dept, kept = _current(session, actor, now, department_id, limit, settings)
+    offered = tuple(tuple(a.value for a in available_actions(actor, held, case)) for held, case in kept.facts)
+    body = kept.bodies.get(offered)
+    if body is None:
+        items = [public_from_row(row, now, actor) for row in kept.rows]
+        json = QueueOut.model_construct(department_id=dept, counts=kept.counts, items=items).model_dump_json().encode()
+        # Weak: the same tag stands for the identity and the gzip-encoded representation.
+        body = QueueBody(json, f'W/"{hashlib.blake2b(json, digest_size=12).hexdigest()}"')
+        with _kept_lock:
+            while len(kept.bodies) >= BODIES_PER_KEPT:
+                kept.bodies.pop(next(iter(kept.bodies)))
+            kept.bodies[offered] = body
+    return body
