@@ -126,10 +126,14 @@ _SIGN_IN = (
 
 
 def user_for_token(session: Session, clock: Clock, token: str) -> User:
-    """The token's user, read afresh from the database on every call (revocation counts at once).
+    """The token's user, read afresh from the database on every call.
 
-    The User is built from the row, outside the session: what a use case
-    changes of a user it reads itself (update_user, update_preferences).
+    No token is kept between requests: revocation, a password change,
+    deactivation or a new role must count at the next request in every
+    process, so a kept token would still need a read of the database per
+    request to check it, and this statement is that read.  The User is built
+    from the row, outside the session: a use case that changes a user reads
+    it itself (update_user, update_preferences).
     """
     row = session.connection().execute(_SIGN_IN, {"token_hash": token_hash(token)}).first()
     if row is None:
