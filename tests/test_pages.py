@@ -408,3 +408,18 @@ def test_expired_session_goes_back_to_login(app: Any, world: World, clock) -> No
     clock.advance(timedelta(hours=app.state.settings.token_ttl_hours + 1))
     r = client.get("/cases?status=open")
     assert r.status_code == 303 and r.headers["location"] == "/login?next=/cases%3Fstatus%3Dopen"
+
+
+def test_a_form_posted_after_the_session_expired_comes_back_to_its_page(  # type: ignore[no-untyped-def]
+        app: Any, world: World, clock, make_case, dispatch) -> None:
+    """Not to the POST address, where a GET after signing in would be 405."""
+    case = make_case(shared=("XFXH",))
+    a = dispatch(case, "XFXH")
+    client = browser(app, world.liaison("XFXH"))
+    fields = form_fields(client.get(f"/assignments/{a.id}").text, f"/assignments/{a.id}/accept")
+    clock.advance(timedelta(hours=app.state.settings.token_ttl_hours + 1))
+    r = client.post(f"/assignments/{a.id}/accept", data=fields,
+                    headers={"Referer": f"http://testserver/assignments/{a.id}"})
+    assert r.status_code == 303 and r.headers["location"] == f"/login?next=/assignments/{a.id}"
+    r = client.post(f"/assignments/{a.id}/accept", data=fields, headers={"Referer": "https://evil.example/x"})
+    assert r.headers["location"] == "/login?next=/queue"

@@ -309,7 +309,7 @@ def ladder_from(settings: Settings) -> Ladder:
 def run_pass(
     session: Session, clock: Clock, settings: Settings | None = None, *, ladder: Ladder | None = None
 ) -> PassResult:
-    """One reminder pass in the caller's transaction (the caller commits, then kicks the relay)."""
+    """One reminder pass in the caller's transaction; the caller commits (the after-commit hook wakes the relay)."""
     settings = settings or get_settings()
     ladder = ladder or ladder_from(settings)
     now = clock.now()

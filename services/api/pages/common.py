@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
@@ -51,6 +51,7 @@ from sqlmodel import Session, col
 
 from services.api.deps import SESSION_COOKIE, ClockDep, SessionDep, SettingsDep
 from services.api.errors import field_reason
+from services.api.signin import clear_session_cookie
 from shared.clock import Clock
 from shared.departments.models import Department
 from shared.errors import DomainError, Invalid, NotFound, Stale, Unauthorized
@@ -257,12 +258,18 @@ def safe_next(value: str | None) -> str:
 
 
 def login_redirect(page: Page) -> RedirectResponse:
-    target = page.request.url.path
-    if page.request.url.query and page.request.method == "GET":
-        target += "?" + page.request.url.query
+    request = page.request
+    if request.method == "GET":
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    else:
+        # A form posted after the session ran out: come back to the page that held the form,
+        # not to the POST address (a GET there is 405).
+        referer = urlsplit(request.headers.get("referer", ""))
+        same_site = referer.netloc in ("", request.url.netloc)
+        target = safe_next(referer.path + (f"?{referer.query}" if referer.query else "")) if same_site else "/queue"
     response = redirect(f"/login?next={quote(target, safe='/')}")
-    if page.request.cookies.get(SESSION_COOKIE):
-        response.delete_cookie(SESSION_COOKIE, path="/")  # expired or revoked: forget it
+    if request.cookies.get(SESSION_COOKIE):
+        clear_session_cookie(response, page.settings)  # expired or revoked: forget it
     return response
 
 
