@@ -15,35 +15,11 @@ from pathlib import Path
 
 from alembic import command
 
+import shared.models  # noqa: F401  (every table, so every append-only one is registered)
+from shared import append_only
 from shared.departments.models import QUEUE_STAMP_DROP, QUEUE_STAMP_TRIGGERS
 from shared.migrate import MIGRATIONS, alembic_config
 from shared.outbox.models import LZ4_BODIES_SQL
-
-# The audit trails: the timeline (event) and the personal-data reads (audit_log).
-APPEND_ONLY_TABLES = ("event", "audit_log")
-
-
-def _append_only(table: str) -> str:
-    return f'''
-    if op.get_bind().dialect.name == "postgresql":
-        # {table} is append-only even for the application's own database user.
-        op.execute(
-            """
-            CREATE OR REPLACE FUNCTION {table}_append_only() RETURNS trigger AS $$
-            BEGIN
-                RAISE EXCEPTION '{table} is append-only: % refused', TG_OP;
-            END;
-            $$ LANGUAGE plpgsql
-            """
-        )
-        op.execute(
-            "CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
-            "FOR EACH ROW EXECUTE FUNCTION {table}_append_only()"
-        )
-'''
-
-
-TRIGGER = "".join(_append_only(t) for t in APPEND_ONLY_TABLES)
 
 # Autogenerate cannot see column compression either: the same statement as the model's.
 LZ4_BODIES = f'''
@@ -54,15 +30,6 @@ LZ4_BODIES = f'''
             """
         )
 '''
-
-DROP_TRIGGER = "".join(
-    f'''    if op.get_bind().dialect.name == "postgresql":
-        op.execute("DROP TRIGGER IF EXISTS {t}_append_only ON {t}")
-        op.execute("DROP FUNCTION IF EXISTS {t}_append_only()")
-'''
-    for t in APPEND_ONLY_TABLES
-)
-
 
 def _per_dialect(statements: dict[str, list[str]], comment: str) -> str:
     """op.execute of each dialect's statements, the models' own text written out."""
@@ -76,6 +43,10 @@ def _per_dialect(statements: dict[str, list[str]], comment: str) -> str:
 QUEUE_STAMPS = _per_dialect(QUEUE_STAMP_TRIGGERS, "Every write a queue shows bumps its department's stamp "
                                                   "(shared.departments.models.QueueStamp).")
 DROP_QUEUE_STAMPS = _per_dialect(QUEUE_STAMP_DROP, "The queue stamp triggers.")
+TRIGGER = _per_dialect({"postgresql": [sql for t in append_only.TABLES for sql in append_only.statements(t)]},
+                       "The audit trails are append-only even for the application's own database user.")
+DROP_TRIGGER = _per_dialect({"postgresql": [sql for t in append_only.TABLES for sql in append_only.drop_statements(t)]},
+                            "The append-only triggers.")
 
 
 def main() -> None:

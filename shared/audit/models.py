@@ -3,9 +3,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DDL, JSON, Column, Index, event
+from sqlalchemy import JSON, Column, Index
 from sqlmodel import Field, SQLModel
 
+from shared.append_only import make_append_only
 from shared.columns import utc_field
 
 
@@ -32,19 +33,4 @@ class AuditEntry(SQLModel, table=True):
     detail: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
 
 
-APPEND_ONLY_FUNCTION = DDL(
-    """
-CREATE OR REPLACE FUNCTION audit_log_append_only() RETURNS trigger AS $$
-BEGIN
-    RAISE EXCEPTION 'audit_log is append-only: %% refused', TG_OP;
-END;
-$$ LANGUAGE plpgsql
-"""
-)
-APPEND_ONLY_TRIGGER = DDL(
-    "CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log "
-    "FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()"
-)
-_table = AuditEntry.__table__  # type: ignore[attr-defined]
-event.listen(_table, "after_create", APPEND_ONLY_FUNCTION.execute_if(dialect="postgresql"))
-event.listen(_table, "after_create", APPEND_ONLY_TRIGGER.execute_if(dialect="postgresql"))
+make_append_only(AuditEntry.__table__)  # type: ignore[attr-defined]

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 07:31:30.146984
+Create Date: 2026-12-02 08:03:04.534100
 
 """
 from typing import Sequence, Union
@@ -430,38 +430,12 @@ def upgrade() -> None:
         batch_op.create_index('ix_reminder_notice_waiting', ['recipient_id'], unique=False, postgresql_where=sa.text('digest_key IS NULL'), sqlite_where=sa.text('digest_key IS NULL'))
 
     # ### end Alembic commands ###
-
-    if op.get_bind().dialect.name == "postgresql":
-        # event is append-only even for the application's own database user.
-        op.execute(
-            """
-            CREATE OR REPLACE FUNCTION event_append_only() RETURNS trigger AS $$
-            BEGIN
-                RAISE EXCEPTION 'event is append-only: % refused', TG_OP;
-            END;
-            $$ LANGUAGE plpgsql
-            """
-        )
-        op.execute(
-            "CREATE TRIGGER event_append_only BEFORE UPDATE OR DELETE ON event "
-            "FOR EACH ROW EXECUTE FUNCTION event_append_only()"
-        )
-
-    if op.get_bind().dialect.name == "postgresql":
-        # audit_log is append-only even for the application's own database user.
-        op.execute(
-            """
-            CREATE OR REPLACE FUNCTION audit_log_append_only() RETURNS trigger AS $$
-            BEGIN
-                RAISE EXCEPTION 'audit_log is append-only: % refused', TG_OP;
-            END;
-            $$ LANGUAGE plpgsql
-            """
-        )
-        op.execute(
-            "CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log "
-            "FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()"
-        )
+    # The audit trails are append-only even for the application's own database user.
+    if op.get_bind().dialect.name == 'postgresql':
+        op.execute("CREATE OR REPLACE FUNCTION audit_log_append_only() RETURNS trigger AS $$\nBEGIN\n    RAISE EXCEPTION 'audit_log is append-only: % refused', TG_OP;\nEND;\n$$ LANGUAGE plpgsql")
+        op.execute('CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()')
+        op.execute("CREATE OR REPLACE FUNCTION event_append_only() RETURNS trigger AS $$\nBEGIN\n    RAISE EXCEPTION 'event is append-only: % refused', TG_OP;\nEND;\n$$ LANGUAGE plpgsql")
+        op.execute('CREATE TRIGGER event_append_only BEFORE UPDATE OR DELETE ON event FOR EACH ROW EXECUTE FUNCTION event_append_only()')
 
     if op.get_bind().dialect.name == "postgresql":
         # Digests are large and written by the thousand: lz4 where the server has it.
@@ -500,12 +474,12 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     """Downgrade schema."""
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute("DROP TRIGGER IF EXISTS event_append_only ON event")
-        op.execute("DROP FUNCTION IF EXISTS event_append_only()")
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute("DROP TRIGGER IF EXISTS audit_log_append_only ON audit_log")
-        op.execute("DROP FUNCTION IF EXISTS audit_log_append_only()")
+    # The append-only triggers.
+    if op.get_bind().dialect.name == 'postgresql':
+        op.execute('DROP TRIGGER IF EXISTS audit_log_append_only ON audit_log')
+        op.execute('DROP FUNCTION IF EXISTS audit_log_append_only()')
+        op.execute('DROP TRIGGER IF EXISTS event_append_only ON event')
+        op.execute('DROP FUNCTION IF EXISTS event_append_only()')
     # The queue stamp triggers.
     if op.get_bind().dialect.name == 'postgresql':
         op.execute('DROP FUNCTION IF EXISTS queue_stamp_bump() CASCADE')
