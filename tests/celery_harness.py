@@ -436,7 +436,7 @@ class CeleryWorker:
         self.client.send_task(task_name, kwargs=kwargs, queue=self.queue)
 
     def kick_relay(self) -> bool:
-        from workers.tasks.outbox import kick_relay
+        from workers.app import kick_relay
 
         return kick_relay(self.client)
 

@@ -16,9 +16,8 @@ from shared.settings import Settings
 from tests.celery_harness import CeleryWorker, SmtpSink, free_port, redis_test_url, wait_until
 from tests.conftest import _truncate_all
 from tests.test_outbox_relay import put, rows, states
-from workers.app import app, make_app
+from workers.app import app, kick_relay, make_app
 from workers.schedule import beat_schedule
-from workers.tasks.outbox import kick_relay
 
 
 def test_delivery_guarantees_are_configured():
@@ -49,6 +48,7 @@ def test_one_schedule_with_stable_task_names():
     assert schedule["outbox-relay"]["schedule"] == 15.0 and schedule["outbox-reap"]["schedule"] == 60.0
     for entry in schedule.values():  # nothing piles up while workers are down
         assert entry["options"]["expires"] <= 6 * 3600
+    app.loader.import_default_modules()  # what a worker does with conf.imports at start
     assert {"outbox.relay", "outbox.reap"} <= set(app.tasks.keys())
 
 

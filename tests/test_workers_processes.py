@@ -22,8 +22,7 @@ from shared.outbox.smtp import SmtpConfig
 from shared.settings import Settings
 from tests.celery_harness import REPO, free_port, wait_until, worker_env
 from tests.test_outbox_relay import put, states
-from workers.app import make_app
-from workers.tasks.outbox import kick_relay
+from workers.app import kick_relay, make_app
 
 GONGZHI = [sys.executable, "-c", "from services.cli import main; main()"]
 

@@ -11,6 +11,7 @@ late and are re-queued if their worker dies; each is idempotent.
 
 from __future__ import annotations
 
+import logging
 import pkgutil
 from typing import Any
 
@@ -18,10 +19,14 @@ from celery import Celery
 from celery.signals import worker_init, worker_process_init
 
 from shared.db import dispose_engines
+from shared.outbox.service import install_relay_kick
 from shared.settings import Settings, get_settings
 from workers import schedule, tasks
 
 QUEUE = "gongzhi"
+
+
+log = logging.getLogger("gongzhi.outbox")
 
 
 def task_modules() -> list[str]:
@@ -117,6 +122,26 @@ def _kick_relay_after_commit(**_: Any) -> None:
 
     Installed in the main process before the pool forks, so every pool process has it.
     """
-    from workers.tasks.outbox import install_after_commit_kick
+    install_relay_kick(kick_relay)
 
-    install_after_commit_kick()
+
+def kick_relay(celery: Celery | None = None) -> bool:
+    """Queue a relay run now; False (logged) when the broker cannot be reached.
+
+    Entry points install it as the after-commit kick (install_relay_kick), so it
+    runs once the transaction that wrote outbox rows has committed.  It never
+    raises, so a request does not fail because Redis is down — beat relays
+    within 15 seconds anyway.  `celery` is another client app (tests).
+    """
+    try:
+        (celery or app).send_task(
+            schedule.OUTBOX_RELAY,
+            expires=60,
+            retry=True,  # one quick reconnect covers a pooled connection made stale by a broker restart
+            retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.2},
+        )
+    except Exception as exc:  # noqa: BLE001 - any broker trouble: log it, beat will relay
+        log.warning("outbox: could not kick the relay (%s: %s); beat will deliver",
+                    exc.__class__.__name__, exc)
+        return False
+    return True

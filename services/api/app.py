@@ -42,7 +42,7 @@ def _routers() -> list[APIRouter]:
 
 def kick_relay() -> bool:
     """Ask a worker to deliver now (Celery is imported on the first kick, not at start-up)."""
-    from workers.tasks.outbox import kick_relay as kick
+    from workers.app import kick_relay as kick
 
     return kick()
 

@@ -33,7 +33,7 @@ _register_all()
 
 
 def _kick_and_say() -> bool:
-    from workers.tasks.outbox import kick_relay
+    from workers.app import kick_relay
 
     kicked = kick_relay()
     typer.echo("relay kicked" if kicked else "broker unreachable: beat will deliver")
