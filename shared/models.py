@@ -6,6 +6,7 @@ from shared.assignments.models import Assignment, ExtensionRequest
 from shared.attachments.models import Attachment
 from shared.audit.models import AuditEntry
 from shared.calendar.models import CalendarDay, CalendarYear
+from shared.callbacks.models import Callback
 from shared.campaigns.models import Campaign
 from shared.cases.models import Case, CaseSequence, CaseShare
 from shared.departments.models import Department
@@ -27,6 +28,7 @@ __all__ = [
     "AuthToken",
     "CalendarDay",
     "CalendarYear",
+    "Callback",
     "Campaign",
     "Case",
     "CaseSequence",

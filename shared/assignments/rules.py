@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from shared.assignments.models import AssignmentState as S
-from shared.errors import InvalidTransition
+from shared.errors import Conflict, InvalidTransition
 
 
 class Action(StrEnum):
@@ -32,6 +32,22 @@ ALLOWED: dict[S, dict[Action, S]] = {
     S.CANCELLED: {},
 }
 
+class FollowUpAction(StrEnum):
+    """Transitions no button on the assignment offers: another use case decides them.
+
+    REWORK (重办) reopens approved work after an unsatisfied and unresolved
+    satisfaction callback (shared/callbacks/service.py); whether it may happen
+    depends on the callback, not on the assignment alone, so it stays out of
+    `Action` and out of permissions.available_actions.
+    """
+
+    REWORK = "rework"
+
+
+FOLLOW_UP_ALLOWED: dict[S, dict[FollowUpAction, S]] = {
+    S.DONE: {FollowUpAction.REWORK: S.ACCEPTED},
+}
+
 # Returned this many times, an assignment is flagged for the coordinator to decide (审定).
 RETURNS_BEFORE_DECISION = 2
 
@@ -45,3 +61,11 @@ def next_state(current: S, action: Action) -> S:
         return ALLOWED[S(current)][action]
     except KeyError:
         raise InvalidTransition(S(current).value, action.value, allowed_actions(current)) from None
+
+
+def follow_up_state(current: S, action: FollowUpAction) -> S:
+    """Where a follow-up takes the assignment; 409 when its state does not allow it (only approved work)."""
+    try:
+        return FOLLOW_UP_ALLOWED[S(current)][action]
+    except KeyError:
+        raise Conflict("follow_up_not_allowed", action=action.value, current=S(current).value) from None

@@ -28,7 +28,7 @@ from shared.assignments.models import (
     ExtensionState,
 )
 from shared.assignments.permissions import MANAGER_ACTIONS, require_action, require_extension_decider
-from shared.assignments.rules import Action
+from shared.assignments.rules import Action, FollowUpAction
 from shared.assignments.schemas import (
     DispatchIn,
     ExtensionIn,
@@ -378,6 +378,39 @@ def send_back(session: Session, clock: Clock, actor: User, assignment_id: int, v
     _record(session, clock, actor, a, "sent_back", before={"state": "submitted"},
             after={"state": "accepted", "feedback_id": fb.id, "reason": reason})
     on_assignment_event(session, clock, "sent_back", a, actor=actor, feedback=fb, reason=reason)
+    session.flush()
+    return a
+
+
+def rework_loaded(session: Session, clock: Clock, actor: User, a: Assignment, case: Case, reason: str,
+                  working_days: int | None) -> Assignment:
+    """重办: approved work goes back to its department, accepted again, with a new feedback due date.
+
+    Only the callback's rework (shared/callbacks/service.py) calls this: it has
+    locked `a` and then `case`, reopened the case and checked that `actor` manages it.
+    The new due date counts working days from now (the old one has long passed);
+    the first submission stays, so the weekly figures keep the original on-time answer.
+    """
+    new_state = rules.follow_up_state(AssignmentState(a.state), FollowUpAction.REWORK)
+    if case.status != CaseStatus.OPEN:
+        raise Conflict("case_closed")
+    _refuse_second_open(session, case.id, a.department_id, False, other_than=a.id)  # type: ignore[arg-type]
+    now = clock.now()
+    days = working_days or a.working_days
+    due = working_calendar(session).add_working_days(now, days)
+    before = {"state": a.state, "feedback_due_at": a.feedback_due_at, "done_at": a.done_at}
+    a.state = new_state
+    a.done_at = None
+    a.working_days = days
+    a.feedback_due_at = a.original_feedback_due_at = due.at
+    a.due_provisional = due.provisional
+    bump(a, now)
+    _touch_case(session, clock, case.id, case)  # type: ignore[arg-type]
+    _record(session, clock, actor, a, "reworked", before=before, after={
+        "state": "accepted", "feedback_due_at": a.feedback_due_at, "working_days": days, "reason": reason,
+    })
+    # The department hears it as a send-back (退回重办) with the reason: the same email it knows.
+    on_assignment_event(session, clock, "sent_back", a, actor=actor, reason=reason)
     session.flush()
     return a
 

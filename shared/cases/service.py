@@ -161,6 +161,11 @@ def reopen_case(session: Session, clock: Clock, actor: User, case_id: int, versi
     case = case_for_read(session, actor, case_id, for_update=True)
     require_case_manager(actor, case)
     check_version(case, version)
+    return reopen_loaded(session, clock, actor, case, reason)
+
+
+def reopen_loaded(session: Session, clock: Clock, actor: User, case: Case, reason: str) -> Case:
+    """Reopen a case the caller has locked and checked (e.g. 重办 after a callback)."""
     if case.status != CaseStatus.CLOSED:
         raise Conflict("case_not_closed")
     case.status, case.closed_at = CaseStatus.OPEN, None

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 08:03:04.534100
+Create Date: 2026-12-02 08:19:39.330162
 
 """
 from typing import Sequence, Union
@@ -357,6 +357,37 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['inspection_id'], ['inspection.id'], ),
     sa.PrimaryKeyConstraint('inspection_id', 'department_id')
     )
+    op.create_table('callback',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('assignment_id', sa.Integer(), nullable=False),
+    sa.Column('department_id', sa.Integer(), nullable=False),
+    sa.Column('made_by', sa.Integer(), nullable=False),
+    sa.Column('made_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('reached', sa.Boolean(), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('satisfaction', sa.String(length=24), nullable=True),
+    sa.Column('resolved', sa.Boolean(), nullable=True),
+    sa.Column('note', sa.String(length=2000), nullable=False),
+    sa.Column('reworked_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('reworked_by', sa.Integer(), nullable=True),
+    sa.Column('rework_assignment_id', sa.Integer(), nullable=True),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['assignment_id'], ['assignment.id'], ),
+    sa.ForeignKeyConstraint(['case_id'], ['case.id'], ),
+    sa.ForeignKeyConstraint(['department_id'], ['department.id'], ),
+    sa.ForeignKeyConstraint(['made_by'], ['user.id'], ),
+    sa.ForeignKeyConstraint(['rework_assignment_id'], ['assignment.id'], ),
+    sa.ForeignKeyConstraint(['reworked_by'], ['user.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('callback', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_callback_assignment_id'), ['assignment_id'], unique=False)
+        batch_op.create_index('ix_callback_case', ['case_id'], unique=False)
+        batch_op.create_index('ix_callback_department_made_at', ['department_id', 'made_at'], unique=False)
+        batch_op.create_index('ix_callback_made_at', ['made_at'], unique=False)
+
     op.create_table('extension_request',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('assignment_id', sa.Integer(), nullable=False),
@@ -509,6 +540,13 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_extension_request_assignment_id'))
 
     op.drop_table('extension_request')
+    with op.batch_alter_table('callback', schema=None) as batch_op:
+        batch_op.drop_index('ix_callback_made_at')
+        batch_op.drop_index('ix_callback_department_made_at')
+        batch_op.drop_index('ix_callback_case')
+        batch_op.drop_index(batch_op.f('ix_callback_assignment_id'))
+
+    op.drop_table('callback')
     op.drop_table('inspection_participant')
     with op.batch_alter_table('assignment', schema=None) as batch_op:
         batch_op.drop_index('ix_assignment_state_due')
