@@ -108,6 +108,12 @@ def test_following_the_links_gives_no_server_error_and_keeps_to_the_schema(
         def get_call_kwargs(self, case: Any) -> dict[str, Any]:
             return {"headers": {"Authorization": token}}
 
+        def before_call(self, case: Any) -> None:
+            # A link's If-Match comes from the body's `version`, a JSON number; a header is
+            # text, and the HTTP client refuses anything else before the request is sent.
+            if case.headers:
+                case.headers = {k: v if isinstance(v, str) else str(v) for k, v in case.headers.items()}
+
         def validate_response(self, response: Any, case: Any, additional_checks: Any = None,
                               **kwargs: Any) -> None:
             if 200 <= response.status_code < 300 and "{" in case.path:
