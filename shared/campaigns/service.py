@@ -67,7 +67,11 @@ def update(session: Session, clock: Clock, actor: User, campaign_id: int, versio
     require_role(actor, Role.COORDINATOR, Role.ADMIN)
     campaign = get(session, campaign_id, for_update=True)
     check_version(campaign, version)
-    before, after = events.diff(campaign, data.model_dump(exclude_unset=True))
+    changes = data.model_dump(exclude_unset=True)
+    for name in ("name", "starts_on", "ends_on"):  # a campaign always has them: null clears nothing
+        if name in changes and changes[name] is None:
+            raise Invalid(name, "field_required")
+    before, after = events.diff(campaign, changes)
     for name, value in after.items():
         setattr(campaign, name, value)
     if campaign.ends_on < campaign.starts_on:
