@@ -24,11 +24,12 @@ from shared.assignments import status
 from shared.assignments.models import Assignment, AssignmentState, ExtensionRequest, ExtensionState
 from shared.assignments.permissions import CaseFacts, available_actions
 from shared.assignments.schemas import AssignmentPublic
-from shared.calendar.service import WorkingCalendar, working_calendar
+from shared.calendar.service import working_calendar
 from shared.cases.models import Case
 from shared.errors import Invalid
 from shared.pagination import after_cursor, encode_cursor
 from shared.scope import case_visible
+from shared.settings import Settings, get_settings
 from shared.users.models import User
 
 SORTS: dict[str, tuple[Any, bool]] = {
@@ -200,11 +201,11 @@ def escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def due_soon_cutoff(session: Session, now: datetime) -> datetime:
-    """The end of the due-soon window (status.due_soon_cutoff) on the stored working calendar."""
-    return cutoff_on(working_calendar(session), now)
+def due_soon_cutoff(session: Session, now: datetime, settings: Settings | None = None) -> datetime:
+    """The end of the due-soon window (status.due_soon_cutoff) on the stored working calendar.
 
-
-def cutoff_on(calendar: WorkingCalendar, now: datetime) -> datetime:
-    """due_soon_cutoff with the calendar in hand; the window is the configured one."""
-    return status.due_soon_cutoff(calendar, now)
+    The window is the reminder emails' (`reminder_due_soon_working_days`), from `settings`
+    when the caller has its own (the API app's), else from the environment.
+    """
+    settings = settings or get_settings()
+    return status.due_soon_cutoff(working_calendar(session, settings), now, settings.reminder_due_soon_working_days)

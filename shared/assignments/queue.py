@@ -49,15 +49,14 @@ from sqlmodel import Session, col
 from shared.assignments import status
 from shared.assignments.models import Assignment, AssignmentState
 from shared.assignments.permissions import CaseFacts, available_actions
-from shared.assignments.queries import LIST_COLUMNS, public_from_row
+from shared.assignments.queries import LIST_COLUMNS, due_soon_cutoff, public_from_row
 from shared.assignments.schemas import QueueCounts, QueueOut
-from shared.calendar.service import working_calendar
 from shared.cases.models import Case
 from shared.db import UTCDateTime
 from shared.departments.models import QueueStamp
 from shared.errors import Forbidden
 from shared.scope import DEPARTMENT_ROLES
-from shared.settings import Settings, get_settings
+from shared.settings import Settings
 from shared.users.models import User
 
 _A = Assignment.__table__.c  # type: ignore[attr-defined]
@@ -74,13 +73,6 @@ def queue_department(actor: User, department_id: int | None) -> int:
             raise Forbidden()
         return actor.department_id
     return department_id if department_id is not None else actor.department_id
-
-
-def _due_soon_cutoff(session: Session, now: datetime, settings: Settings | None) -> datetime:
-    """The end of the queue's "due soon" window: the reminder emails' window, from the settings."""
-    settings = settings or get_settings()
-    return status.due_soon_cutoff(working_calendar(session, settings), now,
-                                  settings.reminder_due_soon_working_days)
 
 
 def _bucket_counts(department: Any, now: Any, soon: Any) -> Select[Any]:
@@ -210,7 +202,7 @@ def _read(session: Session, department_id: int, now: datetime, soon: datetime, l
 def _current(session: Session, actor: User, now: datetime, department_id: int | None, limit: int,
              settings: Settings | None) -> tuple[int, _Kept]:
     dept = queue_department(actor, department_id)
-    soon = _due_soon_cutoff(session, now, settings)
+    soon = due_soon_cutoff(session, now, settings)
     generation = session.execute(STAMP, {"department_id": dept}).scalar() or 0
     kept_here = _kept.setdefault(session.get_bind().engine, {})
     kept = kept_here.get((dept, limit))
