@@ -73,6 +73,12 @@ class Settings(BaseSettings):
     reminder_urge_after_working_days: int = Field(default=1, ge=1, le=60)  # 催办通知 to the head
     reminder_escalate_after_working_days: int = Field(default=3, ge=1, le=60)  # 督办 to the coordinator
     reminder_decision_after_working_days: int = Field(default=1, ge=1, le=20)  # pending decisions
+    # The weekly summary (DESIGN §8): the league table's floors, and when it goes out.
+    report_red_below: float = Field(default=0.80, ge=0, le=1)  # on-time feedback rate under this is red
+    report_yellow_below: float = Field(default=0.90, ge=0, le=1)  # ... and under this yellow
+    report_red_overdue_working_days: int = Field(default=3, ge=1, le=60)  # anything overdue longer is red
+    # Monday (or the first working day after a holiday Monday) at this local time.
+    report_send_at: time = time(8, 0)
 
     @model_validator(mode="after")
     def _defaults_and_secret(self) -> Settings:
@@ -93,6 +99,8 @@ class Settings(BaseSettings):
                 "GONGZHI_REMINDER_ESCALATE_AFTER_WORKING_DAYS must be greater than "
                 "GONGZHI_REMINDER_URGE_AFTER_WORKING_DAYS: 督办 comes after 催办"
             )
+        if self.report_yellow_below < self.report_red_below:
+            raise ValueError("GONGZHI_REPORT_YELLOW_BELOW must not be below GONGZHI_REPORT_RED_BELOW")
         return self
 
     def require_secret(self) -> None:
