@@ -20,6 +20,10 @@ rows to both and checks they agree one second before, at and after a due time.
   business of the N-th working day from today, N being
   `Settings.reminder_due_soon_working_days` — the same window the reminder
   emails use.
+- on time (按时反馈): the first feedback was submitted by the feedback due time
+  in force (at the due instant itself it is still on time).  On time by
+  extension (延期后按时): on time, but after the original due time.
+- accepted on time (按时签收): accepted by the acceptance due time.
 """
 
 from __future__ import annotations
@@ -112,3 +116,35 @@ def is_due_soon(state: AssignmentState | str, feedback_due_at: datetime, now: da
 
 def due_soon_sql(now: Any, cutoff: Any, columns: Any = _COLUMNS) -> ColumnElement[bool]:
     return and_(active_sql(columns), columns.feedback_due_at >= now, columns.feedback_due_at <= cutoff)
+
+
+# ------------------------------------------------------------------ on time
+
+def is_on_time(first_submitted_at: datetime | None, feedback_due_at: datetime) -> bool:
+    """按时反馈: first feedback submitted by the due time in force."""
+    return first_submitted_at is not None and first_submitted_at <= feedback_due_at
+
+
+def on_time_sql(columns: Any = _COLUMNS) -> ColumnElement[bool]:
+    return and_(columns.first_submitted_at.is_not(None), columns.first_submitted_at <= columns.feedback_due_at)
+
+
+def is_on_time_by_extension(first_submitted_at: datetime | None, feedback_due_at: datetime,
+                            original_feedback_due_at: datetime) -> bool:
+    """On time only thanks to an approved extension: after the original due time."""
+    return is_on_time(first_submitted_at, feedback_due_at) and (
+        first_submitted_at is not None and first_submitted_at > original_feedback_due_at
+    )
+
+
+def on_time_by_extension_sql(columns: Any = _COLUMNS) -> ColumnElement[bool]:
+    return and_(on_time_sql(columns), columns.first_submitted_at > columns.original_feedback_due_at)
+
+
+def is_accepted_on_time(accepted_at: datetime | None, acceptance_due_at: datetime) -> bool:
+    """按时签收: accepted by the acceptance due time."""
+    return accepted_at is not None and accepted_at <= acceptance_due_at
+
+
+def accepted_on_time_sql(columns: Any = _COLUMNS) -> ColumnElement[bool]:
+    return and_(columns.accepted_at.is_not(None), columns.accepted_at <= columns.acceptance_due_at)
