@@ -314,6 +314,29 @@ WHERE a.state IN ('submitted', 'done')
 ORDER BY a.id
 """
 
+# 回访: the coordinator calls the complainant back on most complaint cases 1–3 days
+# after the lead department's work was approved; the mix is the hotlines' usual one.
+INSERT_CALLBACKS = """
+INSERT INTO callback (
+    case_id, assignment_id, department_id, made_by, made_at, reached, attempts, satisfaction, resolved,
+    note, updated_at, version)
+SELECT a.case_id, a.id, a.department_id, a.coordinator_id, m.made_at, r.r1 < 0.9,
+       CASE WHEN r.r1 < 0.9 THEN 1 + floor(r.r2 * 2)::int ELSE 3 END,
+       CASE WHEN r.r1 >= 0.9 THEN NULL WHEN r.r3 < 0.72 THEN 'satisfied'
+            WHEN r.r3 < 0.92 THEN 'basically_satisfied' ELSE 'unsatisfied' END,
+       CASE WHEN r.r1 >= 0.9 THEN NULL ELSE r.r4 < 0.86 END,
+       CASE WHEN r.r1 < 0.9 THEN '已电话回访' ELSE '三次拨打未接通' END,
+       m.made_at, 1
+FROM bench_a a
+JOIN bench_c c ON c.id = a.case_id AND c.lead_department_id = a.department_id
+CROSS JOIN LATERAL (SELECT random() AS r1, random() AS r2, random() AS r3, random() AS r4, random() AS r5
+                    WHERE a.id IS NOT NULL OFFSET 0) r
+CROSS JOIN LATERAL (SELECT a.done_at + interval '1 hour' * (20 + r.r5 * 50) AS made_at) m
+WHERE a.state = 'done' AND c.source IN ('hotline_12315', 'online_platform') AND r.r5 < 0.8
+  AND m.made_at < %(now)s
+ORDER BY a.id
+"""
+
 INSERT_EXTENSIONS = """
 INSERT INTO extension_request (
     assignment_id, requested_by, requested_at, extra_working_days, reason, state, decided_by, decided_at,

@@ -65,6 +65,14 @@ def test_generator_builds_a_consistent_dataset(bench_db: tuple[str, dict[str, An
     assert stats["reminder_due_estimate"]["total"] > 0
     assert stats["feedback"] == states["submitted"] + states["done"]
     assert stats["calendar_days"] > 0  # seeded from the chinese-calendar package
+    # 回访 for the weekly figures: only on approved complaint work of the lead department, after approval.
+    assert stats["callbacks"] > 0
+    assert _scalar(url, """SELECT count(*) FROM callback cb JOIN assignment a ON a.id = cb.assignment_id
+                           JOIN "case" c ON c.id = cb.case_id
+                           WHERE a.state <> 'done' OR cb.made_at <= a.done_at
+                              OR c.source NOT IN ('hotline_12315', 'online_platform')
+                              OR c.lead_department_id <> cb.department_id
+                              OR (cb.reached AND cb.satisfaction IS NULL)""") == 0
     # References: the public format, unique, gapless per year, and the sequence continues from them.
     refs = _scalar(url, """SELECT string_agg(reference, ',') FROM (SELECT reference FROM "case" LIMIT 50) s""")
     assert all(re.fullmatch(r"GZ-\d{4}-\d{6}", r) for r in refs.split(","))
