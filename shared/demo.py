@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 from sqlmodel import Session, col
@@ -20,12 +21,17 @@ from shared.actors import SYSTEM
 from shared.assignments import service as assignments
 from shared.assignments.models import ReturnReason
 from shared.assignments.schemas import DispatchIn, ExtensionIn, FeedbackIn, ReturnIn
+from shared.calendar.rules import WorkingCalendar
 from shared.calendar.service import seed_from_package, working_calendar
+from shared.callbacks import service as callbacks
+from shared.callbacks.models import Satisfaction
+from shared.callbacks.schemas import CallbackIn
+from shared.callbacks.service import COMPLAINT_SOURCES
 from shared.campaigns import service as campaigns
 from shared.campaigns.service import CampaignIn
 from shared.cases import service as cases
 from shared.cases.credit_code import with_check_character
-from shared.cases.models import CaseSource, Priority
+from shared.cases.models import Case, CaseSource, Priority
 from shared.cases.schemas import CaseCreate
 from shared.clock import Clock, FrozenClock
 from shared.departments.models import Department, DepartmentKind
@@ -108,13 +114,30 @@ def _credit_code(rng: random.Random) -> str:
     return with_check_character(body)
 
 
-def _working_moment(session: Session, day: date, hour: int, tz_name: str) -> datetime:
-    from zoneinfo import ZoneInfo
+# Office hours (上午 9:00–12:00, 下午 13:30–17:30): every demo act happens inside them.
+_MORNING = (time(9, 0), time(12, 0))
+_AFTERNOON = (time(13, 30), time(17, 30))
 
+
+def _working_moment(session: Session, day: date, hour: int, tz_name: str) -> datetime:
     calendar = working_calendar(session)
     while not calendar.is_working_day(day):
         day -= timedelta(days=1)
     return datetime.combine(day, time(hour, 15), ZoneInfo(tz_name)).astimezone(ZoneInfo("UTC"))
+
+
+def in_office_hours(calendar: WorkingCalendar, moment: datetime, tz: ZoneInfo) -> datetime:
+    """MOMENT if it falls in office hours on a working day, else the next office-hours moment."""
+    local = moment.astimezone(tz)
+    day, at = local.date(), local.time()
+    while True:
+        if calendar.is_working_day(day):
+            for start, end in (_MORNING, _AFTERNOON):
+                if at < start:
+                    return datetime.combine(day, start, tz).astimezone(UTC)
+                if at < end:
+                    return datetime.combine(day, at, tz).astimezone(UTC)
+        day, at = day + timedelta(days=1), time(0)
 
 
 def load_demo(session: Session, clock: Clock) -> DemoSummary:
@@ -151,7 +174,7 @@ def load_demo(session: Session, clock: Clock) -> DemoSummary:
         category, title, owner, enterprise = TOPICS[i % len(TOPICS)]
         district = rng.choice(DISTRICTS)
         opened = _working_moment(session, today - timedelta(days=rng.randint(1, 55)),
-                                 rng.randint(9, 15), settings.timezone)
+                                 rng.choice([9, 10, 11, 14, 15, 16]), settings.timezone)
         if opened > now:
             opened = now - timedelta(hours=1)
         c = FrozenClock(opened)
@@ -175,8 +198,9 @@ def load_demo(session: Session, clock: Clock) -> DemoSummary:
         for code in targets:
             _play(session, c, now, rng, users, case.id, departments[code].id, code)  # type: ignore[arg-type]
             n_assignments += 1
-        if i % 9 == 4:
-            c.set(min(c.now() + timedelta(hours=2), now))
+        calendar = working_calendar(session)
+        if i % 9 == 4 and (at := in_office_hours(calendar, c.now() + timedelta(hours=2), settings.tz)) < now:
+            c.set(at)
             inspections.schedule(session, c, coordinator, InspectionCreate(
                 case_id=case.id, title=f"{district}{category}联合检查",  # type: ignore[arg-type]
                 lead_department_id=departments["SCJG"].id,
@@ -185,8 +209,9 @@ def load_demo(session: Session, clock: Clock) -> DemoSummary:
                 place=f"{district}商业街", targets=f"{district}{category}经营主体", working_days=5,
             ))
             n_assignments += 2
-        if i % 7 == 0 and cases.open_assignment_count(session, case.id) == 0:  # type: ignore[arg-type]
-            c.set(min(c.now() + timedelta(hours=3), now))
+        if (i % 7 == 0 and cases.open_assignment_count(session, case.id) == 0  # type: ignore[arg-type]
+                and (at := in_office_hours(calendar, c.now() + timedelta(hours=3), settings.tz)) < now):
+            c.set(at)
             case = cases.close_case(session, c, coordinator, case.id, case.version, "各部门均已反馈，办结")  # type: ignore[arg-type]
             if i % 14 == 0:
                 from shared.cases.schemas import CaseUpdate
@@ -211,8 +236,11 @@ def _play(session: Session, c: FrozenClock, now: datetime, rng: random.Random, u
     coordinator = users["coordinator"]
     liaison, head = users[f"liaison_{code.lower()}"], users[f"head_{code.lower()}"]
 
+    calendar, tz = working_calendar(session), get_settings().tz
+
     def later(hours: float) -> bool:
-        target = c.now() + timedelta(hours=hours)
+        # People act in office hours: the next act comes after HOURS, in the next office hours.
+        target = in_office_hours(calendar, c.now() + timedelta(hours=hours), tz)
         if target >= now:
             return False
         c.set(target)
@@ -253,3 +281,16 @@ def _play(session: Session, c: FrozenClock, now: datetime, rng: random.Random, u
     if fate < 0.6 or not later(rng.uniform(4, 48)):
         return  # awaiting review
     assignments.approve(session, c, coordinator, a.id, a.version, "同意办结")  # type: ignore[arg-type]
+    case = session.get(Case, case_id)
+    if case is None or case.source not in COMPLAINT_SOURCES or not later(rng.uniform(20, 60)):
+        return
+    # 回访: most complainants are reached and satisfied; a few are not, and one in a while is unhappy.
+    roll = rng.random()
+    reached = roll < 0.9
+    callbacks.record_callback(session, c, coordinator, case_id, CallbackIn(
+        assignment_id=a.id, reached=reached, attempts=1 if reached else 3,
+        satisfaction=(None if not reached else Satisfaction.SATISFIED if roll < 0.65
+                      else Satisfaction.BASICALLY_SATISFIED if roll < 0.82 else Satisfaction.UNSATISFIED),
+        resolved=None if not reached else roll < 0.86,
+        note="已电话回访投诉人" if reached else "三次拨打均未接通",
+    ))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import time
+
 import pytest
 from sqlalchemy import func, select
 from sqlmodel import Session, col
@@ -58,3 +60,25 @@ def test_demo_is_refused_outside_demo_mode(session: Session, clock, monkeypatch:
             load_demo(session, clock)
     finally:
         get_settings.cache_clear()
+
+
+def test_demo_people_act_in_office_hours_on_working_days(session: Session, clock, demo_mode) -> None:  # type: ignore[no-untyped-def]
+    """Nobody dispatches at 01:09 or accepts on a Saturday: every act of the history is in office hours."""
+    from shared.calendar.service import working_calendar
+    from shared.callbacks.models import Callback
+    from shared.events.models import Event
+    from shared.settings import get_settings
+
+    load_demo(session, clock)
+    session.commit()
+    tz, calendar = get_settings().tz, working_calendar(session)
+    acts = session.scalars(select(Event.at).where(col(Event.object_type).in_(["assignment", "case", "callback"]))
+                           ).all()
+    assert len(acts) > 100
+    odd = [at.astimezone(tz) for at in acts
+           if not calendar.is_working_day(at.astimezone(tz).date())
+           or not (time(9) <= at.astimezone(tz).time() < time(17, 30))
+           or time(12) <= at.astimezone(tz).time() < time(13, 30)]
+    assert odd == []
+    reached = session.scalars(select(Callback.satisfaction).where(col(Callback.reached))).all()
+    assert reached and None not in reached
