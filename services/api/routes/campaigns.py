@@ -1,11 +1,16 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from typing import Annotated, Literal
 
-from services.api.deps import ClockDep, CurrentUser, IdPath, IfMatch, SessionDep, etag
+from fastapi import APIRouter, Query, Response
+
+from services.api.deps import ClockDep, CurrentUser, IdPath, IfMatch, LanguageDep, SessionDep, SettingsDep, etag
 from services.api.idempotency import Idempotent, IdempotentRoute
+from services.api.routes.attachments import content_disposition
 from shared.campaigns import service
 from shared.campaigns.service import CampaignIn, CampaignPublic, CampaignUpdate
+from shared.reports import campaign as campaign_report
+from shared.reports.render import campaign_docx
 
 router = APIRouter(tags=["campaigns"], route_class=IdempotentRoute)
 
@@ -39,3 +44,27 @@ def update_campaign(campaign_id: IdPath, body: CampaignUpdate, session: SessionD
     session.commit()
     response.headers["ETag"] = etag(campaign.version)
     return CampaignPublic.model_validate(campaign, from_attributes=True)
+
+
+@router.get(
+    "/campaigns/{campaign_id}/summary.docx",
+    response_class=Response,
+    responses={200: {"content": {campaign_docx.MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}},
+                     "description": "活动总结初稿 (Word) / the campaign summary draft"}},
+)
+def campaign_summary_docx(
+    campaign_id: IdPath, session: SessionDep, clock: ClockDep, settings: SettingsDep, user: CurrentUser,
+    accepted: LanguageDep,
+    lang: Annotated[Literal["zh-CN", "en"] | None, Query(description="zh-CN | en; default: Accept-Language")] = None,
+) -> Response:
+    """活动总结: the campaign's figures drafted as a Word document in five parts, with 【待补充】 places
+    for the author.  Coordinators, leaders and admins; a department taking part gets 403, others 404."""
+    summary = campaign_report.summary(session, clock, user, campaign_id, settings)
+    session.commit()  # nothing changed; end the read before rendering
+    language = lang or accepted
+    return Response(
+        campaign_docx.render(summary, language),
+        media_type=campaign_docx.MEDIA_TYPE,
+        headers={"Content-Disposition": content_disposition(campaign_docx.file_name(summary, language)),
+                 "Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"},
+    )

@@ -1,0 +1,1 @@
+"""Report artefacts: the documents a report is printed and forwarded as."""
