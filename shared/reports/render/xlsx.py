@@ -1,0 +1,287 @@
+"""The weekly summary as an Excel workbook: the figures, and the rows behind them.
+
+Sheets: overall figures against last week, the league table, the 8-week trend,
+assignments due in the week, the overdue list, the callbacks.  Numbers are
+numbers (rates as fractions formatted 0.0%, money as #,##0.00) and times are
+real Excel datetimes in local time, so a reader can sort, filter and sum.  The
+header row is frozen; column widths count a Chinese character as two.
+
+Written in openpyxl's write-only mode: a week of a large city is tens of
+thousands of rows, and a streamed sheet keeps the report job's memory flat.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from enum import Enum
+from io import BytesIO
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+
+from shared.i18n import N_, normalise_language, state_label
+from shared.reports.model import Rate, ReportRows, WeeklyReport
+from shared.reports.render import common as c
+from shared.reports.weeks import IsoWeek
+
+MAX_WIDTH = 60
+_HEADER_FONT = Font(bold=True)
+_HEADER_FILL = PatternFill("solid", fgColor="F2F2F2")
+_LEVEL_FILL = {"red": "FEE2E2", "yellow": "FEF3C7", "green": "DCFCE7"}
+
+
+class Fmt(Enum):
+    TEXT = "@"
+    INT = "0"
+    PERCENT = "0.0%"
+    DAYS = "0.0"
+    YUAN = "#,##0.00"
+    TIME = "yyyy-mm-dd hh:mm"
+    DATE = "yyyy-mm-dd"
+
+
+# Formats Excel's General format already shows right: no style needed.
+_PLAIN = frozenset({Fmt.TEXT, Fmt.INT})
+# What a cell of each format takes in display characters, whatever its value.
+_FIXED_WIDTH = {Fmt.TIME: 16, Fmt.DATE: 10, Fmt.PERCENT: 7, Fmt.YUAN: 14}
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    fmt: Fmt = Fmt.TEXT
+
+
+def display_width(text: str) -> int:
+    """Columns a text takes in a spreadsheet: wide (CJK, full-width) characters count two."""
+    if text.isascii():
+        return len(text)
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+
+
+def _width(value: Any, fmt: Fmt) -> int:
+    if value is None:
+        return 0
+    if fmt in _FIXED_WIDTH:
+        return _FIXED_WIDTH[fmt]
+    return display_width(str(value))
+
+
+def _value(value: Any) -> Any:
+    if isinstance(value, Rate):
+        return value.value
+    if isinstance(value, Decimal):
+        return float(value)
+    return value
+
+
+class _Book:
+    def __init__(self, lang: str, tz: ZoneInfo) -> None:
+        self.wb = Workbook(write_only=True)
+        self.lang, self.tz = lang, tz
+
+    def message(self, key: str, **params: object) -> str:
+        return c.message(key, self.lang, **params)
+
+    def time(self, value: datetime | None) -> datetime | None:
+        return None if value is None else c.local_naive(value, self.tz)
+
+    def yes_no(self, value: bool | None) -> str | None:
+        if value is None:
+            return None
+        return self.message("report.yes") if value else self.message("report.no")
+
+    def sheet(self, title_key: str, columns: Sequence[Column], rows: Sequence[Sequence[Any]], *,
+              fills: Callable[[int], dict[int, str]] | None = None,
+              formats: Callable[[int], dict[int, Fmt]] | None = None, notes: Sequence[str] = ()) -> None:
+        """One sheet: a frozen header row, then ROWS; FILLS and FORMATS override colours and formats per cell."""
+        ws: WriteOnlyWorksheet = self.wb.create_sheet(self.message(title_key))
+        headers = [self.message(col.key) for col in columns]
+        values = [[_value(v) for v in row] for row in rows]
+
+        per_row = [formats(r) for r in range(len(values))] if formats else None
+
+        def fmt(r: int, n: int) -> Fmt:
+            return per_row[r].get(n, columns[n].fmt) if per_row else columns[n].fmt
+
+        for n in range(len(columns)):
+            widest = max([display_width(headers[n]), *(_width(row[n], fmt(r, n)) for r, row in enumerate(values))])
+            ws.column_dimensions[get_column_letter(n + 1)].width = min(MAX_WIDTH, widest + 2)
+        ws.freeze_panes = "A2"
+        if values:
+            ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{len(values) + 1}"
+        header_cells = []
+        for text in headers:
+            cell = WriteOnlyCell(ws, value=text)
+            cell.font, cell.fill = _HEADER_FONT, _HEADER_FILL
+            cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=False)
+            header_cells.append(cell)
+        ws.append(header_cells)
+        # A write-only sheet serialises each row as it is appended, so one styled cell per
+        # (column, format, fill) can carry every row's value: a new cell per value costs
+        # more than writing it (a week's due list is tens of thousands of rows).
+        styled: dict[tuple[int, Fmt, str | None], WriteOnlyCell] = {}
+
+        def cell(n: int, value: Any, f: Fmt, fill: str | None) -> Any:
+            if value is None or (f in _PLAIN and fill is None):
+                return value
+            reused = styled.get((n, f, fill))
+            if reused is None:
+                reused = styled[(n, f, fill)] = WriteOnlyCell(ws)
+                if f not in _PLAIN:
+                    reused.number_format = f.value
+                if fill:
+                    reused.fill = PatternFill("solid", fgColor=fill)
+            reused.value = value
+            return reused
+
+        for r, row in enumerate(values):
+            colour = fills(r) if fills else {}
+            ws.append([cell(n, value, fmt(r, n), colour.get(n)) for n, value in enumerate(row)])
+        if notes:
+            ws.append([])
+            for note in notes:
+                ws.append([note])
+
+    def bytes(self) -> bytes:
+        out = BytesIO()
+        self.wb.save(out)
+        return out.getvalue()
+
+
+def _figures_sheet(book: _Book, report: WeeklyReport) -> None:
+    rows = [[book.message(line.key), line.get(report.figures), line.get(report.previous_week),
+             c.figure_change(line, report.figures, report.previous_week, book.lang).short]
+            for line in c.FIGURE_LINES]
+    # Each row is its own kind of figure: a rate, a count, a sum of money.
+    kinds = {c.Kind.RATE: Fmt.PERCENT, c.Kind.DAYS: Fmt.DAYS, c.Kind.YUAN: Fmt.YUAN, c.Kind.COUNT: Fmt.INT}
+    book.sheet(N_("report.sheet.figures"), [
+        Column(N_("report.col.figure")), Column(N_("report.col.this_week")), Column(N_("report.col.last_week")),
+        Column(N_("report.col.change"))], rows,
+        formats=lambda r: dict.fromkeys((1, 2), kinds[c.FIGURE_LINES[r].kind]), notes=_notes(book, report))
+
+
+def _notes(book: _Book, report: WeeklyReport) -> list[str]:
+    notes = [book.message("report.xlsx.period", week=c.week_title(report.week, book.lang),
+                    generated=c.local_time(report.generated_at, book.lang, book.tz))]
+    if report.scope != "all" and report.department is not None:
+        notes.append(book.message("report.email.department_note", department=report.department.name))
+    note = c.scope_note(report, book.lang, book.tz)
+    if note:
+        notes.append(note)
+    return notes
+
+
+def _league_sheet(book: _Book, report: WeeklyReport) -> None:
+    rows, levels = [], []
+    for r in report.league_table:
+        f = r.figures
+        rows.append([
+            r.rank, r.department.name, c.level_label(r.level, book.lang),
+            c.level_reasons(r.level_reasons, report.floors, book.lang),
+            f.assignments_due, f.on_time, f.on_time_by_extension, f.on_time_feedback_rate,
+            r.previous_on_time_feedback_rate, f.overdue_open, r.max_working_days_overdue, f.acceptance_due,
+            f.accepted_on_time, f.on_time_acceptance_rate, f.returns.dispatches, f.returns.returns,
+            f.returns.return_rate, f.returns.returned_twice, f.callbacks.made, f.callbacks.reached,
+            f.callbacks.satisfaction_rate, f.callbacks.resolution_rate, f.new_cases, f.closed_cases,
+            f.inspections_held, f.outcomes.fines_yuan, f.outcomes.losses_recovered_yuan,
+        ])
+        levels.append(r.level.value)
+    book.sheet(N_("report.sheet.departments"), [
+        Column(N_("report.col.rank"), Fmt.INT), Column(N_("report.col.department")), Column(N_("report.col.level")),
+        Column(N_("report.col.reasons")), Column(N_("report.col.due_count"), Fmt.INT),
+        Column(N_("report.col.on_time_count"), Fmt.INT), Column(N_("report.col.by_extension"), Fmt.INT),
+        Column(N_("report.col.on_time_rate"), Fmt.PERCENT), Column(N_("report.col.previous_rate"), Fmt.PERCENT),
+        Column(N_("report.col.overdue"), Fmt.INT), Column(N_("report.col.max_days"), Fmt.INT),
+        Column(N_("report.col.acceptance_due"), Fmt.INT), Column(N_("report.col.accepted_on_time"), Fmt.INT),
+        Column(N_("report.col.acceptance_rate"), Fmt.PERCENT), Column(N_("report.col.dispatches"), Fmt.INT),
+        Column(N_("report.col.returns"), Fmt.INT), Column(N_("report.col.return_rate"), Fmt.PERCENT),
+        Column(N_("report.col.returned_twice"), Fmt.INT), Column(N_("report.col.callbacks_made"), Fmt.INT),
+        Column(N_("report.col.callbacks_reached"), Fmt.INT), Column(N_("report.col.satisfaction"), Fmt.PERCENT),
+        Column(N_("report.col.resolution"), Fmt.PERCENT), Column(N_("report.col.new_cases"), Fmt.INT),
+        Column(N_("report.col.closed_cases"), Fmt.INT), Column(N_("report.col.inspections"), Fmt.INT),
+        Column(N_("report.col.fines"), Fmt.YUAN), Column(N_("report.col.recovered"), Fmt.YUAN),
+    ], rows, fills=lambda n: {2: _LEVEL_FILL[levels[n]]})
+
+
+def _trend_sheet(book: _Book, report: WeeklyReport) -> None:
+    rows = [[p.week, IsoWeek.parse(p.week).monday, p.figures.new_cases, p.figures.closed_cases,
+             p.figures.assignments_due, p.figures.on_time, p.figures.on_time_feedback_rate, p.figures.overdue_open,
+             p.figures.on_time_acceptance_rate, p.figures.returns.return_rate, p.figures.callbacks.satisfaction_rate,
+             p.figures.callbacks.resolution_rate] for p in report.trend]
+    book.sheet(N_("report.sheet.trend"), [
+        Column(N_("report.col.week")), Column(N_("report.col.week_start"), Fmt.DATE),
+        Column(N_("report.col.new_cases"), Fmt.INT), Column(N_("report.col.closed_cases"), Fmt.INT),
+        Column(N_("report.col.due_count"), Fmt.INT), Column(N_("report.col.on_time_count"), Fmt.INT),
+        Column(N_("report.col.on_time_rate"), Fmt.PERCENT), Column(N_("report.col.overdue"), Fmt.INT),
+        Column(N_("report.col.acceptance_rate"), Fmt.PERCENT), Column(N_("report.col.return_rate"), Fmt.PERCENT),
+        Column(N_("report.col.satisfaction"), Fmt.PERCENT), Column(N_("report.col.resolution"), Fmt.PERCENT),
+    ], rows)
+
+
+def _due_sheet(book: _Book, rows: ReportRows) -> None:
+    book.sheet(N_("report.sheet.due"), [
+        Column(N_("report.col.assignment_id"), Fmt.INT), Column(N_("report.col.reference")),
+        Column(N_("report.col.title")), Column(N_("report.col.department")), Column(N_("report.col.state")),
+        Column(N_("report.col.dispatched_at"), Fmt.TIME), Column(N_("report.col.original_due"), Fmt.TIME),
+        Column(N_("report.col.due_in_force"), Fmt.TIME), Column(N_("report.col.first_submitted"), Fmt.TIME),
+        Column(N_("report.col.is_on_time")), Column(N_("report.col.is_by_extension")),
+    ], [[r.assignment_id, r.case_reference, r.case_title, r.department.name, state_label(r.state, book.lang),
+         book.time(r.dispatched_at), book.time(r.original_feedback_due_at), book.time(r.feedback_due_at),
+         book.time(r.first_submitted_at), book.yes_no(r.on_time), book.yes_no(r.on_time_by_extension)]
+        for r in rows.assignments_due])
+
+
+def _overdue_sheet(book: _Book, rows: ReportRows) -> None:
+    book.sheet(N_("report.sheet.overdue"), [
+        Column(N_("report.col.assignment_id"), Fmt.INT), Column(N_("report.col.reference")),
+        Column(N_("report.col.title")), Column(N_("report.col.department")), Column(N_("report.col.assignee")),
+        Column(N_("report.col.state")), Column(N_("report.col.due"), Fmt.TIME),
+        Column(N_("report.col.overdue_days"), Fmt.INT),
+    ], [[i.assignment_id, i.case_reference, i.case_title, i.department.name, c.assignee(i.assignee_name, book.lang),
+         state_label(i.state, book.lang), book.time(i.feedback_due_at), i.working_days_overdue]
+        for i in sorted(rows.overdue, key=lambda i: (-i.working_days_overdue, i.feedback_due_at, i.assignment_id))])
+
+
+def _callback_sheet(book: _Book, rows: ReportRows) -> None:
+    def satisfaction(value: str | None) -> str | None:
+        key = f"report.satisfaction.{value}"  # declared in _SATISFACTION_KEYS
+        return None if value is None else book.message(key)
+
+    book.sheet(N_("report.sheet.callbacks"), [
+        Column(N_("report.col.callback_id"), Fmt.INT), Column(N_("report.col.reference")),
+        Column(N_("report.col.department")), Column(N_("report.col.made_at"), Fmt.TIME),
+        Column(N_("report.col.reached")), Column(N_("report.col.attempts"), Fmt.INT),
+        Column(N_("report.col.satisfaction_level")), Column(N_("report.col.resolved")), Column(N_("report.col.note")),
+    ], [[r.callback_id, r.case_reference, r.department.name, book.time(r.made_at), book.yes_no(r.reached),
+         r.attempts, satisfaction(r.satisfaction), book.yes_no(r.resolved), r.note] for r in rows.callbacks])
+
+
+# Satisfaction values (shared/callbacks/models.Satisfaction) are looked up by value.
+_SATISFACTION_KEYS = (N_("report.satisfaction.satisfied"), N_("report.satisfaction.basically_satisfied"),
+                      N_("report.satisfaction.unsatisfied"))
+
+
+def render_xlsx(report: WeeklyReport, rows: ReportRows, *, language: str,
+                timezone: str = c.DEFAULT_TIMEZONE) -> bytes:
+    """The weekly summary's workbook: figures, league table, trend and the week's rows, in LANGUAGE."""
+    book = _Book(normalise_language(language), ZoneInfo(timezone))
+    book.wb.properties.title = f"{c.report_title(report, book.lang)} {c.week_title(report.week, book.lang)}"
+    book.wb.properties.creator = c.message("email.app_name", book.lang)
+    book.wb.properties.created = book.wb.properties.modified = report.generated_at.replace(tzinfo=None)
+    _figures_sheet(book, report)
+    _league_sheet(book, report)
+    _trend_sheet(book, report)
+    _due_sheet(book, rows)
+    _overdue_sheet(book, rows)
+    _callback_sheet(book, rows)
+    return book.bytes()
