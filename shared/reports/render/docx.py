@@ -168,22 +168,20 @@ def _setup(doc: DocumentObject, lang: str) -> None:
 
 
 def _field_run(paragraph: Paragraph, instruction: str) -> None:
-    """A Word field (PAGE): begin, instruction, separate, placeholder, end."""
-    run = paragraph.add_run()
-    for kind in ("begin", None, "separate", "1", "end"):
-        if kind in ("begin", "separate", "end"):
-            el = OxmlElement("w:fldChar")
-            el.set(qn("w:fldCharType"), kind)
-            run._r.append(el)
-        elif kind is None:
+    """A Word field (PAGE), one run per part as Word writes it: begin, instruction, separate, placeholder, end."""
+    for part in ("begin", "instruction", "separate", "placeholder", "end"):
+        run = paragraph.add_run()
+        if part == "instruction":
             el = OxmlElement("w:instrText")
             el.set(qn("xml:space"), "preserve")
             el.text = f" {instruction} "
-            run._r.append(el)
-        else:
+        elif part == "placeholder":
             el = OxmlElement("w:t")
-            el.text = kind
-            run._r.append(el)
+            el.text = "1"
+        else:
+            el = OxmlElement("w:fldChar")
+            el.set(qn("w:fldCharType"), part)
+        run._r.append(el)
 
 
 def _page_numbers(doc: DocumentObject) -> None:

@@ -121,15 +121,15 @@ class _Book:
             ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{len(values) + 1}"
         header_cells = []
         for text in headers:
-            cell = WriteOnlyCell(ws, value=text)
-            cell.font, cell.fill = _HEADER_FONT, _HEADER_FILL
-            cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=False)
-            header_cells.append(cell)
+            head = WriteOnlyCell(ws, value=text)
+            head.font, head.fill = _HEADER_FONT, _HEADER_FILL
+            head.alignment = Alignment(horizontal="center", vertical="center", wrap_text=False)
+            header_cells.append(head)
         ws.append(header_cells)
         # A write-only sheet serialises each row as it is appended, so one styled cell per
         # (column, format, fill) can carry every row's value: a new cell per value costs
         # more than writing it (a week's due list is tens of thousands of rows).
-        styled: dict[tuple[int, Fmt, str | None], WriteOnlyCell] = {}
+        styled: dict[tuple[int, Fmt, str | None], Any] = {}
 
         def cell(n: int, value: Any, f: Fmt, fill: str | None) -> Any:
             if value is None or (f in _PLAIN and fill is None):
