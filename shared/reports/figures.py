@@ -40,8 +40,10 @@ What each figure counts, exactly (the week = Monday 00:00 to the next Monday
 - returns: rows of `assignment_return` in the week (by the department that
   returned it), by reason; dispatches: rows of `assignment_dispatch`
   (dispatches and redispatches) in the week; 退单率 = returns / dispatches of
-  the same week; returned twice: assignments whose second or later return (to
-  the same department) was in the week.
+  the same week; returned twice: assignments whose second or later return by
+  one department was in the week (`return_number` restarts when the
+  coordinator redispatches to another department), counted once per assignment
+  and department — so the overall figure is the sum of the departments'.
 - callbacks: `callback.made_at` in the week, by the department judged;
   satisfied = satisfied + basically satisfied; rates over the reached ones.
 - inspections held: inspections done (`completed_at`) in the week; per
@@ -428,8 +430,6 @@ def _collect(session: Session, window: _Window, wd: WorkingDays) -> tuple[dict[K
     # Overdue at each week's snapshot: active (status), due before it.
     for index in range(len(window.weeks)):
         snapshot = window.snapshot(index)
-        if snapshot <= window.bounds[index]:
-            continue
         last = wd.ordinal(_snapshot_day(snapshot, window.settings))
         due = wd.alias("wd_due")
         stmt = (
@@ -447,7 +447,7 @@ def _collect(session: Session, window: _Window, wd: WorkingDays) -> tuple[dict[K
 
 
 def _distinct_twice(session: Session, window: _Window) -> dict[Key, int]:
-    """Assignments whose second or later return was in the week (an assignment once per week)."""
+    """Assignments whose second or later return was in the week, once per (assignment, department)."""
     sub = (select(window.bucket(RET.returned_at).label("b"), RET.department_id.label("d"),
                   RET.assignment_id.label("a"))
            .where(window.within(RET.returned_at), RET.return_number >= 2)

@@ -21,7 +21,7 @@ Local dates in SQL: a day number (days since 1970-01-01) of the instant
 shifted by the zone's UTC offset.  The offset is fixed: Asia/Shanghai has been
 UTC+08:00 all year round since 1991 (no daylight saving time), which a
 zone-name conversion would only make slower and dialect-specific.
-SQLite: strftime('%s') of the stored UTC text; PostgreSQL: EXTRACT(EPOCH).
+SQLite: strftime('%s') of the stored UTC text's whole seconds; PostgreSQL: EXTRACT(EPOCH).
 """
 
 from __future__ import annotations
@@ -48,7 +48,9 @@ def day_number(day: date) -> int:
 def local_day_sql(dialect: str, column: Any, offset_seconds: int) -> ColumnElement[int]:
     """The local date of a stored UTC instant, as a day number (for instants after 1970)."""
     if dialect == "sqlite":
-        seconds = cast(func.strftime("%s", column), Integer)
+        # Whole seconds only: SQLite's date functions round to milliseconds, which would carry
+        # 23:59:59.9999 into the next day.
+        seconds = cast(func.strftime("%s", func.substr(column, 1, 19)), Integer)
         return (seconds + offset_seconds) // SECONDS_PER_DAY
     if dialect == "postgresql":
         days = func.floor((func.extract("epoch", column) + offset_seconds) / SECONDS_PER_DAY)
