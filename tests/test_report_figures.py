@@ -259,10 +259,10 @@ def test_every_figure_of_the_national_day_week(session: Session, week: Week, wor
     assert league == [
         (1, "GAJ", Level.GREEN, []),
         (2, "TYJ", Level.GREEN, []),
-        (3, "WJW", Level.RED, ["report_level_below_red"]),
-        (4, "SWJ", Level.RED, ["report_level_below_red"]),
+        (3, "WJW", Level.RED, ["report.level.below_red"]),
+        (4, "SWJ", Level.RED, ["report.level.below_red"]),
         (5, "SCJG", Level.GREEN, []),
-        (6, "XFXH", Level.RED, ["report_level_overdue_too_long"]),
+        (6, "XFXH", Level.RED, ["report.level.overdue_too_long"]),
     ]
     rows = {row.department.code: row for row in report.league_table}
     assert _rate(rows["GAJ"].figures.on_time_feedback_rate) == (1, 1, 1.0)
@@ -296,7 +296,7 @@ def test_every_figure_of_the_national_day_week(session: Session, week: Week, wor
     softer = Settings(report_red_below=0.0, report_yellow_below=0.5, report_red_overdue_working_days=5)
     levels = {row.department.code: (row.level, row.level_reasons) for row in weekly_report(
         session, W40, None, now=AFTER, settings=softer).league_table}
-    assert levels["WJW"] == (Level.YELLOW, ["report_level_below_yellow"])
+    assert levels["WJW"] == (Level.YELLOW, ["report.level.below_yellow"])
     assert levels["XFXH"] == (Level.GREEN, [])
 
 

@@ -4,8 +4,8 @@ The command builds the report through the same use case as the API
 (`shared.reports.figures.report_for`), acting as ``SYSTEM``.  Output formats
 are writers in `WRITERS` (format name -> function writing one report); `json`
 prints to standard output.  Other artefacts (html, docx, xlsx), `--out` and
-`--send` plug in here: add a writer, and options to `weekly`.  Other report
-commands (`report campaign`) add themselves to `report_app`.
+`--send` plug in here: add a writer, and options to `weekly`.  The `report`
+group is shared with `report campaign` (`campaign_report.report_group`).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import typer
 from sqlalchemy import select
 from sqlmodel import Session, col
 
+from services.cli.campaign_report import report_group
 from shared.actors import SYSTEM
 from shared.clock import SystemClock
 from shared.db import session_scope
@@ -29,9 +30,6 @@ from shared.reports.weeks import IsoWeek
 from shared.settings import Settings, get_settings
 
 LANG = "zh-CN"
-
-report_app = typer.Typer(help="周报与总结 / reports", no_args_is_help=True)
-
 
 @dataclass
 class WeeklyJob:
@@ -65,7 +63,6 @@ def _department_id(session: Session, code: str | None) -> int | None:
     return int(found)
 
 
-@report_app.command("weekly")
 def weekly(
     week: str | None = typer.Option(None, "--week",
                                     help="ISO 周，如 2026-W48；默认上一个完整周 / default: last complete week"),
@@ -90,4 +87,4 @@ def weekly(
 
 
 def register(app: typer.Typer) -> None:
-    app.add_typer(report_app, name="report")
+    report_group(app).command("weekly")(weekly)

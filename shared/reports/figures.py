@@ -88,6 +88,7 @@ from shared.errors import Invalid, NotFound
 from shared.feedback.models import Feedback, ReviewDecision
 from shared.i18n import N_
 from shared.inspections.models import Inspection, InspectionParticipant, InspectionStatus
+from shared.reports import levels
 from shared.reports.model import (
     CallbackRow,
     Callbacks,
@@ -99,7 +100,6 @@ from shared.reports.model import (
     Highlights,
     Latency,
     LeagueRow,
-    Level,
     OutcomeHighlight,
     Outcomes,
     OverdueItem,
@@ -122,10 +122,6 @@ REPEAT_WEEKS = 4
 OVERDUE_LIST_LIMIT = 100
 TYPICAL_CASES_LIMIT = 20
 LARGEST_OUTCOMES_LIMIT = 5
-
-LEVEL_BELOW_RED = N_("report_level_below_red")
-LEVEL_BELOW_YELLOW = N_("report_level_below_yellow")
-LEVEL_OVERDUE_TOO_LONG = N_("report_level_overdue_too_long")
 
 A = Assignment.__table__.c  # type: ignore[attr-defined]
 C = Case.__table__.c  # type: ignore[attr-defined]
@@ -574,25 +570,6 @@ def _highlights(session: Session, window: _Window, departments: dict[int, Depart
 # ------------------------------------------------------------------ league table
 
 
-def _floors(settings: Settings) -> Floors:
-    return Floors(red_below=settings.report_red_below, yellow_below=settings.report_yellow_below,
-                  red_overdue_working_days=settings.report_red_overdue_working_days)
-
-
-def _level(figures: Figures, longest_overdue: int, floors: Floors) -> tuple[Level, list[str]]:
-    rate = figures.on_time_feedback_rate.value
-    reasons: list[str] = []
-    if rate is not None and rate < floors.red_below:
-        reasons.append(LEVEL_BELOW_RED)
-    if longest_overdue > floors.red_overdue_working_days:
-        reasons.append(LEVEL_OVERDUE_TOO_LONG)
-    if reasons:
-        return Level.RED, reasons
-    if rate is not None and rate < floors.yellow_below:
-        return Level.YELLOW, [LEVEL_BELOW_YELLOW]
-    return Level.GREEN, []
-
-
 def _league(tallies: dict[Key, _Tally], departments: dict[int, Department], current: int,
             floors: Floors) -> list[LeagueRow]:
     shown = {i for i, d in departments.items() if d.active} | {
@@ -602,7 +579,7 @@ def _league(tallies: dict[Key, _Tally], departments: dict[int, Department], curr
         tally = tallies.get((current, department_id), _Tally())
         figures = tally.figures()
         previous = tallies.get((current - 1, department_id), _Tally())
-        level, reasons = _level(figures, tally.max_working_days_overdue, floors)
+        level, reasons = levels.level_for(figures.on_time_feedback_rate, tally.max_working_days_overdue, floors)
         rows.append(LeagueRow(
             rank=0, department=_ref(departments[department_id]), figures=figures,
             previous_on_time_feedback_rate=Rate.of(previous.on_time, previous.due),
@@ -646,7 +623,7 @@ def weekly_report(session: Session, week: IsoWeek, department_id: int | None, *,
 
     current = len(window.weeks) - 1
     trend = [WeekPoint(week=str(w), figures=scope_tally(i).figures()) for i, w in enumerate(window.weeks)]
-    floors = _floors(settings)
+    floors = levels.floors(settings)
     tz = settings.tz
     return WeeklyReport(
         week=str(week),
