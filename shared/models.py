@@ -2,7 +2,7 @@
 
 from sqlmodel import SQLModel
 
-from shared.assignments.models import Assignment, ExtensionRequest
+from shared.assignments.models import Assignment, AssignmentDispatch, AssignmentReturn, ExtensionRequest
 from shared.attachments.models import Attachment
 from shared.audit.models import AuditEntry
 from shared.calendar.models import CalendarDay, CalendarYear
@@ -23,6 +23,8 @@ metadata = SQLModel.metadata
 
 __all__ = [
     "Assignment",
+    "AssignmentDispatch",
+    "AssignmentReturn",
     "Attachment",
     "AuditEntry",
     "AuthToken",

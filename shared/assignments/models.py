@@ -62,7 +62,7 @@ class Assignment(SQLModel, table=True):
     working_days: int
     # Due times that fall in a year without an official holiday schedule.
     due_provisional: bool = False
-    accepted_at: datetime | None = utc_field(nullable=True, default=None)
+    accepted_at: datetime | None = utc_field(nullable=True, default=None, index=True)
     first_submitted_at: datetime | None = utc_field(nullable=True, default=None, index=True)
     done_at: datetime | None = utc_field(nullable=True, default=None, index=True)
     return_count: int = 0
@@ -97,3 +97,44 @@ class ExtensionRequest(SQLModel, table=True):
     decided_at: datetime | None = utc_field(nullable=True, default=None)
     decision_comment: str | None = Field(default=None, max_length=2000)
     new_due_at: datetime | None = utc_field(nullable=True, default=None)
+
+
+class AssignmentDispatch(SQLModel, table=True):
+    """One dispatch or redispatch (派发/重新派发), kept because a redispatch overwrites
+    `Assignment.dispatched_at`: the weekly figures count dispatches in a week
+    (the denominator of 退单率) from here, grouped by department, without reading events."""
+
+    __tablename__ = "assignment_dispatch"
+    __table_args__ = (
+        Index("ix_assignment_dispatch_at", "dispatched_at"),
+        Index("ix_assignment_dispatch_department_at", "department_id", "dispatched_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    assignment_id: int = Field(foreign_key="assignment.id", index=True)
+    case_id: int = Field(foreign_key="case.id")
+    department_id: int = Field(foreign_key="department.id")
+    dispatched_at: datetime = utc_field()
+    redispatch: bool = False
+
+
+class AssignmentReturn(SQLModel, table=True):
+    """One return (退单) with its time and reason, kept because a redispatch resets the
+    assignment's return fields: the weekly figures count returns by reason and the
+    items returned twice from here."""
+
+    __tablename__ = "assignment_return"
+    __table_args__ = (
+        Index("ix_assignment_return_at", "returned_at"),
+        Index("ix_assignment_return_department_at", "department_id", "returned_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    assignment_id: int = Field(foreign_key="assignment.id", index=True)
+    case_id: int = Field(foreign_key="case.id")
+    # The department that returned it.
+    department_id: int = Field(foreign_key="department.id")
+    returned_at: datetime = utc_field()
+    reason: ReturnReason = enum_field(ReturnReason)
+    # The assignment's return_count after this return: 2 or more is "returned twice" (审定).
+    return_number: int

@@ -23,6 +23,8 @@ from shared import references
 from shared.assignments import hooks, queries, rules, status
 from shared.assignments.models import (
     Assignment,
+    AssignmentDispatch,
+    AssignmentReturn,
     AssignmentState,
     ExtensionRequest,
     ExtensionState,
@@ -71,6 +73,13 @@ def _set_deadlines(session: Session, a: Assignment, start: datetime, working_day
     a.acceptance_due_at = acceptance.at
     a.feedback_due_at = a.original_feedback_due_at = feedback.at
     a.due_provisional = acceptance.provisional or feedback.provisional
+
+
+def _log_dispatch(session: Session, a: Assignment, *, redispatch: bool) -> None:
+    """The weekly figures' count of dispatches: dispatched_at alone forgets earlier ones."""
+    session.add(AssignmentDispatch(assignment_id=a.id, case_id=a.case_id,  # type: ignore[arg-type]
+                                   department_id=a.department_id, dispatched_at=a.dispatched_at,
+                                   redispatch=redispatch))
 
 
 def _department(session: Session, department_id: int, field: str) -> Department:
@@ -181,6 +190,7 @@ def dispatch(
         "feedback_due_at": a.feedback_due_at, "acceptance_due_at": a.acceptance_due_at,
         "provisional": a.due_provisional, "inspection_id": inspection_id,
     })
+    _log_dispatch(session, a, redispatch=False)
     on_assignment_event(session, clock, "dispatched", a, actor=actor)
     session.flush()
     return a
@@ -212,6 +222,10 @@ def return_assignment(
     a.return_note = data.note
     a.needs_decision = a.return_count >= rules.RETURNS_BEFORE_DECISION
     bump(a, clock.now())
+    # A redispatch resets these fields: the weekly figures count returns from this row.
+    session.add(AssignmentReturn(assignment_id=a.id, case_id=a.case_id,  # type: ignore[arg-type]
+                                 department_id=a.department_id, returned_at=clock.now(),
+                                 reason=data.reason, return_number=a.return_count))
     _record(session, clock, actor, a, "returned", before={"state": "dispatched"}, after={
         "state": "returned", "reason": data.reason, "note": data.note,
         "return_count": a.return_count, "needs_decision": a.needs_decision,
@@ -253,6 +267,7 @@ def redispatch(
         "state": "dispatched", "department_id": department_id, "feedback_due_at": a.feedback_due_at,
         "decision_note": data.decision_note,
     })
+    _log_dispatch(session, a, redispatch=True)
     on_assignment_event(session, clock, "dispatched", a, actor=actor)
     session.flush()
     return a

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 08:19:39.330162
+Create Date: 2026-12-02 10:40:03.380350
 
 """
 from typing import Sequence, Union
@@ -340,6 +340,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('assignment', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_assignment_accepted_at'), ['accepted_at'], unique=False)
         batch_op.create_index('ix_assignment_active_due', ['feedback_due_at'], unique=False, postgresql_where=sa.text("state IN ('dispatched', 'accepted')"), sqlite_where=sa.text("state IN ('dispatched', 'accepted')"))
         batch_op.create_index('ix_assignment_active_queue', ['department_id', 'feedback_due_at', 'id'], unique=False, postgresql_where=sa.text("state IN ('dispatched', 'accepted')"), sqlite_where=sa.text("state IN ('dispatched', 'accepted')"))
         batch_op.create_index('ix_assignment_case', ['case_id'], unique=False)
@@ -357,6 +358,41 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['inspection_id'], ['inspection.id'], ),
     sa.PrimaryKeyConstraint('inspection_id', 'department_id')
     )
+    op.create_table('assignment_dispatch',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('assignment_id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('department_id', sa.Integer(), nullable=False),
+    sa.Column('dispatched_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('redispatch', sa.Boolean(), nullable=False),
+    sa.ForeignKeyConstraint(['assignment_id'], ['assignment.id'], ),
+    sa.ForeignKeyConstraint(['case_id'], ['case.id'], ),
+    sa.ForeignKeyConstraint(['department_id'], ['department.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('assignment_dispatch', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_assignment_dispatch_assignment_id'), ['assignment_id'], unique=False)
+        batch_op.create_index('ix_assignment_dispatch_at', ['dispatched_at'], unique=False)
+        batch_op.create_index('ix_assignment_dispatch_department_at', ['department_id', 'dispatched_at'], unique=False)
+
+    op.create_table('assignment_return',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('assignment_id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('department_id', sa.Integer(), nullable=False),
+    sa.Column('returned_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('reason', sa.String(length=24), nullable=False),
+    sa.Column('return_number', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['assignment_id'], ['assignment.id'], ),
+    sa.ForeignKeyConstraint(['case_id'], ['case.id'], ),
+    sa.ForeignKeyConstraint(['department_id'], ['department.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('assignment_return', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_assignment_return_assignment_id'), ['assignment_id'], unique=False)
+        batch_op.create_index('ix_assignment_return_at', ['returned_at'], unique=False)
+        batch_op.create_index('ix_assignment_return_department_at', ['department_id', 'returned_at'], unique=False)
+
     op.create_table('callback',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('case_id', sa.Integer(), nullable=False),
@@ -547,6 +583,18 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_callback_assignment_id'))
 
     op.drop_table('callback')
+    with op.batch_alter_table('assignment_return', schema=None) as batch_op:
+        batch_op.drop_index('ix_assignment_return_department_at')
+        batch_op.drop_index('ix_assignment_return_at')
+        batch_op.drop_index(batch_op.f('ix_assignment_return_assignment_id'))
+
+    op.drop_table('assignment_return')
+    with op.batch_alter_table('assignment_dispatch', schema=None) as batch_op:
+        batch_op.drop_index('ix_assignment_dispatch_department_at')
+        batch_op.drop_index('ix_assignment_dispatch_at')
+        batch_op.drop_index(batch_op.f('ix_assignment_dispatch_assignment_id'))
+
+    op.drop_table('assignment_dispatch')
     op.drop_table('inspection_participant')
     with op.batch_alter_table('assignment', schema=None) as batch_op:
         batch_op.drop_index('ix_assignment_state_due')
@@ -558,6 +606,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_assignment_case')
         batch_op.drop_index('ix_assignment_active_queue', postgresql_where=sa.text("state IN ('dispatched', 'accepted')"), sqlite_where=sa.text("state IN ('dispatched', 'accepted')"))
         batch_op.drop_index('ix_assignment_active_due', postgresql_where=sa.text("state IN ('dispatched', 'accepted')"), sqlite_where=sa.text("state IN ('dispatched', 'accepted')"))
+        batch_op.drop_index(batch_op.f('ix_assignment_accepted_at'))
 
     op.drop_table('assignment')
     with op.batch_alter_table('inspection', schema=None) as batch_op:
