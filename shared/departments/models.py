@@ -31,6 +31,8 @@ class Department(SQLModel, table=True):
     kind: DepartmentKind = enum_field(DepartmentKind, DepartmentKind.OTHER)
     email: str | None = Field(default=None, max_length=254)
     active: bool = True
+    # 审签: a liaison's feedback goes to the department head before the coordinator sees it.
+    signoff_required: bool = False
     created_at: datetime = utc_field()
     version: int = 1
 

@@ -21,6 +21,7 @@ class DepartmentIn(Input):
     name: str = Field(min_length=1, max_length=100)
     kind: DepartmentKind = DepartmentKind.OTHER
     email: str | None = Field(default=None, max_length=254)
+    signoff_required: bool = False
 
 
 class DepartmentUpdate(Input):
@@ -28,6 +29,7 @@ class DepartmentUpdate(Input):
     kind: DepartmentKind | None = None
     email: str | None = Field(default=None, max_length=254)
     active: bool | None = None
+    signoff_required: bool | None = None
 
 
 class DepartmentPublic(DepartmentIn):

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 10:40:03.380350
+Create Date: 2026-12-02 11:13:52.724040
 
 """
 from typing import Sequence, Union
@@ -45,6 +45,7 @@ def upgrade() -> None:
     sa.Column('kind', sa.String(length=24), nullable=False),
     sa.Column('email', sa.String(length=254), nullable=True),
     sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('signoff_required', sa.Boolean(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('id'),
