@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 
@@ -193,11 +194,30 @@ def get_user(session: Session, user_id: int) -> User:
     return user
 
 
-def list_users(session: Session, actor: User) -> list[User]:
-    """Admins see everyone; others see the people of their own department."""
+@dataclass(frozen=True)
+class UserFilter:
+    department_id: int | None = None
+    role: Role | None = None
+    active: bool | None = None
+
+
+def list_users(session: Session, actor: User, f: UserFilter | None = None, *, after_id: int | None = None,
+               limit: int | None = None) -> list[User]:
+    """Admins see everyone; others see the people of their own department.  By id, from AFTER_ID on."""
+    f = f or UserFilter()
     stmt = select(User).order_by(User.id)  # type: ignore[arg-type]
     if actor.role != Role.ADMIN:
         stmt = stmt.where(User.department_id == actor.department_id)  # type: ignore[arg-type]
+    if f.department_id is not None:
+        stmt = stmt.where(col(User.department_id) == f.department_id)
+    if f.role is not None:
+        stmt = stmt.where(col(User.role) == f.role)
+    if f.active is not None:
+        stmt = stmt.where(col(User.active).is_(f.active))
+    if after_id is not None:
+        stmt = stmt.where(col(User.id) > after_id)
+    if limit is not None:
+        stmt = stmt.limit(limit)
     return list(session.scalars(stmt))
 
 
@@ -210,9 +230,15 @@ def update_user(session: Session, clock: Clock, actor: User, user_id: int, versi
     check_version(user, version)
     password = changes.pop("password", None)
     department_id = changes.get("department_id")
-    if isinstance(department_id, int):
+    if isinstance(department_id, int) and department_id != user.department_id:
         references.require_department(session, department_id, "department_id")
     before, after = events.diff(user, changes)
+    if user.id == actor.id:
+        # An admin cannot lock himself out, so the last admin always remains one.
+        if after.get("active") is False:
+            raise Invalid("active", "user_cannot_demote_self")
+        if "role" in after and after["role"] != Role.ADMIN:
+            raise Invalid("role", "user_cannot_demote_self")
     for name, value in after.items():
         setattr(user, name, value)
     if password:

@@ -3,9 +3,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from services.api.caching import NO_STORE
-from services.api.deps import ClockDep, CurrentUser, IdPath, IfMatch, SessionDep, etag
+from services.api.deps import ClockDep, CurrentUser, IdPath, IdQuery, IfMatch, SessionDep, etag
 from services.api.idempotency import Idempotent, IdempotentRoute
 from shared.users import service
+from shared.users.models import Role
 from shared.users.schemas import PreferencesIn, UserCreate, UserPublic, UserUpdate
 
 router = APIRouter(tags=["users"], dependencies=[NO_STORE], route_class=IdempotentRoute)  # names and emails of staff
@@ -16,8 +17,11 @@ def _public(user: object) -> UserPublic:
 
 
 @router.get("/users", response_model=list[UserPublic])
-def list_users(session: SessionDep, user: CurrentUser) -> list[UserPublic]:
-    return [_public(u) for u in service.list_users(session, user)]
+def list_users(session: SessionDep, user: CurrentUser, department_id: IdQuery = None, role: Role | None = None,
+               active: bool | None = None) -> list[UserPublic]:
+    """Admins see everyone, others their own department; filtered by department, role and active."""
+    f = service.UserFilter(department_id=department_id, role=role, active=active)
+    return [_public(u) for u in service.list_users(session, user, f)]
 
 
 @router.post("/users", dependencies=[Idempotent], response_model=UserPublic, status_code=201)
