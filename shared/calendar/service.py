@@ -41,6 +41,7 @@ __all__ = [
     "YearView",
     "calendar_warnings",
     "load_official_year",
+    "loaded_years",
     "package_calendar",
     "recompute_provisional_deadlines",
     "seed_from_package",
@@ -189,6 +190,12 @@ def year_view(session: Session, year: int) -> YearView:
         return YearView(year, True, False, sources.package_source(), None, days)
     days = [SpecialDay(d, w, n) for d, (w, n) in sources.provisional_special_days(year).items()]
     return YearView(year, False, False, None, None, days)
+
+
+def loaded_years(session: Session, *, since: int = MIN_YEAR) -> list[int]:
+    """The years from SINCE on whose schedule is stored (seeded or loaded by an admin)."""
+    return list(session.scalars(select(col(CalendarYear.year)).where(col(CalendarYear.year) >= since)
+                                .order_by(col(CalendarYear.year))))
 
 
 def calendar_warnings(
