@@ -69,8 +69,17 @@ def parse_day_list(text: str, field: str) -> list[NoticeDay]:
     return days
 
 
+def _only_weekend_between(first: date, last: date) -> bool:
+    return all((first + timedelta(days=i)).weekday() >= 5 for i in range(1, (last - first).days))
+
+
 def format_day_list(days: Iterable[tuple[date, str]]) -> str:
-    """DAYS as text parse_day_list reads back: consecutive days with one name as a range."""
+    """DAYS as text parse_day_list reads back: days with one name as a range, across a weekend between them.
+
+    Only weekday holidays are stored, so 春节 from Friday to the next Friday is
+    stored without its weekend; written as one range it reads as the notice did,
+    and loading it again stores the same days.
+    """
     lines: list[str] = []
     run: list[tuple[date, str]] = []
 
@@ -81,7 +90,7 @@ def format_day_list(days: Iterable[tuple[date, str]]) -> str:
             lines.append(f"{text} {name}".rstrip())
 
     for day, name in sorted(days):
-        if run and (day - run[-1][0] != timedelta(days=1) or name != run[-1][1]):
+        if run and (name != run[-1][1] or not _only_weekend_between(run[-1][0], day)):
             flush()
             run = []
         run.append((day, name))
