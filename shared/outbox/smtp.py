@@ -240,21 +240,22 @@ def render_message(item: Outgoing, *, mail_from: str, now: datetime) -> bytes:
 
 def _render_with_attachments(item: Outgoing, *, mail_from: str, now: datetime, message_id: str) -> bytes:
     """multipart/mixed: the same alternative text and HTML, then each file (RFC 2231 names)."""
-    message = EmailMessage(policy=email.policy.SMTP)
-    message["From"] = _one_line(mail_from)
-    message["To"] = _one_line(item.to_address)
-    message["Subject"] = _one_line(item.subject)
-    message["Date"] = format_datetime(now.replace(microsecond=0))
-    message["Message-ID"] = message_id
-    message["Auto-Submitted"] = "auto-generated"
-    message["X-Gongzhi-Kind"] = _one_line(item.kind)
-    message.set_content(item.body_text, charset="utf-8", cte="base64")
-    message.add_alternative(item.body_html, subtype="html", charset="utf-8", cte="base64")
+    # Not named `message`: the catalogs' extraction takes message[...] for a lookup.
+    mime = EmailMessage(policy=email.policy.SMTP)
+    mime["From"] = _one_line(mail_from)
+    mime["To"] = _one_line(item.to_address)
+    mime["Subject"] = _one_line(item.subject)
+    mime["Date"] = format_datetime(now.replace(microsecond=0))
+    mime["Message-ID"] = message_id
+    mime["Auto-Submitted"] = "auto-generated"
+    mime["X-Gongzhi-Kind"] = _one_line(item.kind)
+    mime.set_content(item.body_text, charset="utf-8", cte="base64")
+    mime.add_alternative(item.body_html, subtype="html", charset="utf-8", cte="base64")
     for attachment in item.attachments:
         maintype, _, subtype = attachment.content_type.partition("/")
-        message.add_attachment(attachment.content, maintype=maintype, subtype=subtype or "octet-stream",
-                               filename=_one_line(attachment.filename))
-    return message.as_bytes()
+        mime.add_attachment(attachment.content, maintype=maintype, subtype=subtype or "octet-stream",
+                              filename=_one_line(attachment.filename))
+    return mime.as_bytes()
 
 
 # ------------------------------------------------------------------ sending
