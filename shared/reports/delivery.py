@@ -64,13 +64,13 @@ def file_name(report: WeeklyReport, extension: str, lang: str) -> str:
     return f"{stem}.{extension}"
 
 
-def attachments(archived: Archived, lang: str) -> tuple[MailAttachment, ...]:
+def attachments(archived: Archived, lang: str, timezone: str) -> tuple[MailAttachment, ...]:
     """The Word file and the Excel workbook of an archived report, in `lang`."""
     return (
         MailAttachment(file_name(archived.report, "docx", lang), DOCX,
-                       render.render_docx(archived.report, language=lang)),
+                       render.render_docx(archived.report, language=lang, timezone=timezone)),
         MailAttachment(file_name(archived.report, "xlsx", lang), XLSX,
-                       render.render_xlsx(archived.report, archived.rows, language=lang)),
+                       render.render_xlsx(archived.report, archived.rows, language=lang, timezone=timezone)),
     )
 
 
@@ -135,8 +135,9 @@ def deliver_week(session: Session, week: IsoWeek, *, now: datetime, settings: Se
         if key not in existing:
             lang, scope = person.language, person.department_id
             if (scope, lang) not in emails:
-                emails[scope, lang] = render.render_email(archived.report, language=lang, base_url=settings.base_url)
-                files[scope, lang] = attachments(archived, lang)
+                emails[scope, lang] = render.render_email(archived.report, language=lang,
+                                                          base_url=settings.base_url, timezone=settings.timezone)
+                files[scope, lang] = attachments(archived, lang, settings.timezone)
             email = emails[scope, lang]
             if outbox.enqueue(session, key=key, kind=KIND, to_address=person.email, subject=email.subject,
                               body_text=email.text, body_html=email.html, now=now,
