@@ -15,8 +15,9 @@ from shared.feedback.models import Feedback
 from shared.forms.models import FormTokenUse
 from shared.idempotency.models import IdempotencyRecord
 from shared.inspections.models import Inspection, InspectionParticipant
-from shared.outbox.models import OutboxMessage
+from shared.outbox.models import OutboxAttachment, OutboxMessage
 from shared.reminders.models import ReminderNotice  # reminders/notifications helper
+from shared.reports.archive_models import WeeklyReportDelivery, WeeklyReportRecord
 from shared.users.models import AuthToken, LoginAttempt, User
 
 metadata = SQLModel.metadata
@@ -44,8 +45,11 @@ __all__ = [
     "Inspection",
     "InspectionParticipant",
     "LoginAttempt",
+    "OutboxAttachment",
     "OutboxMessage",
     "ReminderNotice",
     "User",
+    "WeeklyReportDelivery",
+    "WeeklyReportRecord",
     "metadata",
 ]

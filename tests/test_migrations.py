@@ -67,7 +67,7 @@ def test_outbox_bodies_are_lz4_compressed_where_the_server_has_it(empty_database
         has_lz4 = conn.execute(text("SELECT 'lz4' = ANY(enumvals) FROM pg_settings "
                                     "WHERE name = 'default_toast_compression'")).scalar_one()
         migrated = {row[0]: row[1] for row in conn.execute(query)}
-        conn.execute(text("DROP TABLE outbox_message"))
+        conn.execute(text("DROP TABLE outbox_message CASCADE"))  # and its attachments' foreign key
         conn.commit()
         shared.models.metadata.tables["outbox_message"].create(conn)
         created = {row[0]: row[1] for row in conn.execute(query)}

@@ -54,7 +54,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "timezone": settings.timezone,
         "enable_utc": True,
         "imports": task_modules(),
-        "beat_schedule": schedule.beat_schedule(),
+        "beat_schedule": schedule.beat_schedule(settings),
         "beat_schedule_filename": str(settings.data_dir / "celerybeat-schedule"),
         "worker_send_task_events": False,
     }

@@ -12,6 +12,8 @@ from typing import Any
 
 from celery.schedules import crontab
 
+from shared.settings import Settings, get_settings
+
 REMINDER_PASS = "reminders.pass"
 OUTBOX_RELAY = "outbox.relay"
 OUTBOX_REAP = "outbox.reap"
@@ -23,7 +25,8 @@ RELAY_EVERY_SECONDS = 15.0
 REAP_EVERY_SECONDS = 60.0
 
 
-def beat_schedule() -> dict[str, dict[str, Any]]:
+def beat_schedule(settings: Settings | None = None) -> dict[str, dict[str, Any]]:
+    settings = settings or get_settings()
     schedule: dict[str, dict[str, Any]] = {
         # Every 10 minutes round the clock: the pass itself knows working days,
         # working hours and holidays, and does nothing outside them.
@@ -55,11 +58,14 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
         },
     }
     # The weekly summary joins the schedule once its task module exists
-    # (workers/tasks/reports.py registering "reports.weekly").
+    # (workers/tasks/reports.py registering "reports.weekly").  Every day at the
+    # send time (local, the app's time zone): the task itself knows which day
+    # is the first working day of the week.
     if find_spec("workers.tasks.reports") is not None:
+        send_at = settings.report_send_at
         schedule["weekly-report"] = {
             "task": WEEKLY_REPORT,
-            "schedule": crontab(minute=30, hour=7, day_of_week="mon"),
+            "schedule": crontab(minute=send_at.minute, hour=send_at.hour),
             "options": {"expires": 6 * 3600},
         }
     return schedule

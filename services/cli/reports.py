@@ -1,17 +1,20 @@
-"""`gongzhi report weekly --week 2026-W48 --format json [--department CODE]` — the weekly summary.
+"""`gongzhi report weekly [--week W] [--out DIR] [--send] [--format json|html|docx|xlsx]` — the weekly summary.
 
 The command builds the report through the same use case as the API
-(`shared.reports.figures.report_for`), acting as ``SYSTEM``.  Output formats
-are writers in `WRITERS` (format name -> function writing one report); `json`
-prints to standard output.  Other artefacts (html, docx, xlsx), `--out` and
-`--send` plug in here: add a writer, and options to `weekly`.  The `report`
-group is shared with `report campaign` (`campaign_report.report_group`).
+(`shared.reports.figures.report_for`), acting as ``SYSTEM``: JSON (the API's)
+or the email's HTML to standard output, or any of the four files into `--out`
+(all four when no `--format` is given).  `--send` queues the week for its
+recipients through the same delivery as the schedule (shared/reports/delivery.py),
+so a week sent before is not sent twice.  A week in the future, still running
+(for `--send`) or before the first case is refused with one line and exit 2.
+The `report` group is shared with `report campaign` (`campaign_report.report_group`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
 
 import typer
 from sqlalchemy import select
@@ -23,30 +26,43 @@ from shared.clock import SystemClock
 from shared.db import session_scope
 from shared.departments.models import Department
 from shared.errors import DomainError
-from shared.i18n import N_, translate
-from shared.reports.figures import last_complete_week, parse_week, report_for
+from shared.i18n import LANGUAGES, N_, translate
+from shared.reports import delivery, render
+from shared.reports.figures import last_complete_week, parse_week, report_for, weekly_rows
 from shared.reports.model import WeeklyReport
 from shared.reports.weeks import IsoWeek
 from shared.settings import Settings, get_settings
 
 LANG = "zh-CN"
 
+FORMATS = ("json", "html", "docx", "xlsx")
+BINARY = frozenset({"docx", "xlsx"})
+
+
 @dataclass
 class WeeklyJob:
-    """What a writer gets: the report, and the session it was read in (for the rows, if it needs them)."""
+    """One week's report as the command builds it, and the session it was read in (for the rows)."""
 
     session: Session
     settings: Settings
     week: IsoWeek
     department_id: int | None
     report: WeeklyReport
+    now: datetime
+    lang: str
 
-
-def write_json(job: WeeklyJob) -> None:
-    typer.echo(job.report.model_dump_json(indent=2))
-
-
-WRITERS: dict[str, Callable[[WeeklyJob], None]] = {"json": write_json}
+    def artefact(self, fmt: str) -> bytes:
+        """The report as `fmt`: the JSON of the API, the email's HTML, the Word file, the workbook."""
+        tz = self.settings.timezone
+        if fmt == "json":
+            return self.report.model_dump_json(indent=2).encode()
+        if fmt == "html":
+            return render.render_email(self.report, language=self.lang, base_url=self.settings.base_url,
+                                       timezone=tz).html.encode()
+        if fmt == "docx":
+            return render.render_docx(self.report, language=self.lang, timezone=tz)
+        rows = weekly_rows(self.session, self.week, self.department_id, now=self.now, settings=self.settings)
+        return render.render_xlsx(self.report, rows, language=self.lang, timezone=tz)
 
 
 def _refuse(key: str, **params: object) -> typer.Exit:
@@ -66,22 +82,48 @@ def _department_id(session: Session, code: str | None) -> int | None:
 def weekly(
     week: str | None = typer.Option(None, "--week",
                                     help="ISO 周，如 2026-W48；默认上一个完整周 / default: last complete week"),
-    format_: str = typer.Option("json", "--format", help="输出格式 / output format: " + ", ".join(WRITERS)),
+    format_: str | None = typer.Option(
+        None, "--format", help="json | html | docx | xlsx；默认 json 到标准输出，有 --out 时四种都写 / "
+                               "default: json to standard output, all four with --out"),
     department: str | None = typer.Option(None, "--department",
                                           help="部门代码：只出该部门的部分 / one department's section"),
+    out: Path | None = typer.Option(None, "--out", file_okay=False, dir_okay=True,
+                                    help="把文件写入此目录 / write the files to this directory"),
+    send: bool = typer.Option(False, "--send", help="把该周周报发给领导和各部门负责人（每人只发一次）/ "
+                                                  "send the week to leaders and heads (once per person)"),
+    lang: str = typer.Option(LANG, "--lang", help="zh-CN | en"),
 ) -> None:
-    """周报：一周的各项指标 / the weekly summary of one ISO week."""
-    writer = WRITERS.get(format_)
-    if writer is None:
-        raise _refuse(N_("report_format_unavailable"), format=format_, allowed=", ".join(WRITERS))
+    """周报：生成（并可发送）任一已过去的周 / build (and send) the weekly summary of any past week."""
+    formats = [format_] if format_ else (list(FORMATS) if out is not None else ["json"])
+    if format_ is not None and format_ not in FORMATS:
+        raise _refuse(N_("report_format_unavailable"), format=format_, allowed=", ".join(FORMATS))
+    if lang not in LANGUAGES:
+        raise _refuse(N_("cli.report.bad_language"), value=lang, allowed=", ".join(LANGUAGES))
+    if out is None and BINARY & set(formats):
+        raise _refuse(N_("report.needs_out"), format=format_)
     settings = get_settings()
     now = SystemClock().now()
     try:
         iso_week = parse_week(week) if week is not None else last_complete_week(now, settings)
-        with session_scope() as session:
+        with session_scope() as session:  # commits at the end: what --send queued, at once
             department_id = _department_id(session, department)
             report = report_for(session, SYSTEM, iso_week, now=now, settings=settings, department_id=department_id)
-            writer(WeeklyJob(session, settings, iso_week, department_id, report))
+            job = WeeklyJob(session, settings, iso_week, department_id, report, now, lang)
+            for fmt in formats:
+                content = job.artefact(fmt)
+                if out is None:
+                    typer.echo(content.decode())
+                    continue
+                out.mkdir(parents=True, exist_ok=True)
+                target = out / delivery.file_name(report, fmt, lang)
+                target.write_bytes(content)
+                typer.echo(str(target))
+            if send:
+                sent = delivery.deliver_week(session, iso_week, now=now, settings=settings)
+                typer.echo(translate(N_("report.queued"), LANG, week=str(iso_week), queued=sent.queued,
+                                     already=sent.already, recipients=sent.recipients))
+                for address in sent.queued_to:
+                    typer.echo(f"-> {address}")
     except DomainError as exc:
         raise _refuse(exc.key, **exc.params) from None
 

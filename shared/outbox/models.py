@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import DDL, Index, Text, event
+from sqlalchemy import DDL, Index, LargeBinary, Text, UniqueConstraint, event
 from sqlmodel import Field, SQLModel
 
 from shared.columns import enum_field, utc_field
@@ -37,6 +37,27 @@ class OutboxMessage(SQLModel, table=True):
     created_at: datetime = utc_field()
     claimed_at: datetime | None = utc_field(nullable=True, default=None)
     sent_at: datetime | None = utc_field(nullable=True, default=None)
+    # How many `outbox_attachment` rows the message carries: the relay loads them only when
+    # this says so, so the reminder digests (none) cost no extra query.
+    attachment_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+
+
+class OutboxAttachment(SQLModel, table=True):
+    """A file sent with an outbox message (the weekly report's DOCX and XLSX).
+
+    Written with its message in the same transaction and never changed: a resend
+    (an admin's, after "unknown") carries exactly the same bytes.
+    """
+
+    __tablename__ = "outbox_attachment"
+    __table_args__ = (UniqueConstraint("message_id", "position", name="uq_outbox_attachment_position"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: int = Field(foreign_key="outbox_message.id", index=True)
+    position: int
+    filename: str = Field(max_length=200)
+    content_type: str = Field(max_length=120)
+    content: bytes = Field(sa_type=LargeBinary)
 
 
 # A digest is tens of kilobytes of mostly Chinese HTML, and a reminder pass writes

@@ -36,7 +36,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, TypeVar
@@ -48,9 +48,10 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from shared.clock import Clock, SystemClock
 from shared.db import get_engine
-from shared.outbox.models import OutboxMessage, OutboxState
+from shared.outbox.models import OutboxAttachment, OutboxMessage, OutboxState
 from shared.outbox.smtp import (
     ConnectError,
+    MailAttachment,
     Outcome,
     Outgoing,
     Result,
@@ -65,6 +66,7 @@ log = logging.getLogger("gongzhi.outbox")
 
 T = TypeVar("T")
 _t = OutboxMessage.__table__  # type: ignore[attr-defined]
+_a = OutboxAttachment.__table__  # type: ignore[attr-defined]
 
 
 class RelayPolicy(BaseSettings):
@@ -109,6 +111,7 @@ class RelayReport:
 class _Claimed:
     item: Outgoing
     attempts: int
+    attachment_count: int = 0
 
 
 # ------------------------------------------------------------------ database steps
@@ -186,7 +189,7 @@ def claim(engine: Engine, now: datetime, limit: int) -> list[_Claimed]:
 def _claim(conn: Connection, *, now: datetime, limit: int) -> list[_Claimed]:
     """One statement: UPDATE … WHERE id IN (the due rows, locked) RETURNING what to send."""
     stmt = _claim_statement(conn.dialect.name, settles=False)
-    return _claimed(conn.execute(stmt, {"now": now, "limit": limit}))
+    return _with_attachments(conn, _claimed(conn.execute(stmt, {"now": now, "limit": limit})))
 
 
 # The round's statements are built once, with parameters: a relay runs one
@@ -222,7 +225,7 @@ def _claim_statement(dialect: str, *, settles: bool) -> Update:
         .where(_t.c.id.in_(ids), _t.c.state == OutboxState.PENDING.value)
         .values(state=OutboxState.SENDING.value, claimed_at=_NOW, attempts=_t.c.attempts + 1)
         .returning(_t.c.id, _t.c.dedup_key, _t.c.kind, _t.c.to_address, _t.c.subject,
-                   _t.c.body_text, _t.c.body_html, _t.c.attempts)
+                   _t.c.body_text, _t.c.body_html, _t.c.attempts, _t.c.attachment_count)
     )
     if settles:
         # WITH settled AS (UPDATE … sent), due AS (…) UPDATE … claimed RETURNING:
@@ -247,9 +250,23 @@ def _mark_sent_statement() -> Update:
 def _claimed(rows: Iterable[Row[Any]]) -> list[_Claimed]:
     return sorted(
         (_Claimed(Outgoing(r.id, r.dedup_key, r.kind, r.to_address, r.subject, r.body_text, r.body_html),
-                  r.attempts) for r in rows),
+                  r.attempts, r.attachment_count) for r in rows),
         key=lambda c: c.item.id,
     )
+
+
+def _with_attachments(conn: Connection, claimed: list[_Claimed]) -> list[_Claimed]:
+    """Load the files of the claimed messages that have any (one query, and none for a round without)."""
+    ids = [c.item.id for c in claimed if c.attachment_count]
+    if not ids:
+        return claimed
+    files: dict[int, list[MailAttachment]] = {}
+    rows = conn.execute(select(_a.c.message_id, _a.c.filename, _a.c.content_type, _a.c.content)
+                        .where(_a.c.message_id.in_(ids)).order_by(_a.c.message_id, _a.c.position))
+    for r in rows:
+        files.setdefault(r.message_id, []).append(MailAttachment(r.filename, r.content_type, bytes(r.content)))
+    return [replace(c, item=replace(c.item, attachments=tuple(files[c.item.id]))) if c.item.id in files else c
+            for c in claimed]
 
 
 def _settle(
@@ -351,7 +368,7 @@ def _settle_and_claim(
         rows = conn.execute(_claim_statement("postgresql", settles=True), {
             "sent_ids": sent_ids, "round_claimed_at": claimed_at, "now": now, "limit": policy.batch_size,
         })
-        return RelayReport(sent=len(sent_ids)), _claimed(rows)
+        return RelayReport(sent=len(sent_ids)), _with_attachments(conn, _claimed(rows))
     report = _settle(conn, claimed_at=claimed_at, now=now, outcomes=outcomes, released=released,
                      policy=policy)
     return report, (_claim(conn, now=now, limit=policy.batch_size) if claim_next else [])

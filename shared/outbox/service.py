@@ -21,7 +21,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from shared.db import install_after_commit
-from shared.outbox.models import OutboxMessage, OutboxState
+from shared.outbox.models import OutboxAttachment, OutboxMessage, OutboxState
+from shared.outbox.smtp import MailAttachment
 
 
 def enqueue(
@@ -35,8 +36,13 @@ def enqueue(
     body_html: str,
     now: datetime,
     recipient_user_id: int | None = None,
+    attachments: Sequence[MailAttachment] = (),
 ) -> bool:
-    """Insert the message unless its key exists; True when a row was written."""
+    """Insert the message unless its key exists; True when a row was written.
+
+    Attachments are written with the message, in the same statement's
+    transaction, only when the message itself was new.
+    """
     values = {
         "dedup_key": key,
         "kind": kind,
@@ -49,6 +55,7 @@ def enqueue(
         "attempts": 0,
         "next_attempt_at": now,
         "created_at": now,
+        "attachment_count": len(attachments),
     }
     table = OutboxMessage.__table__  # type: ignore[attr-defined]
     dialect = session.get_bind().dialect.name
@@ -60,10 +67,17 @@ def enqueue(
         .returning(table.c.id)
     )
     # RETURNING, not rowcount: with an implicit RETURNING psycopg reports rowcount -1.
-    inserted = session.execute(stmt).first() is not None
-    if inserted:
-        mark_enqueued(session)
-    return inserted
+    row = session.execute(stmt).first()
+    if row is None:
+        return False
+    if attachments:
+        session.execute(OutboxAttachment.__table__.insert(), [  # type: ignore[attr-defined]
+            {"message_id": row[0], "position": i, "filename": a.filename, "content_type": a.content_type,
+             "content": a.content}
+            for i, a in enumerate(attachments)
+        ])
+    mark_enqueued(session)
+    return True
 
 
 @dataclass(frozen=True)
@@ -100,7 +114,7 @@ def enqueue_many(session: Session, rows: Sequence[NewMessage], now: datetime) ->
     inserted: set[str] = set()
     for start in range(0, len(unique), _MANY_CHUNK):
         values = [
-            {"dedup_key": key, "kind": r.kind, "recipient_user_id": r.recipient_user_id,
+            {"dedup_key": key, "kind": r.kind, "attachment_count": 0, "recipient_user_id": r.recipient_user_id,
              "to_address": r.to_address, "subject": r.subject, "body_text": r.body_text,
              "body_html": r.body_html, "state": OutboxState.PENDING.value, "attempts": 0,
              "next_attempt_at": now, "created_at": now}

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 11:13:52.724040
+Create Date: 2026-12-02 11:30:00.679689
 
 """
 from typing import Sequence, Union
@@ -204,6 +204,7 @@ def upgrade() -> None:
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('claimed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('attachment_count', sa.Integer(), server_default='0', nullable=False),
     sa.ForeignKeyConstraint(['recipient_user_id'], ['user.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('dedup_key')
@@ -211,6 +212,25 @@ def upgrade() -> None:
     with op.batch_alter_table('outbox_message', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_outbox_message_recipient_user_id'), ['recipient_user_id'], unique=False)
         batch_op.create_index('ix_outbox_state_next', ['state', 'next_attempt_at'], unique=False)
+
+    op.create_table('weekly_report',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('week', sa.String(length=8), nullable=False),
+    sa.Column('scope', sa.String(length=40), nullable=False),
+    sa.Column('department_id', sa.Integer(), nullable=True),
+    sa.Column('report', sa.JSON(), nullable=False),
+    sa.Column('rows', sa.JSON(), nullable=False),
+    sa.Column('generated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('generated_by_id', sa.Integer(), nullable=True),
+    sa.Column('revision', sa.Integer(), nullable=False),
+    sa.Column('delivered_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['department_id'], ['department.id'], ),
+    sa.ForeignKeyConstraint(['generated_by_id'], ['user.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('week', 'scope', name='uq_weekly_report_week_scope')
+    )
+    with op.batch_alter_table('weekly_report', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_weekly_report_week'), ['week'], unique=False)
 
     op.create_table('attachment',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -307,6 +327,36 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_inspection_completed_at'), ['completed_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_inspection_lead_department_id'), ['lead_department_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_inspection_scheduled_on'), ['scheduled_on'], unique=False)
+
+    op.create_table('outbox_attachment',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('message_id', sa.Integer(), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('filename', sa.String(length=200), nullable=False),
+    sa.Column('content_type', sa.String(length=120), nullable=False),
+    sa.Column('content', sa.LargeBinary(), nullable=False),
+    sa.ForeignKeyConstraint(['message_id'], ['outbox_message.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('message_id', 'position', name='uq_outbox_attachment_position')
+    )
+    with op.batch_alter_table('outbox_attachment', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_outbox_attachment_message_id'), ['message_id'], unique=False)
+
+    op.create_table('weekly_report_delivery',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('report_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('dedup_key', sa.String(length=200), nullable=False),
+    sa.Column('language', sa.String(length=8), nullable=False),
+    sa.Column('queued_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['report_id'], ['weekly_report.id'], ),
+    sa.ForeignKeyConstraint(['user_id'], ['user.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('dedup_key'),
+    sa.UniqueConstraint('report_id', 'user_id', name='uq_weekly_report_delivery_recipient')
+    )
+    with op.batch_alter_table('weekly_report_delivery', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_weekly_report_delivery_report_id'), ['report_id'], unique=False)
 
     op.create_table('assignment',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -610,6 +660,14 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_assignment_accepted_at'))
 
     op.drop_table('assignment')
+    with op.batch_alter_table('weekly_report_delivery', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_weekly_report_delivery_report_id'))
+
+    op.drop_table('weekly_report_delivery')
+    with op.batch_alter_table('outbox_attachment', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_outbox_attachment_message_id'))
+
+    op.drop_table('outbox_attachment')
     with op.batch_alter_table('inspection', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_inspection_scheduled_on'))
         batch_op.drop_index(batch_op.f('ix_inspection_lead_department_id'))
@@ -638,6 +696,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_attachment_case_id'))
 
     op.drop_table('attachment')
+    with op.batch_alter_table('weekly_report', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_weekly_report_week'))
+
+    op.drop_table('weekly_report')
     with op.batch_alter_table('outbox_message', schema=None) as batch_op:
         batch_op.drop_index('ix_outbox_state_next')
         batch_op.drop_index(batch_op.f('ix_outbox_message_recipient_user_id'))
