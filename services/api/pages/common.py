@@ -200,6 +200,10 @@ def base_context(page: Page) -> dict[str, Any]:
         "path": page.request.url.path,
         "state_label": lambda s: state_label(str(s), lang),
         "yuan": yuan,
+        # A page with a versioned form gives the record's snapshot; a refused form may bring a conflict
+        # (services/api/pages/conflicts.py).
+        "snapshot": None,
+        "conflict": None,
     }
 
 
