@@ -196,7 +196,8 @@ def _refused(page: Page, aid: int, form: dict[str, str], form_name: str,
     if form_name == "redispatch":
         choices["department_id"] = {str(k): v for k, v in department_names(page.session).items()}
     return conflicts.refuse(page, exc, form=form, form_name=form_name, template="assignments/detail.html",
-                            context=lambda: detail_context(page, aid), offered=offered, choices=choices)
+                            context=lambda: detail_context(page, aid), offered=offered, choices=choices,
+                            defaults={o: "0" for o in OUTCOMES} if form_name == "submit" else None)
 
 
 @router.post("/assignments/{assignment_id}/accept")

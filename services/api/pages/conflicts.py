@@ -159,7 +159,7 @@ def typed(form: Mapping[str, str], kept: Collection[str] | None = None) -> dict[
 
 def find_conflict(page: Page, exc: DomainError | ValidationError, form_name: str, form: Mapping[str, str],
                   context: Mapping[str, Any], values: Mapping[str, str], offered: bool,
-                  choices: Mapping[str, Mapping[str, str]]) -> EditConflict | None:
+                  choices: Mapping[str, Mapping[str, str]], defaults: Mapping[str, str]) -> EditConflict | None:
     """The conflict to show, when the version was stale or the record moved on since the form was read."""
     shot = context.get("snapshot")
     if not isinstance(shot, Snapshot):
@@ -179,7 +179,7 @@ def find_conflict(page: Page, exc: DomainError | ValidationError, form_name: str
             return None
         events = _events_since(page, shot.events, last_event) if shot.events is not None else []
     yours = [(field_label(page, name), choices.get(name, {}).get(value, value))
-             for name, value in values.items() if value.strip()]
+             for name, value in values.items() if value.strip() and value.strip() != defaults.get(name)]
     return EditConflict(form=form_name, current=shot.fields, changed=changed, known=posted is not None,
                         events=events, yours=yours, offered=offered)
 
@@ -188,14 +188,16 @@ def refuse(page: Page, exc: DomainError | ValidationError, *, form: Mapping[str,
            template: str, context: Callable[[], dict[str, Any]],
            offered: Callable[[dict[str, Any]], bool] = lambda _context: True,
            kept: Collection[str] | None = None,
-           choices: Mapping[str, Mapping[str, str]] | None = None) -> Response:
+           choices: Mapping[str, Mapping[str, str]] | None = None,
+           defaults: Mapping[str, str] | None = None) -> Response:
     """A page form was refused (the caller rolled its change back): draw the page again, input kept.
 
     The reason is said at the top; on a conflict (see the module's docstring) the
     conflict panel shows their change next to what was typed.  CONTEXT builds the
     page's context as it is now; OFFERED says whether that context shows the
     form again; KEPT names the fields that may be written back (default: every
-    field typed, passwords never); CHOICES turns a posted choice into its label.
+    field typed, passwords never); CHOICES turns a posted choice into its label;
+    DEFAULTS are the values the form starts with, left out of "what you typed".
     """
     if isinstance(exc, Unauthorized):
         return login_redirect(page)
@@ -213,7 +215,7 @@ def refuse(page: Page, exc: DomainError | ValidationError, *, form: Mapping[str,
         return html(page, "error.html", status=404, status_code=404, message=page.gettext("not_found"),
                     conflict=lost if lost.yours else None)
     conflict = find_conflict(page, exc, form_name, form, values_context, values, offered(values_context),
-                             choices or {})
+                             choices or {}, defaults or {})
     if conflict is not None and isinstance(exc, Stale):
         page.flashes.append(Flash("error", page.gettext(N_("page.conflict.flash"))))
     else:
