@@ -12,13 +12,17 @@ import html as htmllib
 import re
 from typing import Any
 
+from fastapi.responses import Response
 from sqlmodel import Session, select
 
+from services.api.pages import conflicts
+from services.api.pages.common import PageDep
 from services.api.pages.conflicts import Shown, parse_seen
 from shared.assignments import service as assignments
 from shared.assignments.models import AssignmentState
 from shared.assignments.schemas import ExtensionIn, FeedbackIn
 from shared.cases.models import Case, CaseStatus
+from shared.errors import NotFound, Stale
 from shared.feedback.models import Feedback
 from shared.users.models import User
 from tests.factories import World
@@ -184,6 +188,21 @@ def test_a_form_without_what_it_showed_still_keeps_the_text(  # type: ignore[no-
         assert highlighted(r.text) == [], seen
         assert "记录的当前内容" in panel(r.text) and "等待报告" in panel(r.text)
         assert NARRATIVE in side(r.text, "yours") and textarea(r.text, action, "narrative") == NARRATIVE
+
+
+def test_a_record_gone_out_of_reach_meanwhile_still_gives_the_text_back(app: Any, world: World) -> None:
+    """Say the change took the record out of this user's reach: a 404, but with what they typed."""
+    def gone() -> None:
+        raise NotFound()
+
+    def handler(page: PageDep) -> Response:
+        return conflicts.refuse(page, Stale(current=2), form={"narrative": NARRATIVE, "version": "1", "seen": "e=1"},
+                                form_name="submit", template="assignments/detail.html", context=gone)
+
+    app.router.add_api_route("/test-gone", handler)
+    r = browser(app, world.liaison("XFXH")).get("/test-gone")
+    assert r.status_code == 404
+    assert NARRATIVE in side(r.text, "yours") and "请复制留存" in panel(r.text)
 
 
 def test_a_refusal_that_is_not_a_conflict_shows_no_panel(app: Any, world: World, make_case, dispatch) -> None:  # type: ignore[no-untyped-def]
