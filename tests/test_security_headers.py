@@ -179,6 +179,7 @@ def test_swagger_ui_works_under_the_policy(tab: Any, site: Site) -> None:
     problems: list[str] = []
     tab.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
     tab.on("pageerror", lambda e: problems.append(str(e)))
+    tab.set_default_timeout(30_000)  # a 1.5 MB script and the first OpenAPI build, on a busy machine
     tab.goto(site.base + "/api/v1/docs")
     tab.locator(".swagger-ui .info .title").wait_for()
     tab.locator(".opblock").first.wait_for()
