@@ -26,7 +26,7 @@ from shared.users.models import User
 from tests.factories import PASSWORD, World
 from tests.relay_kicks import counting_kicks
 
-STALE = "记录已被他人修改，请刷新后重试"
+STALE = "记录已被他人修改"  # the page then shows their change beside the typed text (test_edit_conflicts.py)
 
 
 def immediate(session: Any, user: Any) -> None:

@@ -12,7 +12,7 @@ from fastapi import APIRouter, FastAPI
 from sqlalchemy.engine import Engine
 from starlette.middleware.gzip import GZipMiddleware
 
-from services.api import docs, errors, openapi, routes, signin
+from services.api import docs, errors, openapi, routes, security_headers, signin
 from shared.clock import Clock, SystemClock
 from shared.db import get_engine
 from shared.outbox.service import install_relay_kick
@@ -80,6 +80,8 @@ def create_app(
     docs.install(app, API_PREFIX)
     # The queue's JSON shrinks about nine times; small answers are not worth compressing.
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES, compresslevel=GZIP_LEVEL)
+    # Added last, so outermost: every answer, the API boundary's 500s included, carries them.
+    app.add_middleware(security_headers.SecurityHeaders)
     for router in _routers():
         app.include_router(router, prefix=API_PREFIX)
     importlib.import_module("services.api.pages").install(app)  # HTML pages at the root

@@ -6,6 +6,9 @@ blank.  The dist files come from the `swagger-ui-bundle-v2` package (Swagger UI
 5, which reads the OpenAPI 3.1 document FastAPI writes) and are mounted under
 /api/v1/docs/assets.  The online validator badge is switched off: it would
 send the document's address to another host.
+
+Both pages carry one inline script (FastAPI writes it); the Content-Security-Policy
+allows exactly that script by its hash and nothing else inline.
 """
 
 from __future__ import annotations
@@ -15,6 +18,14 @@ from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redi
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from swagger_ui_bundle import swagger_ui_path
+
+from services.api.security_headers import policy_with_inline_scripts
+
+
+def _hashed(response: HTMLResponse) -> HTMLResponse:
+    """The page with a policy that lets its own inline script run, and no other."""
+    response.headers["Content-Security-Policy"] = policy_with_inline_scripts(bytes(response.body).decode())
+    return response
 
 
 def install(app: FastAPI, prefix: str) -> None:
@@ -27,7 +38,7 @@ def install(app: FastAPI, prefix: str) -> None:
     @app.get(docs_url, include_in_schema=False)
     async def swagger_ui(request: Request) -> HTMLResponse:
         root = request.scope.get("root_path", "").rstrip("/")
-        return get_swagger_ui_html(
+        return _hashed(get_swagger_ui_html(
             openapi_url=f"{root}{app.openapi_url}",
             title=f"{app.title} — 接口文档 / API docs",
             swagger_js_url=f"{root}{assets}/swagger-ui-bundle.js",
@@ -35,8 +46,8 @@ def install(app: FastAPI, prefix: str) -> None:
             swagger_favicon_url=f"{root}{assets}/favicon-32x32.png",
             oauth2_redirect_url=f"{root}{oauth2_redirect_url}",
             swagger_ui_parameters={"validatorUrl": None},
-        )
+        ))
 
     @app.get(oauth2_redirect_url, include_in_schema=False)
     async def swagger_ui_redirect() -> HTMLResponse:
-        return get_swagger_ui_oauth2_redirect_html()
+        return _hashed(get_swagger_ui_oauth2_redirect_html())

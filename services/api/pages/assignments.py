@@ -5,7 +5,9 @@ Every form posts to a handler that parses it into the API's schema and calls the
 same service function the JSON API calls; the service decides.  The form's
 one-time token was checked by the pages router (common.guard_form).  Success
 redirects (Post/Redirect/Get) with a flash; a refusal re-renders the page with
-the reason and the user's input kept, and changes nothing.
+the reason and the user's input kept, and changes nothing.  When someone else
+changed the assignment first, the page shows what they changed next to what was
+typed (conflicts.refuse, with the snapshot built here).
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlmodel import Session
 
+from services.api.pages import conflicts
 from services.api.pages.common import (
-    Flash,
     FormDep,
     Page,
     PageDep,
@@ -27,9 +29,7 @@ from services.api.pages.common import (
     department_names,
     detail_page,
     done,
-    error_text,
     form_values,
-    html,
     login_redirect,
     not_found,
     parse_id,
@@ -37,9 +37,10 @@ from services.api.pages.common import (
     user_names,
 )
 from shared.assignments import queries, service
-from shared.assignments.models import ExtensionState, ReturnReason
+from shared.assignments.models import ExtensionRequest, ExtensionState, ReturnReason
 from shared.assignments.permissions import may_decide_extension
 from shared.assignments.schemas import (
+    AssignmentPublic,
     CancelIn,
     DecisionIn,
     ExtensionIn,
@@ -51,10 +52,12 @@ from shared.assignments.schemas import (
 )
 from shared.attachments.models import OwnerKind
 from shared.attachments.service import list_for_case
-from shared.errors import DomainError, Invalid, NotFound, Unauthorized
-from shared.i18n import N_
+from shared.errors import DomainError, Invalid, NotFound
+from shared.feedback.models import Feedback
+from shared.i18n import N_, state_label
 from shared.inspections.models import Inspection
 from shared.scope import assignment_for_read, case_for_read
+from shared.templating import format_local
 from shared.users.models import User
 
 router = APIRouter()
@@ -85,6 +88,7 @@ def detail_context(page: Page, assignment_id: int) -> dict[str, Any]:
     people = user_names(session, {a.assignee_id, a.dispatched_by, case.coordinator_id}
                         | {f.author_id for f in feedback} | {f.reviewed_by for f in feedback}
                         | {e.requested_by for e in extensions} | {e.decided_by for e in extensions})
+    names = department_names(session)
     return {
         "a": public,
         "case": case,
@@ -95,7 +99,7 @@ def detail_context(page: Page, assignment_id: int) -> dict[str, Any]:
         "pending_extension": pending,
         "can_decide": pending is not None and may_decide_extension(user, a, queries.case_facts(session, a)),
         "files": files,
-        "names": department_names(session),
+        "names": names,
         "departments": active_departments(session) if "redispatch" in forms else [],
         "people": people,
         "return_reasons": [r.value for r in ReturnReason],
@@ -103,7 +107,55 @@ def detail_context(page: Page, assignment_id: int) -> dict[str, Any]:
         "money": MONEY,
         "open_form": None,
         "values": {},
+        "snapshot": snapshot(page, public, feedback, extensions, names, people),
     }
+
+
+def snapshot(page: Page, a: AssignmentPublic, feedback: list[Feedback], extensions: list[ExtensionRequest],
+             names: dict[int, str], people: dict[int, str]) -> conflicts.Snapshot:
+    """What the assignment page shows that someone else may change while a form is being filled in."""
+    t, lang, tz = page.gettext, page.lang, page.settings.timezone
+    dash = t("page.dash")
+    fb = feedback[-1] if feedback else None
+    ext = extensions[-1] if extensions else None
+    review = ""
+    if fb is not None and fb.review_decision and fb.reviewed_at:
+        review = t("page.assignment.review", decision=t(f"page.review.{fb.review_decision}"),
+                   name=people.get(fb.reviewed_by or 0, ""), at=format_local(fb.reviewed_at, lang, tz))
+        review += f"：{fb.review_comment}" if fb.review_comment else ""
+    returned = ""
+    if a.return_count:
+        reason = t(f"notice.return_reason.{a.return_reason}") if a.return_reason else dash
+        returned = t("page.assignment.returns_value", n=a.return_count, reason=reason)
+        returned += f"：{a.return_note}" if a.return_note else ""
+    shown = conflicts.Shown
+    fields = [
+        shown("state", t("page.col.state"), state_label(str(a.state), lang), raw=str(a.state)),
+        shown("department", t("page.col.department"), names.get(a.department_id, ""), raw=str(a.department_id)),
+        shown("assignee", t("page.assignment.assignee"),
+              people.get(a.assignee_id, dash) if a.assignee_id else dash, raw=str(a.assignee_id)),
+        shown("acceptance_due", t("page.col.accept_due"), format_local(a.acceptance_due_at, lang, tz),
+              raw=a.acceptance_due_at.isoformat()),
+        shown("feedback_due", t("page.col.feedback_due"), format_local(a.feedback_due_at, lang, tz),
+              raw=a.feedback_due_at.isoformat()),
+        shown("instructions", t("page.assignment.instructions"), a.instructions or dash, raw=a.instructions),
+        shown("feedback", t(N_("page.conflict.field.feedback")),
+              t("page.assignment.feedback_by", name=people.get(fb.author_id, ""),
+                at=format_local(fb.submitted_at, lang, tz)) + f"：{fb.narrative}" if fb else dash,
+              raw=f"{fb.id}" if fb else ""),
+        shown("review", t(N_("page.conflict.field.review")), review or dash,
+              raw=f"{fb.id}:{fb.review_decision}:{fb.review_comment}" if fb else ""),
+        shown("extension", t(N_("page.conflict.field.extension")),
+              t("page.assignment.extension_line", name=people.get(ext.requested_by, ""),
+                at=format_local(ext.requested_at, lang, tz), n=ext.extra_working_days)
+              + f"（{t('page.extension.' + str(ext.state))}）：{ext.reason}" if ext else dash,
+              raw=f"{ext.id}:{ext.state}" if ext else ""),
+        shown("returns", t("page.assignment.returns"), returned or dash,
+              raw=f"{a.return_count}:{a.return_reason}:{a.return_note}"),
+        shown("cancel_reason", t("page.assignment.cancel_reason"), a.cancel_reason or dash,
+              raw=a.cancel_reason or ""),
+    ]
+    return conflicts.snapshot(page.session, fields, conflicts.EventScope(object_type="assignment", object_id=a.id))
 
 
 @router.get("/assignments/{assignment_id}")
@@ -135,18 +187,17 @@ def act(page: Page, raw_id: str, form: dict[str, str], form_name: str, done_key:
 
 def _refused(page: Page, aid: int, form: dict[str, str], form_name: str,
              exc: DomainError | ValidationError) -> Response:
-    if isinstance(exc, Unauthorized):
-        return login_redirect(page)
-    if isinstance(exc, NotFound):
-        return not_found(page)
-    status = exc.status if isinstance(exc, DomainError) else 422
-    page.flashes.append(Flash("error", error_text(page, exc)))
-    try:
-        context = detail_context(page, aid)
-    except NotFound:
-        return not_found(page)
-    context.update(open_form=form_name, values={k: v for k, v in form.items() if k not in ("csrf_token", "version")})
-    return html(page, "assignments/detail.html", status=status, **context)
+    def offered(context: dict[str, Any]) -> bool:
+        return form_name in context["forms"] or (form_name == "decide_extension" and context["can_decide"])
+
+    choices: dict[str, dict[str, str]] = {}
+    if form_name == "return":
+        choices["reason"] = {r.value: page.gettext(f"notice.return_reason.{r.value}") for r in ReturnReason}
+    if form_name == "redispatch":
+        choices["department_id"] = {str(k): v for k, v in department_names(page.session).items()}
+    return conflicts.refuse(page, exc, form=form, form_name=form_name, template="assignments/detail.html",
+                            context=lambda: detail_context(page, aid), offered=offered, choices=choices,
+                            defaults={o: "0" for o in OUTCOMES} if form_name == "submit" else None)
 
 
 @router.post("/assignments/{assignment_id}/accept")

@@ -5,6 +5,8 @@ scoping give the same rows.  The case page is given shared.cases.views.case_publ
 never the Case row: the complainant is masked before the template sees anything,
 and an unmasked read is written to the audit log (committed with the page view).
 The timeline shows the newest entries and pages back with ``?before=``.
+A refused form goes through conflicts.refuse: when someone else changed the case
+first, the page shows what they changed next to what was typed.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlmodel import Session
 
-from services.api.pages import timeline
+from services.api.pages import conflicts, timeline
 from services.api.pages.common import (
     Flash,
     FormDep,
@@ -47,11 +49,11 @@ from shared.campaigns.models import Campaign
 from shared.cases import service
 from shared.cases.models import CaseSource, CaseStatus
 from shared.cases.queries import CaseFilter, list_cases
-from shared.cases.schemas import CommentIn, ReasonIn
+from shared.cases.schemas import CasePublic, CommentIn, ReasonIn
 from shared.cases.views import case_public
-from shared.errors import DomainError, Invalid, NotFound, Unauthorized
+from shared.errors import DomainError, Invalid
 from shared.events import service as events
-from shared.i18n import N_
+from shared.i18n import N_, state_label
 from shared.scope import can_manage_case, case_for_read
 from shared.users.models import Role, User
 
@@ -123,6 +125,7 @@ def detail_context(page: Page, case_id: int) -> dict[str, Any]:
     people = user_names(session, actors | {view.coordinator_id})
     manager = can_manage_case(user, view)
     complainant = view.complainant
+    campaign = session.get(Campaign, view.campaign_id) if view.campaign_id else None
     return {
         "case": view,
         "complainant": complainant,
@@ -134,7 +137,7 @@ def detail_context(page: Page, case_id: int) -> dict[str, Any]:
         "timeline_older_url": f"/cases/{view.id}?{urlencode({'before': older})}#tl-h" if older else None,
         "timeline_paged": paged,
         "attachments": list_for_case(session, user, view.id),
-        "campaign": session.get(Campaign, view.campaign_id) if view.campaign_id else None,
+        "campaign": campaign,
         "names": names,
         "people": people,
         "manager": manager,
@@ -142,7 +145,40 @@ def detail_context(page: Page, case_id: int) -> dict[str, Any]:
         "departments": active_departments(session) if manager else [],
         "open_form": None,
         "values": {},
+        "snapshot": snapshot(page, view, items, names, campaign.name if campaign else ""),
     }
+
+
+def snapshot(page: Page, case: CasePublic, assignments: list[Any], names: dict[int, str],
+             campaign: str) -> conflicts.Snapshot:
+    """What the case page shows that someone else may change while a form is being filled in."""
+    t, lang = page.gettext, page.lang
+    dash = t("page.dash")
+    sep = "、" if lang == "zh-CN" else ", "
+    work = sep.join(f"{names.get(a.department_id, '')} #{a.id} {state_label(str(a.state), lang)}"
+                    for a in assignments)
+    shown = conflicts.Shown
+    fields = [
+        shown("status", t("page.case.status"), t(f"page.status.{case.status}"), raw=str(case.status)),
+        shown("title", t("page.col.title"), case.title),
+        shown("category", t("page.case.category"), case.category),
+        shown("source", t("page.case.source"), t(f"page.source.{case.source}"), raw=str(case.source)),
+        shown("priority", t("page.case.priority"), t(f"page.priority.{case.priority}"), raw=str(case.priority)),
+        shown("region", t("page.case.region"), case.region or dash, raw=case.region),
+        shown("enterprise", t("page.case.enterprise"), case.enterprise_name or dash, raw=case.enterprise_name or ""),
+        shown("credit_code", t("page.case.credit_code"), case.enterprise_credit_code or dash,
+              raw=case.enterprise_credit_code or ""),
+        shown("lead", t("page.case.lead"), names.get(case.lead_department_id, ""), raw=str(case.lead_department_id)),
+        shown("campaign", t("page.case.campaign"), campaign or dash, raw=str(case.campaign_id)),
+        shown("typical", t("page.badge.typical"),
+              t(N_("page.conflict.yes")) if case.is_typical else t(N_("page.conflict.no")), raw=str(case.is_typical)),
+        shown("shared", t("page.case.shared"), sep.join(names.get(i, str(i)) for i in case.shared_with) or dash,
+              raw=",".join(str(i) for i in sorted(case.shared_with))),
+        shown("description", t("page.case.description"), case.description or dash, raw=case.description),
+        shown("assignments", t("page.case.assignments"), work or dash,
+              raw=",".join(f"{a.id}:{a.state}:{a.department_id}" for a in assignments)),
+    ]
+    return conflicts.snapshot(page.session, fields, conflicts.EventScope(case_id=case.id))
 
 
 @router.get("/cases/{case_id}")
@@ -165,20 +201,22 @@ def act(page: Page, raw_id: str, form: dict[str, str], form_name: str, done_key:
         done(page, f"/cases/{cid}")
     except (DomainError, ValidationError) as exc:
         page.session.rollback()
-        if isinstance(exc, Unauthorized):
-            return login_redirect(page)
-        if isinstance(exc, NotFound):
-            return not_found(page)
-        page.flashes.append(Flash("error", error_text(page, exc)))
-        try:
-            context = detail_context(page, cid)
-        except NotFound:
-            return not_found(page)
-        context.update(open_form=form_name,
-                       values={k: v for k, v in form.items() if k not in ("csrf_token", "version")})
-        return html(page, "cases/detail.html", status=exc.status if isinstance(exc, DomainError) else 422,
-                    **context)
+        departments = {str(k): v for k, v in department_names(page.session).items()}
+        return conflicts.refuse(page, exc, form=form, form_name=form_name, template="cases/detail.html",
+                                context=lambda: detail_context(page, cid), offered=lambda c: _offers(c, form_name),
+                                choices={"department_id": departments})
     return redirect_with_flash(page, f"/cases/{cid}", done_key)
+
+
+def _offers(context: dict[str, Any], form_name: str) -> bool:
+    """Whether the case page, as it is now, shows the form FORM_NAME (as cases/detail.html decides)."""
+    is_open = context["case"].status == CaseStatus.OPEN
+    return {
+        "comment": context["can_comment"],
+        "dispatch": context["manager"] and is_open,
+        "close": context["manager"] and is_open,
+        "reopen": context["manager"] and not is_open,
+    }.get(form_name, True)
 
 
 def _version(form: dict[str, str]) -> int:

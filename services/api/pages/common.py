@@ -21,7 +21,7 @@ The sign-in form, which has no session yet, uses a signed double-submit instead:
 a random nonce in a short-lived ``gongzhi_login_csrf`` cookie and
 ``HMAC(secret_key, "gongzhi-login:" + nonce)`` in the form; signing in twice is
 harmless, so that token is not one-time.  The session cookie is also
-``SameSite=Lax`` and every page forbids framing.
+``SameSite=Lax`` and every answer forbids framing (services/api/security_headers.py).
 
 Flash messages travel in a short-lived cookie signed the same way, read once by
 the next page (Post/Redirect/Get).
@@ -68,18 +68,9 @@ LOGIN_CSRF_COOKIE = "gongzhi_login_csrf"
 FORM_TOKEN_FIELD = "csrf_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
-# No script at all, styles only from our own stylesheet, never framed.
-SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'none'; style-src 'self'; img-src 'self' data:; "
-        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-    ),
-    "X-Frame-Options": "DENY",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-    # Pages show personal data and per-user state: never from a shared cache or the back button.
-    "Cache-Control": "no-store",
-}
+# Pages show personal data and per-user state: never from a shared cache or the back button.
+# (Content-Security-Policy and the other security headers: services/api/security_headers.py.)
+PAGE_HEADERS = {"Cache-Control": "no-store"}
 
 
 def _sign(secret: str, purpose: str, value: str) -> str:
@@ -209,6 +200,10 @@ def base_context(page: Page) -> dict[str, Any]:
         "path": page.request.url.path,
         "state_label": lambda s: state_label(str(s), lang),
         "yuan": yuan,
+        # A page with a versioned form gives the record's snapshot; a refused form may bring a conflict
+        # (services/api/pages/conflicts.py).
+        "snapshot": None,
+        "conflict": None,
     }
 
 
@@ -226,7 +221,7 @@ def html(page: Page, template: str, *, status: int = 200, **context: Any) -> HTM
         page.form_nonce = None
     page.session.commit()
     body = render(f"pages/{template}", lang=page.lang, **full)
-    response = HTMLResponse(body, status_code=status, headers=SECURITY_HEADERS)
+    response = HTMLResponse(body, status_code=status, headers=PAGE_HEADERS)
     if page.had_flash_cookie:
         response.delete_cookie(FLASH_COOKIE, path="/")
     return response

@@ -13,21 +13,20 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 from pydantic import ValidationError
 
+from services.api.pages import conflicts
 from services.api.pages.common import (
-    Flash,
     FormDep,
     Page,
     PageDep,
     commit_refusal,
     done,
-    error_text,
     form_values,
     html,
     login_redirect,
     redirect_with_flash,
 )
 from services.api.signin import client_address, retry_after_seconds
-from shared.errors import DomainError, Invalid, TooManyRequests, Unauthorized
+from shared.errors import DomainError, Invalid, TooManyRequests
 from shared.i18n import LANGUAGES, N_
 from shared.templating import normalise_language
 from shared.users import service as users
@@ -37,19 +36,32 @@ from shared.users.schemas import PasswordChangeIn, PreferencesIn
 router = APIRouter()
 
 
-def _settings_page(page: Page, *, status: int = 200, open_form: str | None = None,
-                   values: dict[str, str] | None = None) -> Response:
-    return html(page, "settings.html", status=status, modes=[m.value for m in NotifyMode], languages=LANGUAGES,
-                open_form=open_form, values=values or {})
+LANGUAGE_NAMES = {"zh-CN": "简体中文", "en": "English"}
+
+
+def _context(page: Page) -> dict[str, Any]:
+    assert page.user is not None
+    return {"modes": [m.value for m in NotifyMode], "languages": LANGUAGES, "language_names": LANGUAGE_NAMES,
+            "open_form": None, "values": {}, "snapshot": snapshot(page)}
+
+
+def snapshot(page: Page) -> conflicts.Snapshot:
+    """The preferences as the page shows them: another tab or the API may change them meanwhile."""
+    assert page.user is not None
+    user = page.user
+    return conflicts.snapshot(page.session, [
+        conflicts.Shown("notify_mode", page.gettext("page.settings.notify_mode"),
+                        page.gettext(f"page.settings.notify_mode.{user.notify_mode}"), raw=str(user.notify_mode)),
+        conflicts.Shown("language", page.gettext("page.settings.language"),
+                        LANGUAGE_NAMES.get(user.language, user.language), raw=user.language),
+    ])
 
 
 def _refused(page: Page, exc: DomainError | ValidationError, form_name: str, form: dict[str, str]) -> Response:
-    if isinstance(exc, Unauthorized):
-        return login_redirect(page)
-    page.flashes.append(Flash("error", error_text(page, exc)))
-    kept: dict[str, Any] = {k: v for k, v in form.items() if k in ("language", "notify_mode")}
-    response = _settings_page(page, status=exc.status if isinstance(exc, DomainError) else 422,
-                              open_form=form_name, values=kept)
+    choices = {"notify_mode": {m.value: page.gettext(f"page.settings.notify_mode.{m.value}") for m in NotifyMode},
+               "language": LANGUAGE_NAMES}
+    response = conflicts.refuse(page, exc, form=form, form_name=form_name, template="settings.html",
+                                context=lambda: _context(page), kept=("language", "notify_mode"), choices=choices)
     if isinstance(exc, TooManyRequests):
         response.headers["Retry-After"] = str(retry_after_seconds(exc))
     return response
@@ -59,7 +71,7 @@ def _refused(page: Page, exc: DomainError | ValidationError, form_name: str, for
 def settings_page(page: PageDep) -> Response:
     if page.user is None:
         return login_redirect(page)
-    return _settings_page(page)
+    return html(page, "settings.html", **_context(page))
 
 
 @router.post("/settings/preferences")
