@@ -119,7 +119,13 @@ def get(session: Session, actor: User, inspection_id: int) -> Inspection:
     return _load(session, actor, inspection_id)[0]
 
 
-def _may_lead(actor: User, inspection: Inspection, case: Case) -> bool:
+def get_with_case(session: Session, actor: User, inspection_id: int) -> tuple[Inspection, Case]:
+    """The inspection and its case, for a page that shows both (404 alike when out of reach)."""
+    return _load(session, actor, inspection_id)
+
+
+def may_lead(actor: User, inspection: Inspection, case: Case) -> bool:
+    """Edit, record and close: whoever manages the case, or the head of the lead department."""
     return can_manage_case(actor, case) or (
         actor.role == Role.HEAD and actor.department_id == inspection.lead_department_id
     )
@@ -128,7 +134,7 @@ def _may_lead(actor: User, inspection: Inspection, case: Case) -> bool:
 def update(session: Session, clock: Clock, actor: User, inspection_id: int, version: int,
            data: InspectionUpdate) -> Inspection:
     inspection, case = _load(session, actor, inspection_id, for_update=True)
-    if not _may_lead(actor, inspection, case):
+    if not may_lead(actor, inspection, case):
         raise Forbidden()
     check_version(inspection, version)
     if inspection.status != InspectionStatus.PLANNED:
@@ -158,7 +164,7 @@ def _load_for_ending(session: Session, actor: User, inspection_id: int) -> tuple
 def close(session: Session, clock: Clock, actor: User, inspection_id: int, version: int, reason: str) -> Inspection:
     """The lead closes it with a reason; assignments still open are cancelled with that reason."""
     inspection, case, open_work = _load_for_ending(session, actor, inspection_id)
-    if not _may_lead(actor, inspection, case):
+    if not may_lead(actor, inspection, case):
         raise Forbidden()
     check_version(inspection, version)
     if inspection.status != InspectionStatus.PLANNED:
