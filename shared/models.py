@@ -6,6 +6,7 @@ from shared.assignments.models import Assignment, AssignmentDispatch, Assignment
 from shared.attachments.models import Attachment
 from shared.audit.models import AuditEntry
 from shared.calendar.models import CalendarDay, CalendarYear
+from shared.calendar_feeds.models import CalendarFeed
 from shared.callbacks.models import Callback
 from shared.campaigns.models import Campaign
 from shared.cases.models import Case, CaseSequence, CaseShare
@@ -30,6 +31,7 @@ __all__ = [
     "AuditEntry",
     "AuthToken",
     "CalendarDay",
+    "CalendarFeed",
     "CalendarYear",
     "Callback",
     "Campaign",

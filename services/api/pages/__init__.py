@@ -14,10 +14,22 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, FastAPI
 
-from services.api.pages import admin, assignments, auth, campaigns, cases, common, inspections, queue, reports, settings
+from services.api.pages import (
+    admin,
+    assignments,
+    auth,
+    campaigns,
+    cases,
+    common,
+    ics,
+    inspections,
+    queue,
+    reports,
+    settings,
+)
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(common.guard_form)])
-for _module in (auth, queue, assignments, cases, campaigns, inspections, reports, settings):
+for _module in (auth, queue, assignments, cases, campaigns, inspections, reports, settings, ics):
     router.include_router(_module.router)
 router.include_router(admin.assets)
 

@@ -25,6 +25,7 @@ from services.api.pages.common import (
     login_redirect,
     redirect_with_flash,
 )
+from services.api.pages.ics import feed_section
 from services.api.signin import client_address, retry_after_seconds
 from shared.errors import DomainError, Invalid, TooManyRequests
 from shared.i18n import LANGUAGES, N_
@@ -42,7 +43,7 @@ LANGUAGE_NAMES = {"zh-CN": "简体中文", "en": "English"}
 def _context(page: Page) -> dict[str, Any]:
     assert page.user is not None
     return {"modes": [m.value for m in NotifyMode], "languages": LANGUAGES, "language_names": LANGUAGE_NAMES,
-            "open_form": None, "values": {}, "snapshot": snapshot(page)}
+            "open_form": None, "values": {}, "snapshot": snapshot(page), **feed_section(page)}
 
 
 def snapshot(page: Page) -> conflicts.Snapshot:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 11:30:00.679689
+Create Date: 2026-12-02 11:37:38.298534
 
 """
 from typing import Sequence, Union
@@ -117,6 +117,23 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('auth_token', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_auth_token_user_id'), ['user_id'], unique=False)
+
+    op.create_table('calendar_feed',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('kind', sa.String(length=24), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('department_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['department_id'], ['department.id'], ),
+    sa.ForeignKeyConstraint(['user_id'], ['user.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('token_hash')
+    )
+    with op.batch_alter_table('calendar_feed', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_calendar_feed_department_id'), ['department_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_calendar_feed_user_id'), ['user_id'], unique=False)
 
     op.create_table('case',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -724,6 +741,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_case_campaign_id'))
 
     op.drop_table('case')
+    with op.batch_alter_table('calendar_feed', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_calendar_feed_user_id'))
+        batch_op.drop_index(batch_op.f('ix_calendar_feed_department_id'))
+
+    op.drop_table('calendar_feed')
     with op.batch_alter_table('auth_token', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_auth_token_user_id'))
 
