@@ -112,13 +112,17 @@ def _shift(first: date, months: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
-def _special_days(page: Page, first: date, last: date) -> tuple[dict[date, tuple[bool, str]], bool]:
-    """Holidays and make-up working days the working calendar knows; whether any year is provisional."""
+def _special_days(page: Page, month: date, first: date, last: date) -> tuple[dict[date, tuple[bool, str]], bool]:
+    """Holidays and make-up working days the working calendar knows; whether MONTH's year is provisional.
+
+    The grid's first and last week may reach into the neighbouring year, whose
+    days are marked too, but the warning is about the month shown.
+    """
     days: dict[date, tuple[bool, str]] = {}
     provisional = False
     for year in range(first.year, last.year + 1):
         view = year_view(page.session, year)
-        provisional = provisional or view.provisional
+        provisional = provisional or (view.provisional and year == month.year)
         days.update({d.day: (d.is_working, d.name) for d in view.days if first <= d.day <= last})
     return days, provisional
 
@@ -134,7 +138,7 @@ def calendar_page(page: PageDep, month: str | None = None) -> Response:
     end = following - timedelta(days=1)
     end += timedelta(days=6 - end.weekday())
     lines = listing.between(page.session, page.user, start, end)
-    special, provisional = _special_days(page, start, end)
+    special, provisional = _special_days(page, first, start, end)
     days: dict[date, Day] = {}
     cursor = start
     while cursor <= end:
