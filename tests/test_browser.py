@@ -281,6 +281,7 @@ def test_api_docs_render_on_a_network_without_internet(page: Any, site: Site) ->
             route.abort("internetdisconnected")
 
     page.route("**/*", offline)
+    page.set_default_timeout(30_000)  # a 1.5 MB script and the first OpenAPI build, on a busy machine
     page.goto(site.base + "/api/v1/docs")
     page.locator(".swagger-ui .info .title").wait_for()
     assert "共治 Gongzhi API" in page.locator(".swagger-ui .info .title").inner_text()
