@@ -137,8 +137,8 @@ def build_week(session: Session, clock: FrozenClock, world: World) -> Week:
     assignments.decide_extension(s, c, coordinator, a2.id, ext.id, a2.version,  # type: ignore[arg-type]
                                  approve=True, comment="同意")  # → due Wed 30 Sep 17:30
     s.commit()
-    k4 = wk.case("K4", at(9, 21, 10, 30), title="某小区周边无证经营", enterprise_credit_code=None,
-                 enterprise_name=None)
+    k4 = wk.case("K4", at(9, 21, 10, 30), title="某小区周边无证经营", category="无证经营",
+                 enterprise_credit_code=None, enterprise_name=None)
     a5 = wk.dispatch("A5", k4, "XFXH", 2, at(9, 21, 11))  # due Wed 23 Sep 17:30, never answered
     wk.accept(a5, "XFXH", at(9, 21, 12))
     wk.when(at(9, 21, 13))
@@ -154,7 +154,8 @@ def build_week(session: Session, clock: FrozenClock, world: World) -> Week:
 
     # --- W40 (Mon 28 Sep – Sun 4 Oct; Thu 1 Oct onwards is the National Day holiday)
     wk.approve(ai, at(9, 28, 10))  # the inspection is done: held this week
-    k3 = wk.case("K3", at(9, 28, 9), shared=("WJW",), title="某医美机构违规广告", enterprise_credit_code=None)
+    k3 = wk.case("K3", at(9, 28, 9), shared=("WJW",), title="某医美机构违规广告", category="虚假广告",
+                 enterprise_credit_code=None)
     a3 = wk.dispatch("A3", k3, "WJW", 1, at(9, 28, 10))  # due Tue 29 Sep 17:30
     wk.accept(a3, "WJW", at(9, 28, 11))
     wk.dispatch("A4", k3, "SWJ", 2, at(9, 28, 10, 30))  # due Wed 30 Sep 17:30, never accepted
@@ -214,6 +215,7 @@ def test_every_figure_of_the_national_day_week(session: Session, week: Week, wor
 
     f = report.figures
     assert (f.new_cases, f.closed_cases) == (1, 1)  # K3 created; K2 closed (K1 closed, then reopened)
+    assert f.new_cases_by_category == {"虚假广告": 1}
     # Due in the week: A1, A2 (after its extension), A3, A4; A6 was cancelled, A7 moved on with its redispatch.
     assert (f.assignments_due, f.on_time, f.on_time_by_extension) == (4, 2, 1)
     assert _rate(f.on_time_feedback_rate) == (2, 4, 0.5)
@@ -244,6 +246,7 @@ def test_every_figure_of_the_national_day_week(session: Session, week: Week, wor
 
     p = report.previous_week
     assert (p.new_cases, p.closed_cases, p.assignments_due, p.on_time, p.overdue_open) == (3, 0, 2, 1, 1)
+    assert p.new_cases_by_category == {"预付式消费": 2, "无证经营": 1}  # K1, K2; K4
     assert (p.feedback_latency.count, p.feedback_latency.median_working_days) == (1, 2.0)
     # A1 accepted the next working day (1), A2, A5 and the inspection's the same day (0).
     assert (p.acceptance_latency.count, p.acceptance_latency.mean_working_days) == (4, 0.25)
@@ -277,6 +280,8 @@ def test_every_figure_of_the_national_day_week(session: Session, week: Week, wor
     assert _rate(rows["TYJ"].previous_on_time_feedback_rate) == (1, 1, 1.0)
     assert _rate(rows["XFXH"].previous_on_time_feedback_rate) == (0, 1, 0.0)
     assert rows["SCJG"].figures.new_cases == 1 and rows["SCJG"].figures.closed_cases == 1
+    assert rows["SCJG"].figures.new_cases_by_category == {"虚假广告": 1}
+    assert rows["GAJ"].figures.new_cases_by_category == {}
 
     assert [(i.assignment_id, i.department.code, i.working_days_overdue, i.state) for i in report.overdue_list] == [
         (week.ids["A5"], "XFXH", 4, "accepted"), (week.ids["A4"], "SWJ", 0, "dispatched")]

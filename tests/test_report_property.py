@@ -47,6 +47,7 @@ TZ = SETTINGS.tz
 WEEKS = [IsoWeek(2026, 40), IsoWeek(2026, 1), IsoWeek(2027, 6)]
 DEPTS = ("SCJG", "GAJ", "TYJ")
 CODES = (None, "91320100MA1PROP0X1", "91320100MA1PROP0X2")
+CATEGORIES = ("预付式消费", "食品安全", "虚假广告")
 SPAN_MINUTES = 36 * 24 * 60
 MONEY = Decimal("0.01")
 _serial = count()
@@ -95,6 +96,7 @@ def datasets(draw: Any) -> Data:
         created = instant()
         data.cases.append({"created_at": created, "closed_at": maybe(lambda c=created: after(c)),
                            "lead": draw(st.sampled_from(DEPTS)), "code": draw(st.sampled_from(CODES)),
+                           "category": draw(st.sampled_from(CATEGORIES)),
                            "typical": draw(st.booleans())})
     for _ in range(draw(st.integers(0, 8))):
         dispatched = instant()
@@ -152,7 +154,8 @@ def _store(session: Session, world: World, data: Data) -> tuple[list[int], list[
     coordinator = world.coordinator.id
     case_ids: list[int] = []
     for c in data.cases:
-        row = Case(reference=f"P{next(_serial)}", title="随机案件", source=CaseSource.HOTLINE_12315, category="其他",
+        row = Case(reference=f"P{next(_serial)}", title="随机案件", source=CaseSource.HOTLINE_12315,
+                   category=c["category"],
                    enterprise_credit_code=c["code"], enterprise_name=c["code"] and "某公司",
                    status=CaseStatus.CLOSED if c["closed_at"] else CaseStatus.OPEN,
                    lead_department_id=world.dept(c["lead"]).id, coordinator_id=coordinator,
@@ -226,7 +229,9 @@ def recount(data: Data, week: IsoWeek, calendar: Any, dept: str | None) -> tuple
     def mine(d: str) -> bool:
         return dept is None or d == dept
 
-    new = sum(1 for c in data.cases if mine(c["lead"]) and inside(c["created_at"]))
+    created = [c for c in data.cases if mine(c["lead"]) and inside(c["created_at"])]
+    new = len(created)
+    by_category = Counter(c["category"] for c in created)
     closed = sum(1 for c in data.cases if mine(c["lead"]) and inside(c["closed_at"]))
     work = [a for a in data.assignments if mine(a["dept"])]
     due = [a for a in work if a["state"] != AssignmentState.CANCELLED and inside(a["feedback_due_at"])]
@@ -272,7 +277,7 @@ def recount(data: Data, week: IsoWeek, calendar: Any, dept: str | None) -> tuple
         callbacks=Callbacks(made=len(calls), reached=len(reached), satisfied=satisfied, resolved=resolved,
                             satisfaction_rate=Rate.of(satisfied, len(reached)),
                             resolution_rate=Rate.of(resolved, len(reached))),
-        inspections_held=held, outcomes=outcomes,
+        inspections_held=held, outcomes=outcomes, new_cases_by_category=dict(by_category),
     )
     return figures, longest
 

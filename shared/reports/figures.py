@@ -11,7 +11,7 @@ here.
 What each figure counts, exactly (the week = Monday 00:00 to the next Monday
 00:00, Asia/Shanghai; for the week still running, up to `now`):
 
-- new cases: `case.created_at` in the week; closed cases: `case.closed_at` in
+- new cases: `case.created_at` in the week, also by category; closed cases: `case.closed_at` in
   the week — a case reopened since has no closing time and is not counted, a
   case closed again is counted in the week of its last closing.  Per
   department: the lead department.
@@ -148,6 +148,7 @@ class _Tally:
     """The counts behind one Figures (one week, one department or all)."""
 
     new_cases: int = 0
+    new_cases_by_category: Counter[str] = field(default_factory=Counter)
     closed_cases: int = 0
     due: int = 0
     on_time: int = 0
@@ -177,6 +178,7 @@ class _Tally:
         self.feedback_latency.update(other.feedback_latency)
         self.acceptance_latency.update(other.acceptance_latency)
         self.returns.update(other.returns)
+        self.new_cases_by_category.update(other.new_cases_by_category)
         for key, value in other.outcomes.items():
             self.outcomes[key] = self.outcomes.get(key, 0) + value
 
@@ -214,6 +216,7 @@ class _Tally:
             ),
             inspections_held=self.inspections,
             outcomes=Outcomes(**outcomes),
+            new_cases_by_category=dict(sorted(self.new_cases_by_category.items())),
         )
 
 
@@ -336,11 +339,17 @@ def _collect(session: Session, window: _Window, wd: WorkingDays) -> tuple[dict[K
     def rows(inner: Any, *sums: str, extra_group: Sequence[str] = ()) -> Iterable[Any]:
         return _grouped(session, inner, *sums, extra_group=extra_group)
 
-    # Cases, by lead department.
-    for column, attr in ((C.created_at, "new_cases"), (C.closed_at, "closed_cases")):
-        inner = select(window.bucket(column).label("b"), C.lead_department_id.label("d")).where(window.within(column))
-        for r in rows(inner):
-            setattr(tallies[(r.b, r.d)], attr, r.n)
+    # Cases, by lead department: created (by category; new_cases is their sum) and closed.
+    inner = select(window.bucket(C.created_at).label("b"), C.lead_department_id.label("d"),
+                   C.category.label("category")).where(window.within(C.created_at))
+    for r in rows(inner, extra_group=("category",)):
+        t = tallies[(r.b, r.d)]
+        t.new_cases += r.n
+        t.new_cases_by_category[str(r.category)] += r.n
+    inner = select(window.bucket(C.closed_at).label("b"), C.lead_department_id.label("d")).where(
+        window.within(C.closed_at))
+    for r in rows(inner):
+        tallies[(r.b, r.d)].closed_cases = r.n
 
     # Feedback due in the week.
     inner = select(
