@@ -44,7 +44,8 @@ from shared.cases.credit_code import ALPHABET, with_check_character
 from shared.settings import Settings
 
 TZ = ZoneInfo("Asia/Shanghai")
-BIG_TABLES = ("case", "case_share", "assignment", "feedback", "extension_request", "callback")
+BIG_TABLES = ("case", "case_share", "assignment", "feedback", "extension_request", "callback",
+              "assignment_dispatch", "assignment_return")
 
 
 @dataclass(frozen=True)
@@ -510,6 +511,9 @@ def generate(url: str, scale: Scale, now: datetime | None = None, seed: int = 20
             run(q.INSERT_FEEDBACK)
         with timer.step("insert callbacks"):
             run(q.INSERT_CALLBACKS)
+        with timer.step("insert dispatches and returns (the weekly figures' fact tables)"):
+            run(q.INSERT_DISPATCHES)
+            run(q.INSERT_RETURNS)
         with timer.step("insert extension requests, case sequences"):
             run(q.INSERT_EXTENSIONS)
             run(q.INSERT_CASE_SEQUENCES)
@@ -594,6 +598,8 @@ def dataset_stats(url: str, now: datetime, cal: WorkingCalendar) -> dict[str, An
             "feedback": one("SELECT count(*) FROM feedback"),
             "extension_requests": one("SELECT count(*) FROM extension_request"),
             "callbacks": one("SELECT count(*) FROM callback"),
+            "dispatches": one("SELECT count(*) FROM assignment_dispatch"),
+            "returns": one("SELECT count(*) FROM assignment_return"),
             "departments": one("SELECT count(*) FROM department"),
             "users": dict(conn.execute('SELECT role, count(*) FROM "user" GROUP BY role').fetchall()),
             "open_per_department_min_max": [open_per_dept[0][1], open_per_dept[-1][1]] if open_per_dept else [],

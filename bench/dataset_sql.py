@@ -101,7 +101,10 @@ SELECT s.sid, s.case_id, k.department_id, c.coordinator_id, t.t_disp, t.wd, dd.t
        CASE WHEN st.state IN ('accepted', 'submitted', 'done') THEN a.t_acc END AS accepted_at,
        CASE WHEN st.state IN ('submitted', 'done') THEN u.t_sub END AS first_submitted_at,
        CASE WHEN st.state = 'done' THEN r.t_rev END AS done_at,
-       CASE WHEN a.path = 'R' AND r.t_ret <= %(now)s THEN 1 ELSE 0 END AS return_count,
+       -- Half the returned-then-cancelled ones had come back once before (审定 after the second return).
+       CASE WHEN a.path = 'R' AND r.t_ret <= %(now)s
+            THEN CASE WHEN st.state = 'cancelled' AND s.r_sp3 < 0.25 THEN 2 ELSE 1 END
+            ELSE 0 END AS return_count,
        CASE WHEN a.path = 'R' AND r.t_ret <= %(now)s
             THEN {_pick("%(return_reasons)s::text[]", "s.r_sp3", "%(n_return_reasons)s")} END AS return_reason,
        CASE WHEN st.state = 'cancelled'
@@ -355,4 +358,43 @@ ORDER BY a.id
 INSERT_CASE_SEQUENCES = """
 INSERT INTO case_sequence (year, last_value)
 SELECT year, count(*) FROM bench_c GROUP BY year
+"""
+
+# The fact tables behind the weekly figures (派发 and 退单, as the use cases write them).
+# An assignment still in `returned` or cancelled after a return was returned at
+# `updated_at` (returned) or a day before it (cancelled), from its dispatch at
+# `dispatched_at`.  An assignment whose work went on after a return, or that was
+# returned twice, was redispatched to the same department at `dispatched_at`
+# (so its deadlines run from there, as `redispatch` sets them); its first
+# dispatch and the earlier return lie between the case's creation and then.
+_AFTER_RETURN = "a.return_count >= 1 AND a.state IN ('returned', 'cancelled')"
+_REDISPATCHED = f"(a.return_count >= 1 AND NOT ({_AFTER_RETURN})) OR a.return_count >= 2"
+
+INSERT_DISPATCHES = f"""
+INSERT INTO assignment_dispatch (assignment_id, case_id, department_id, dispatched_at, redispatch)
+SELECT a.id, a.case_id, a.department_id, d.at, d.redispatch
+FROM bench_a a
+JOIN bench_c c ON c.id = a.case_id
+CROSS JOIN LATERAL (
+    SELECT a.t_disp AS at, ({_REDISPATCHED}) AS redispatch
+    UNION ALL
+    SELECT c.created_at + (a.t_disp - c.created_at) * 0.2, false WHERE {_REDISPATCHED}
+) d
+ORDER BY d.at, a.id
+"""
+
+INSERT_RETURNS = f"""
+INSERT INTO assignment_return (assignment_id, case_id, department_id, returned_at, reason, return_number)
+SELECT a.id, a.case_id, a.department_id, r.at, a.return_reason, r.number
+FROM bench_a a
+JOIN bench_c c ON c.id = a.case_id
+CROSS JOIN LATERAL (
+    SELECT CASE WHEN a.state = 'returned' THEN a.updated_at ELSE a.updated_at - interval '1 day' END AS at,
+           a.return_count AS number
+    WHERE {_AFTER_RETURN}
+    UNION ALL
+    SELECT c.created_at + (a.t_disp - c.created_at) * 0.5, 1 WHERE {_REDISPATCHED}
+) r
+WHERE a.return_count >= 1
+ORDER BY r.at, a.id
 """

@@ -73,6 +73,30 @@ def test_generator_builds_a_consistent_dataset(bench_db: tuple[str, dict[str, An
                               OR c.source NOT IN ('hotline_12315', 'online_platform')
                               OR c.lead_department_id <> cb.department_id
                               OR (cb.reached AND cb.satisfaction IS NULL)""") == 0
+    # 派发 and 退单 as the use cases record them: the latest dispatch is the assignment's own, one
+    # return row per return counted on it, numbered 1..n, the last with its reason, none after `now`.
+    assert stats["dispatches"] > ASSIGNMENTS and stats["returns"] > 0
+    assert _scalar(url, """SELECT count(*) FROM assignment a LEFT JOIN LATERAL (
+            SELECT d.dispatched_at, d.department_id, d.redispatch FROM assignment_dispatch d
+            WHERE d.assignment_id = a.id ORDER BY d.dispatched_at DESC LIMIT 1) last ON true
+        WHERE last.dispatched_at IS DISTINCT FROM a.dispatched_at OR last.department_id <> a.department_id
+           OR last.redispatch <> (SELECT count(*) > 1 FROM assignment_dispatch d WHERE d.assignment_id = a.id)""") == 0
+    assert _scalar(url, """SELECT count(*) FROM assignment a LEFT JOIN LATERAL (
+            SELECT count(*) AS n, max(r.return_number) AS top, min(r.return_number) AS bottom,
+                   (array_agg(r.reason ORDER BY r.returned_at DESC))[1] AS last_reason,
+                   max(r.returned_at) AS last_at, bool_and(r.department_id = a.department_id) AS same
+            FROM assignment_return r WHERE r.assignment_id = a.id) r ON true
+        WHERE r.n <> a.return_count
+           OR (r.n > 0 AND (r.top <> r.n OR r.bottom <> 1 OR r.last_reason <> a.return_reason OR NOT r.same
+                            OR (a.state = 'returned' AND r.last_at <> a.updated_at)))""") == 0
+    now = meta["now"]
+    assert _scalar(url, f"""SELECT count(*) FROM assignment_dispatch d JOIN "case" c ON c.id = d.case_id
+        WHERE d.dispatched_at < c.created_at OR d.dispatched_at > '{now}'""") == 0
+    assert _scalar(url, f"""SELECT count(*) FROM assignment_return r JOIN assignment_dispatch d
+            ON d.assignment_id = r.assignment_id AND NOT d.redispatch
+        WHERE r.returned_at < d.dispatched_at OR r.returned_at > '{now}'""") == 0
+    assert _scalar(url, "SELECT count(*) FROM assignment_dispatch WHERE redispatch") > 0
+    assert _scalar(url, "SELECT count(*) FROM assignment_return WHERE return_number = 2") > 0
     # References: the public format, unique, gapless per year, and the sequence continues from them.
     refs = _scalar(url, """SELECT string_agg(reference, ',') FROM (SELECT reference FROM "case" LIMIT 50) s""")
     assert all(re.fullmatch(r"GZ-\d{4}-\d{6}", r) for r in refs.split(","))
