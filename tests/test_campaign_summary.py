@@ -201,7 +201,8 @@ def test_the_figures_count_what_happened(session: Session, clock: FrozenClock, w
     r = s.returns
     assert (r.returns, r.returned_items, r.returned_twice) == (2, 1, 1)
     assert r.by_reason["not_our_jurisdiction"] == r.by_reason["unclear_ownership"] == 1
-    assert (r.return_rate.numerator, r.return_rate.denominator) == (1, 7)  # inspection work included
+    # 退单率 as in the weekly figures: returns / dispatches (7, inspection work included, and 2 redispatches).
+    assert (r.dispatches, r.return_rate.numerator, r.return_rate.denominator) == (9, 2, 9)
     [returned] = s.returned_list
     assert returned.case_reference == built.refs["C"] and returned.returns == 2
     assert [d.code for d in returned.returned_by] == ["WJW"] and returned.last_reason == "unclear_ownership"

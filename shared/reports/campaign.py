@@ -14,13 +14,16 @@ Definitions, as of the moment the summary is drafted (`generated_at`):
 - on time (按时反馈) and on time by extension: `status.on_time_sql` and
   `status.on_time_by_extension_sql`; late feedback: submitted, not on time.
 - overdue open (超期未反馈): `status.overdue_sql(generated_at)`, with working
-  days overdue from the working calendar.
-- returns (退单): the `returned` events of the campaign's assignments, by
-  reason and by the returning department; an item returned twice is an
-  assignment with two or more of them (to one department or passed between
-  several), whatever happened next.
+  days overdue counted in SQL as the weekly report counts them
+  (`shared/reports/facts.py`, `workdays_sql`).
+- returns (退单): the `assignment_return` rows of the campaign's assignments,
+  by reason and by the returning department; 退单率 = returns / dispatches
+  (rows of `assignment_dispatch`, redispatches included), as in the weekly
+  figures; an item returned twice is an assignment with a second or later
+  return by one department, counted once per assignment and department — the
+  weekly report's rule (`facts.returned_twice_pairs`).
 - callbacks (回访) on the campaign's cases: reached, satisfied + basically
-  satisfied / reached (满意率), resolved / reached (解决率).
+  satisfied / reached (满意率), resolved / reached (解决率) (`facts.callback_flags`).
 - outcomes: sums over approved feedback (办结) of the campaign's assignments.
 - repeat complaints: one enterprise credit code in two or more of the campaign's cases.
 
@@ -31,28 +34,26 @@ over its on-time rate and its longest overdue item — the weekly report's rule.
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Select, and_, case, distinct, exists, func, not_, or_, select, union
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy import Select, and_, distinct, exists, func, not_, or_, select, union
 from sqlalchemy.sql.selectable import Subquery
 from sqlmodel import Session, col
 
 from shared.actors import Actor
 from shared.assignments import status
-from shared.assignments.models import Assignment, AssignmentState, ReturnReason
-from shared.calendar.service import working_calendar
-from shared.callbacks.models import Callback, Satisfaction
+from shared.assignments.models import Assignment, AssignmentDispatch, AssignmentState, ReturnReason
+from shared.callbacks.models import Callback
 from shared.campaigns.models import Campaign
 from shared.cases.models import Case, CaseShare, CaseSource, CaseStatus
 from shared.clock import Clock
 from shared.departments.models import Department
 from shared.errors import Forbidden, NotFound
-from shared.events.models import Event
 from shared.feedback.models import Feedback, ReviewDecision
 from shared.inspections.models import Inspection, InspectionParticipant, InspectionStatus
+from shared.reports import facts
+from shared.reports.facts import DSP, RET
 from shared.reports.levels import floors, level_for
 from shared.reports.model import (
     CaseRef,
@@ -79,6 +80,8 @@ CASES_PER_ENTERPRISE_CAP = 10
 CATEGORY_CAP = 10
 
 A = Assignment
+A_C = Assignment.__table__.c  # type: ignore[attr-defined]
+DSP_TABLE = AssignmentDispatch.__table__  # type: ignore[attr-defined]
 
 
 class CampaignRef(BaseModel):
@@ -131,8 +134,9 @@ class ReturnFigures(BaseModel):
     # ReturnReason value -> returns; every reason present, zeros included.
     by_reason: dict[str, int]
     returned_items: int  # assignments returned at least once
-    returned_twice: int  # assignments returned two or more times
-    return_rate: Rate  # returned items / assignments ever dispatched (cancelled included)
+    returned_twice: int  # second or later return by one department, once per assignment and department
+    dispatches: int  # dispatches and redispatches (cancelled work included)
+    return_rate: Rate  # returns / dispatches
 
 
 class CallbackFigures(BaseModel):
@@ -276,22 +280,17 @@ def _campaign_assignments(campaign_id: int) -> Subquery:
     return union(by_case, by_inspection).subquery("campaign_assignment")
 
 
-def _count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
-    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
-
-
 def _feedback_columns(now: datetime) -> list[Any]:
     overdue = status.overdue_sql(now)
     decided = or_(col(A.first_submitted_at).is_not(None), overdue)
     late = and_(col(A.first_submitted_at).is_not(None), not_(status.on_time_sql()))
     return [
         func.count().label("assignments"),
-        _count_if(decided).label("due"),
-        _count_if(status.on_time_sql()).label("on_time"),
-        _count_if(status.on_time_by_extension_sql()).label("on_time_by_extension"),
-        _count_if(late).label("late"),
-        _count_if(overdue).label("overdue_open"),
-        func.min(case((overdue, col(A.feedback_due_at)))).label("oldest_overdue_due_at"),
+        facts.count_if(decided).label("due"),
+        facts.count_if(status.on_time_sql()).label("on_time"),
+        facts.count_if(status.on_time_by_extension_sql()).label("on_time_by_extension"),
+        facts.count_if(late).label("late"),
+        facts.count_if(overdue).label("overdue_open"),
     ]
 
 
@@ -300,22 +299,23 @@ def _feedback_query(ids: Subquery, now: datetime) -> Select[Any]:
             .where(col(A.state) != AssignmentState.CANCELLED))
 
 
-def _department_refs(session: Session, ids: set[int]) -> dict[int, DepartmentRef]:
-    if not ids:
+def _department_refs(session: Session, ids: set[int] | None) -> dict[int, DepartmentRef]:
+    """The departments named by `ids` (None: all of them — a few dozen rows of reference data)."""
+    if ids is not None and not ids:
         return {}
-    rows = session.execute(select(col(Department.id), col(Department.code), col(Department.name))
-                           .where(col(Department.id).in_(sorted(ids))))
+    stmt = select(col(Department.id), col(Department.code), col(Department.name))
+    if ids is not None:
+        stmt = stmt.where(col(Department.id).in_(sorted(ids)))
+    rows = session.execute(stmt)
     return {r.id: DepartmentRef(id=r.id, code=r.code, name=r.name) for r in rows}
 
 
 def _returns_query(ids: Subquery) -> Select[Any]:
-    """The `returned` events of the campaign's assignments (who returned: the actor's department)."""
-    return (select(col(Event.object_id).label("assignment_id"), col(Event.id).label("event_id"),
-                   col(Event.after)["reason"].as_string().label("reason"),
-                   col(User.department_id).label("department_id"))
-            .select_from(Event).join(ids, ids.c.id == col(Event.object_id))
-            .outerjoin(User, col(User.id) == col(Event.actor_id))
-            .where(col(Event.object_type) == "assignment", col(Event.action) == "returned"))
+    """The returns (`assignment_return`) of the campaign's assignments, with the returning department."""
+    return (select(RET.assignment_id.label("assignment_id"), RET.id.label("return_id"),
+                   RET.returned_at.label("returned_at"), RET.reason.label("reason"),
+                   RET.department_id.label("department_id"), RET.return_number.label("return_number"))
+            .join(ids, ids.c.id == RET.assignment_id))
 
 
 def figures(session: Session, now: datetime, campaign: Campaign, settings: Settings) -> CampaignSummary:
@@ -336,18 +336,25 @@ def figures(session: Session, now: datetime, campaign: Campaign, settings: Setti
     returns_rows = _returns_query(ids).subquery("returns")
     by_reason = dict.fromkeys((r.value for r in ReturnReason), 0)
     for reason, n in session.execute(select(returns_rows.c.reason, func.count()).group_by(returns_rows.c.reason)):
-        by_reason[reason or ReturnReason.OTHER.value] = by_reason.get(reason or ReturnReason.OTHER.value, 0) + n
+        by_reason[str(reason)] += n
     per_item = (select(returns_rows.c.assignment_id, func.count().label("n"))
                 .group_by(returns_rows.c.assignment_id).subquery("per_item"))
-    item_counts = session.execute(select(func.count(), _count_if(per_item.c.n >= 2)).select_from(per_item)).one()
-    dispatched = session.scalar(select(func.count()).select_from(ids)) or 0
-    returns = ReturnFigures(returns=sum(by_reason.values()), by_reason=by_reason, returned_items=item_counts[0],
-                            returned_twice=int(item_counts[1]), return_rate=Rate.of(item_counts[0], dispatched))
+    returned_items = session.scalar(select(func.count()).select_from(per_item)) or 0
+    in_campaign = RET.assignment_id.in_(select(ids.c.id))
+    twice = session.scalar(select(func.count()).select_from(facts.returned_twice_pairs(in_campaign).subquery())) or 0
+    dispatches = session.scalar(select(func.count()).select_from(DSP_TABLE).join(
+        ids, ids.c.id == DSP.assignment_id)) or 0
+    total_returns = sum(by_reason.values())
+    returns = ReturnFigures(returns=total_returns, by_reason=by_reason, returned_items=returned_items,
+                            returned_twice=twice, dispatches=dispatches,
+                            return_rate=Rate.of(total_returns, dispatches))
 
     callbacks = _callback_figures(session, cid)
     outcomes = _outcomes(session, select(col(Feedback.id)).join(ids, ids.c.id == col(Feedback.assignment_id)))
 
-    calendar = working_calendar(session, settings)
+    wd = facts.working_days(session, settings, now, now)
+    mine = A_C.id.in_(select(ids.c.id))
+    longest = {d: days for d, (_n, days) in facts.overdue_by_department(session, wd, now, settings, mine).items()}
     # Per department: feedback, cases led and returns made, each one GROUP BY.
     per_dept: dict[int, dict[str, Any]] = {}
     for row in session.execute(_feedback_query(ids, now).add_columns(col(A.department_id))
@@ -374,8 +381,7 @@ def figures(session: Session, now: datetime, campaign: Campaign, settings: Setti
         if dept_id not in refs:
             continue
         fb = parts.get("feedback")
-        oldest = fb.oldest_overdue_due_at if fb is not None else None
-        max_days = calendar.working_days_between(oldest, now) if oldest is not None else 0
+        max_days = longest.get(dept_id, 0)
         rate = Rate.of(fb.on_time if fb else 0, fb.due if fb else 0)
         level, reasons = level_for(rate, max_days, limits)
         departments.append(DepartmentRow(
@@ -397,7 +403,9 @@ def figures(session: Session, now: datetime, campaign: Campaign, settings: Setti
                              lead_department=lead.get(campaign.lead_department_id or 0)),
         generated_at=now, ended=local_today > campaign.ends_on, floors=limits, departments=departments,
         cases=cases, inspections=inspections, feedback=feedback, returns=returns, callbacks=callbacks,
-        outcomes=outcomes, overdue_list=_overdue_list(session, ids, now, calendar),
+        outcomes=outcomes,
+        overdue_list=facts.overdue_items(session, wd, now, settings, _department_refs(session, None), [mine],
+                                         OVERDUE_CAP),
         returned_list=_returned_list(session, returns_rows, per_item),
         repeat_complaints=repeat, repeat_complaint_total=repeat_total,
         typical_cases=typical, typical_total=typical_total,
@@ -407,7 +415,8 @@ def figures(session: Session, now: datetime, campaign: Campaign, settings: Setti
 def _case_figures(session: Session, cid: int) -> CaseFigures:
     in_campaign = col(Case.campaign_id) == cid
     total, closed, typical = session.execute(select(
-        func.count(), _count_if(col(Case.status) == CaseStatus.CLOSED), _count_if(col(Case.is_typical).is_(True)),
+        func.count(), facts.count_if(col(Case.status) == CaseStatus.CLOSED),
+        facts.count_if(col(Case.is_typical).is_(True)),
     ).where(in_campaign)).one()
     by_source = dict.fromkeys((s.value for s in CaseSource), 0)
     for source, n in session.execute(select(col(Case.source), func.count()).where(in_campaign)
@@ -436,13 +445,10 @@ def _inspection_figures(session: Session, cid: int) -> InspectionFigures:
 
 
 def _callback_figures(session: Session, cid: int) -> CallbackFigures:
-    happy = col(Callback.satisfaction).in_([Satisfaction.SATISFIED, Satisfaction.BASICALLY_SATISFIED])
-    reached = col(Callback.reached).is_(True)
+    flags = facts.callback_flags()
     row = session.execute(
-        select(func.count(), _count_if(reached), _count_if(and_(reached, happy)),
-               _count_if(and_(reached, col(Callback.satisfaction) == Satisfaction.UNSATISFIED)),
-               _count_if(and_(reached, col(Callback.resolved).is_(True))),
-               _count_if(and_(reached, col(Callback.resolved).is_(False))))
+        select(func.count(), *[func.coalesce(func.sum(flags[name]), 0)
+                               for name in ("reached", "satisfied", "unsatisfied", "resolved", "unresolved")])
         .select_from(Callback).join(Case, col(Case.id) == col(Callback.case_id)).where(col(Case.campaign_id) == cid)
     ).one()
     made, n_reached, satisfied, unsatisfied, resolved, unresolved = (int(x) for x in row)
@@ -452,43 +458,11 @@ def _callback_figures(session: Session, cid: int) -> CallbackFigures:
                            resolution_rate=Rate.of(resolved, n_reached))
 
 
-_OUTCOME_INTS = ("enterprises_inspected", "problems_found", "rectification_orders", "cases_filed",
-                 "complaints_mediated")
-_OUTCOME_MONEY = ("fines_yuan", "losses_recovered_yuan")
-
-
-def _outcome_sums() -> list[Any]:
-    return [func.coalesce(func.sum(getattr(Feedback, name)), 0).label(name)
-            for name in (*_OUTCOME_INTS, *_OUTCOME_MONEY)]
-
-
-def _to_outcomes(row: Any) -> Outcomes:
-    return Outcomes(**{name: int(getattr(row, name)) for name in _OUTCOME_INTS},
-                    **{name: Decimal(str(getattr(row, name))).quantize(Decimal("0.01")) for name in _OUTCOME_MONEY})
-
-
 def _outcomes(session: Session, feedback_ids: Select[Any]) -> Outcomes:
     """Sums over the approved feedback among `feedback_ids`."""
-    row = session.execute(select(*_outcome_sums()).where(
+    row = session.execute(select(*facts.outcome_sums()).where(
         col(Feedback.id).in_(feedback_ids), col(Feedback.review_decision) == ReviewDecision.APPROVED)).one()
-    return _to_outcomes(row)
-
-
-def _overdue_list(session: Session, ids: Subquery, now: datetime, calendar: Any) -> list[OverdueItem]:
-    assignee = User.__table__.alias("assignee")  # type: ignore[attr-defined]
-    rows = session.execute(
-        select(col(A.id), col(A.case_id), col(A.state), col(A.feedback_due_at), col(Case.reference), col(Case.title),
-               col(Department.id).label("dept_id"), col(Department.code), col(Department.name),
-               assignee.c.name.label("assignee_name"))
-        .select_from(A).join(ids, ids.c.id == col(A.id)).join(Case, col(Case.id) == col(A.case_id))
-        .join(Department, col(Department.id) == col(A.department_id))
-        .outerjoin(assignee, assignee.c.id == col(A.assignee_id))
-        .where(status.overdue_sql(now)).order_by(col(A.feedback_due_at), col(A.id)).limit(OVERDUE_CAP))
-    return [OverdueItem(
-        assignment_id=r.id, case_id=r.case_id, case_reference=r.reference, case_title=r.title,
-        department=DepartmentRef(id=r.dept_id, code=r.code, name=r.name), assignee_name=r.assignee_name,
-        state=str(r.state), feedback_due_at=r.feedback_due_at,
-        working_days_overdue=calendar.working_days_between(r.feedback_due_at, now)) for r in rows]
+    return facts.to_outcomes(row._mapping)
 
 
 def _returned_list(session: Session, returns_rows: Subquery, per_item: Subquery) -> list[ReturnedItem]:
@@ -503,9 +477,9 @@ def _returned_list(session: Session, returns_rows: Subquery, per_item: Subquery)
         .join(Case, col(Case.id) == col(A.case_id)).where(col(A.id).in_(wanted)))}
     # Who returned each of these (a few rows per item), first return first.
     by_whom = session.execute(
-        select(returns_rows.c.assignment_id, returns_rows.c.department_id, returns_rows.c.reason,
-               returns_rows.c.event_id)
-        .where(returns_rows.c.assignment_id.in_(wanted)).order_by(returns_rows.c.event_id)).all()
+        select(returns_rows.c.assignment_id, returns_rows.c.department_id, returns_rows.c.reason)
+        .where(returns_rows.c.assignment_id.in_(wanted))
+        .order_by(returns_rows.c.returned_at, returns_rows.c.return_id)).all()
     refs = _department_refs(session, {d.department_id for d in details.values()}
                             | {r.department_id for r in by_whom if r.department_id is not None})
     returners: dict[int, list[int]] = {}
@@ -514,7 +488,7 @@ def _returned_list(session: Session, returns_rows: Subquery, per_item: Subquery)
         seen = returners.setdefault(r.assignment_id, [])
         if r.department_id is not None and r.department_id not in seen:
             seen.append(r.department_id)
-        last_reason[r.assignment_id] = r.reason
+        last_reason[r.assignment_id] = str(r.reason)
     items: list[ReturnedItem] = []
     for assignment_id, n in top:
         d = details[assignment_id]
@@ -566,8 +540,8 @@ def _typical_cases(session: Session, cid: int) -> tuple[list[TypicalCase], int]:
         .limit(TYPICAL_CAP)).all()
     if not rows:
         return [], total
-    sums = {r.case_id: _to_outcomes(r) for r in session.execute(
-        select(col(A.case_id), *_outcome_sums()).join(A, col(A.id) == col(Feedback.assignment_id))
+    sums = {r.case_id: facts.to_outcomes(r._mapping) for r in session.execute(
+        select(col(A.case_id), *facts.outcome_sums()).join(A, col(A.id) == col(Feedback.assignment_id))
         .where(col(A.case_id).in_([r.id for r in rows]), col(Feedback.review_decision) == ReviewDecision.APPROVED)
         .group_by(col(A.case_id)))}
     refs = _department_refs(session, {r.lead_department_id for r in rows})

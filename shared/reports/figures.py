@@ -62,7 +62,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -75,20 +75,17 @@ from shared.actors import Actor
 from shared.assignments import status
 from shared.assignments.models import (
     Assignment,
-    AssignmentDispatch,
-    AssignmentReturn,
-    AssignmentState,
     ReturnReason,
 )
-from shared.calendar.service import working_calendar
-from shared.callbacks.models import Callback, Satisfaction
+from shared.callbacks.models import Callback
 from shared.cases.models import Case, CaseShare
 from shared.departments.models import Department
 from shared.errors import Invalid, NotFound
 from shared.feedback.models import Feedback, ReviewDecision
 from shared.i18n import N_
 from shared.inspections.models import Inspection, InspectionParticipant, InspectionStatus
-from shared.reports import levels
+from shared.reports import facts, levels
+from shared.reports.facts import CB, DSP, MONEY, NOT_CANCELLED, RET, A, C, F, flag
 from shared.reports.model import (
     CallbackRow,
     Callbacks,
@@ -101,7 +98,6 @@ from shared.reports.model import (
     Latency,
     LeagueRow,
     OutcomeHighlight,
-    Outcomes,
     OverdueItem,
     Rate,
     RepeatComplaint,
@@ -113,7 +109,7 @@ from shared.reports.model import (
 from shared.reports.weeks import IsoWeek
 from shared.reports.workdays_sql import WorkingDays
 from shared.settings import Settings
-from shared.users.models import Role, User
+from shared.users.models import Role
 
 TREND_WEEKS = 8
 REPEAT_WEEKS = 4
@@ -123,20 +119,9 @@ OVERDUE_LIST_LIMIT = 100
 TYPICAL_CASES_LIMIT = 20
 LARGEST_OUTCOMES_LIMIT = 5
 
-A = Assignment.__table__.c  # type: ignore[attr-defined]
-C = Case.__table__.c  # type: ignore[attr-defined]
-F = Feedback.__table__.c  # type: ignore[attr-defined]
-CB = Callback.__table__.c  # type: ignore[attr-defined]
 INS = Inspection.__table__.c  # type: ignore[attr-defined]
 IP = InspectionParticipant.__table__.c  # type: ignore[attr-defined]
-DSP = AssignmentDispatch.__table__.c  # type: ignore[attr-defined]
-RET = AssignmentReturn.__table__.c  # type: ignore[attr-defined]
 SHARE = CaseShare.__table__.c  # type: ignore[attr-defined]
-U = User.__table__.c  # type: ignore[attr-defined]
-
-NOT_CANCELLED = tuple(s for s in AssignmentState if s != AssignmentState.CANCELLED)
-SATISFIED = (Satisfaction.SATISFIED, Satisfaction.BASICALLY_SATISFIED)
-MONEY = Decimal("0.01")
 READERS = frozenset({Role.LEADER, Role.COORDINATOR, Role.ADMIN})
 
 
@@ -184,8 +169,6 @@ class _Tally:
 
     def figures(self) -> Figures:
         returns = sum(self.returns.values())
-        outcomes = {key: (Decimal(value).quantize(MONEY) if key.endswith("_yuan") else int(value))
-                    for key, value in self.outcomes.items()}
         return Figures(
             new_cases=self.new_cases,
             closed_cases=self.closed_cases,
@@ -215,7 +198,7 @@ class _Tally:
                 resolution_rate=Rate.of(self.callbacks_resolved, self.callbacks_reached),
             ),
             inspections_held=self.inspections,
-            outcomes=Outcomes(**outcomes),
+            outcomes=facts.to_outcomes(self.outcomes),
             new_cases_by_category=dict(sorted(self.new_cases_by_category.items())),
         )
 
@@ -282,32 +265,8 @@ class _Window:
         return and_(column >= self.start, column < self.upto)
 
 
-def _local_date(at: datetime, settings: Settings) -> date:
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=UTC)
-    return at.astimezone(settings.tz).date()
-
-
-def _snapshot_day(snapshot: datetime, settings: Settings) -> date:
-    """The last local date a snapshot covers: Sunday for a week's end (Monday 00:00 excluded)."""
-    return _local_date(snapshot - timedelta(microseconds=1), settings)
-
-
-def _first_case_at(session: Session) -> datetime | None:
-    return session.scalar(select(func.min(C.created_at)))
-
-
 def _working_days(session: Session, settings: Settings, window: _Window) -> WorkingDays:
-    """The ordinals from the first case (nothing the figures read is older) to the window's end."""
-    calendar = working_calendar(session, settings)
-    first_case = _first_case_at(session)
-    first = _local_date(window.start, settings)
-    if first_case is not None:
-        first = min(first, _local_date(first_case, settings))
-    last = _snapshot_day(window.bounds[-1], settings)
-    dialect = session.get_bind().dialect.name
-    return WorkingDays(calendar, dialect, first, last,
-                       offset_seconds=WorkingDays.offset_of(calendar, window.start))
+    return facts.working_days(session, settings, window.start, window.bounds[-1])
 
 
 # ------------------------------------------------------------------ grouped statements
@@ -326,10 +285,6 @@ def _grouped(session: Session, inner: Any, *sums: str, extra_group: Sequence[str
     columns = [*groups, func.count().label("n"), *[func.coalesce(func.sum(sub.c[name]), 0).label(name)
                                                    for name in sums]]
     return list(session.execute(select(*columns).group_by(*groups)))
-
-
-def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
-    return case((condition, 1), else_=0)
 
 
 def _collect(session: Session, window: _Window, wd: WorkingDays) -> tuple[dict[Key, _Tally], list[int]]:
@@ -354,7 +309,7 @@ def _collect(session: Session, window: _Window, wd: WorkingDays) -> tuple[dict[K
     # Feedback due in the week.
     inner = select(
         window.bucket(A.feedback_due_at).label("b"), A.department_id.label("d"),
-        _flag(status.on_time_sql()).label("on_time"), _flag(status.on_time_by_extension_sql()).label("by_ext"),
+        flag(status.on_time_sql()).label("on_time"), flag(status.on_time_by_extension_sql()).label("by_ext"),
     ).where(window.within(A.feedback_due_at), status.states_in(A.state, NOT_CANCELLED))
     for r in rows(inner, "on_time", "by_ext"):
         t = tallies[(r.b, r.d)]
@@ -363,7 +318,7 @@ def _collect(session: Session, window: _Window, wd: WorkingDays) -> tuple[dict[K
     # Acceptance due in the week.
     inner = select(
         window.bucket(A.acceptance_due_at).label("b"), A.department_id.label("d"),
-        _flag(status.accepted_on_time_sql()).label("ok"),
+        flag(status.accepted_on_time_sql()).label("ok"),
     ).where(window.within(A.acceptance_due_at), status.states_in(A.state, NOT_CANCELLED))
     for r in rows(inner, "ok"):
         t = tallies[(r.b, r.d)]
@@ -396,12 +351,10 @@ def _collect(session: Session, window: _Window, wd: WorkingDays) -> tuple[dict[K
         tallies[(b, d)].returned_twice = n
 
     # Callbacks.
-    reached = CB.reached.is_(True)
+    counted = facts.callback_flags()
     inner = select(
         window.bucket(CB.made_at).label("b"), CB.department_id.label("d"),
-        _flag(reached).label("reached"),
-        _flag(and_(reached, CB.satisfaction.in_(SATISFIED))).label("satisfied"),
-        _flag(and_(reached, CB.resolved.is_(True))).label("resolved"),
+        *[counted[name].label(name) for name in ("reached", "satisfied", "resolved")],
     ).where(window.within(CB.made_at))
     for r in rows(inner, "reached", "satisfied", "resolved"):
         t = tallies[(r.b, r.d)]
@@ -422,10 +375,9 @@ def _collect(session: Session, window: _Window, wd: WorkingDays) -> tuple[dict[K
         overall_inspections[b] = n
 
     # Outcomes of the feedback approved in the week.
-    outcome_names = [name for name in Outcomes.model_fields]
+    outcome_names = facts.OUTCOME_NAMES
     inner = (
-        select(window.bucket(F.reviewed_at).label("b"), A.department_id.label("d"),
-               *[F[name].label(name) for name in outcome_names])
+        select(window.bucket(F.reviewed_at).label("b"), A.department_id.label("d"), *facts.outcome_columns())
         .select_from(Feedback.__table__.join(Assignment.__table__, A.id == F.assignment_id))  # type: ignore[attr-defined]
         .where(F.review_decision == ReviewDecision.APPROVED, window.within(F.reviewed_at))
     )
@@ -435,29 +387,19 @@ def _collect(session: Session, window: _Window, wd: WorkingDays) -> tuple[dict[K
     # Overdue at each week's snapshot: active (status), due before it.
     for index in range(len(window.weeks)):
         snapshot = window.snapshot(index)
-        last = wd.ordinal(_snapshot_day(snapshot, window.settings))
-        due = wd.alias("wd_due")
-        stmt = (
-            select(A.department_id, func.count(), func.max(literal(last) - due.c.ordinal))
-            .select_from(Assignment.__table__)  # type: ignore[attr-defined]
-            .join(due, due.c.day_number == wd.local_day(A.feedback_due_at))
-            .where(status.overdue_sql(snapshot))
-            .group_by(A.department_id)
-        )
-        for department_id, n, longest in session.execute(stmt):
+        for department_id, (n, longest) in facts.overdue_by_department(session, wd, snapshot,
+                                                                      window.settings).items():
             t = tallies[(index, department_id)]
-            t.overdue_open, t.max_working_days_overdue = n, int(longest or 0)
+            t.overdue_open, t.max_working_days_overdue = n, longest
 
     return tallies, overall_inspections
 
 
 def _distinct_twice(session: Session, window: _Window) -> dict[Key, int]:
     """Assignments whose second or later return was in the week, once per (assignment, department)."""
-    sub = (select(window.bucket(RET.returned_at).label("b"), RET.department_id.label("d"),
-                  RET.assignment_id.label("a"))
-           .where(window.within(RET.returned_at), RET.return_number >= 2)
-           .subquery())
-    stmt = select(sub.c.b, sub.c.d, func.count(func.distinct(sub.c.a))).group_by(sub.c.b, sub.c.d)
+    pairs = facts.returned_twice_pairs(window.within(RET.returned_at)).add_columns(
+        window.bucket(RET.returned_at).label("b")).subquery()
+    stmt = select(pairs.c.b, pairs.c.d, func.count()).group_by(pairs.c.b, pairs.c.d)
     return {(b, d): n for b, d, n in session.execute(stmt)}
 
 
@@ -481,30 +423,10 @@ def _visible_to(department_id: int) -> ColumnElement[bool]:
 
 def _overdue_items(session: Session, window: _Window, wd: WorkingDays, departments: dict[int, Department],
                    department_id: int | None, limit: int | None) -> list[OverdueItem]:
-    index = len(window.weeks) - 1
-    snapshot = window.snapshot(index)
-    last = wd.ordinal(_snapshot_day(snapshot, window.settings))
-    due = wd.alias("wd_due")
-    days = (literal(last) - due.c.ordinal).label("days")
-    stmt = (
-        select(A.id, A.case_id, C.reference, C.title, A.department_id, U.name, A.state, A.feedback_due_at, days)
-        .select_from(Assignment.__table__  # type: ignore[attr-defined]
-                     .join(Case.__table__, C.id == A.case_id)  # type: ignore[attr-defined]
-                     .outerjoin(User.__table__, U.id == A.assignee_id))  # type: ignore[attr-defined]
-        .join(due, due.c.day_number == wd.local_day(A.feedback_due_at))
-        .where(status.overdue_sql(snapshot))
-        .order_by(days.desc(), A.feedback_due_at, A.id)
-    )
-    if department_id is not None:
-        stmt = stmt.where(A.department_id == department_id)
-    if limit is not None:
-        stmt = stmt.limit(limit)
-    return [
-        OverdueItem(assignment_id=r[0], case_id=r[1], case_reference=r[2], case_title=r[3],
-                    department=_ref(departments[r[4]]), assignee_name=r[5], state=str(r[6]),
-                    feedback_due_at=r[7], working_days_overdue=int(r[8]))
-        for r in session.execute(stmt)
-    ]
+    snapshot = window.snapshot(len(window.weeks) - 1)
+    where = [] if department_id is None else [A.department_id == department_id]
+    refs = {i: _ref(d) for i, d in departments.items()}
+    return facts.overdue_items(session, wd, snapshot, window.settings, refs, where, limit)
 
 
 def _case_ref(row: Any, departments: dict[int, Department]) -> CaseRef:
@@ -662,8 +584,8 @@ def weekly_rows(session: Session, week: IsoWeek, department_id: int | None, *, n
     due = (
         select(A.id, C.reference, C.title, A.department_id, A.state, A.dispatched_at, A.original_feedback_due_at,
                A.feedback_due_at, A.first_submitted_at,
-               _flag(status.on_time_sql()).label("on_time"),
-               _flag(status.on_time_by_extension_sql()).label("by_ext"))
+               flag(status.on_time_sql()).label("on_time"),
+               flag(status.on_time_by_extension_sql()).label("by_ext"))
         .select_from(Assignment.__table__.join(Case.__table__, C.id == A.case_id))  # type: ignore[attr-defined]
         .where(window.within(A.feedback_due_at), status.states_in(A.state, NOT_CANCELLED))
         .order_by(A.department_id, A.feedback_due_at, A.id)
@@ -704,7 +626,7 @@ WEEK_FIELD = "iso_week"
 def check_reportable(session: Session, week: IsoWeek, *, now: datetime, settings: Settings) -> None:
     """Refuse (422) a week that has not started, or that ended before the first case was created."""
     tz = settings.tz
-    first_case = _first_case_at(session)
+    first_case = facts.first_case_at(session)
     current = IsoWeek.containing(now, tz)
     first_week = IsoWeek.containing(first_case, tz) if first_case is not None else current
     allowed = {"week": str(week), "first": str(first_week), "last": str(current)}

@@ -1,0 +1,168 @@
+"""The SQL building blocks the weekly figures and the campaign summary share.
+
+One definition per rule: a return (退单) is a row of `assignment_return`, a
+dispatch a row of `assignment_dispatch`; an item returned twice is an
+assignment with a second or later return by one department (counted once per
+assignment and department); a callback is satisfied when satisfied or
+basically satisfied; outcomes are summed over approved feedback; working days
+overdue are counted by `workdays_sql` from the due date to the snapshot's
+date.  Open, overdue and on time stay in `shared.assignments.status`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import and_, case, func, literal, select
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import Session
+
+from shared.assignments import status
+from shared.assignments.models import Assignment, AssignmentDispatch, AssignmentReturn, AssignmentState
+from shared.calendar.service import working_calendar
+from shared.callbacks.models import Callback, Satisfaction
+from shared.cases.models import Case
+from shared.feedback.models import Feedback
+from shared.reports.model import DepartmentRef, Outcomes, OverdueItem
+from shared.reports.workdays_sql import WorkingDays
+from shared.settings import Settings
+from shared.users.models import User
+
+A = Assignment.__table__.c  # type: ignore[attr-defined]
+C = Case.__table__.c  # type: ignore[attr-defined]
+F = Feedback.__table__.c  # type: ignore[attr-defined]
+CB = Callback.__table__.c  # type: ignore[attr-defined]
+DSP = AssignmentDispatch.__table__.c  # type: ignore[attr-defined]
+RET = AssignmentReturn.__table__.c  # type: ignore[attr-defined]
+U = User.__table__.c  # type: ignore[attr-defined]
+
+NOT_CANCELLED = tuple(s for s in AssignmentState if s != AssignmentState.CANCELLED)
+SATISFIED = (Satisfaction.SATISFIED, Satisfaction.BASICALLY_SATISFIED)
+MONEY = Decimal("0.01")
+OUTCOME_NAMES = tuple(Outcomes.model_fields)
+
+
+def flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return case((condition, 1), else_=0)
+
+
+def count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return func.coalesce(func.sum(flag(condition)), 0)
+
+
+# ------------------------------------------------------------------ callbacks and outcomes
+
+
+def callback_flags() -> dict[str, ColumnElement[int]]:
+    """1/0 per callback: reached; satisfied (+ basically) and resolved, both over the reached ones."""
+    reached = CB.reached.is_(True)
+    return {
+        "reached": flag(reached),
+        "satisfied": flag(and_(reached, CB.satisfaction.in_(SATISFIED))),
+        "resolved": flag(and_(reached, CB.resolved.is_(True))),
+        "unsatisfied": flag(and_(reached, CB.satisfaction == Satisfaction.UNSATISFIED)),
+        "unresolved": flag(and_(reached, CB.resolved.is_(False))),
+    }
+
+
+def outcome_columns() -> list[Any]:
+    return [F[name].label(name) for name in OUTCOME_NAMES]
+
+
+def outcome_sums() -> list[Any]:
+    return [func.coalesce(func.sum(F[name]), 0).label(name) for name in OUTCOME_NAMES]
+
+
+def to_outcomes(values: Mapping[Any, Any]) -> Outcomes:
+    return Outcomes(**{name: (Decimal(str(values.get(name) or 0)).quantize(MONEY) if name.endswith("_yuan")
+                              else int(values.get(name) or 0)) for name in OUTCOME_NAMES})
+
+
+# ------------------------------------------------------------------ returns
+
+
+def returned_twice_pairs(*where: ColumnElement[bool]) -> Any:
+    """(assignment, department) pairs with a second or later return among the `where` rows."""
+    return (select(RET.assignment_id.label("a"), RET.department_id.label("d"))
+            .where(RET.return_number >= 2, *where).distinct())
+
+
+# ------------------------------------------------------------------ working days
+
+
+def local_date(at: datetime, settings: Settings) -> date:
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    return at.astimezone(settings.tz).date()
+
+
+def snapshot_day(snapshot: datetime, settings: Settings) -> date:
+    """The last local date a snapshot covers: Sunday for a week's end (Monday 00:00 excluded)."""
+    return local_date(snapshot - timedelta(microseconds=1), settings)
+
+
+def first_case_at(session: Session) -> datetime | None:
+    return session.scalar(select(func.min(C.created_at)))
+
+
+def working_days(session: Session, settings: Settings, start: datetime, end: datetime) -> WorkingDays:
+    """The ordinals from the first case (nothing the reports read is older) to the snapshot `end`."""
+    calendar = working_calendar(session, settings)
+    first_case = first_case_at(session)
+    first = local_date(start, settings)
+    if first_case is not None:
+        first = min(first, local_date(first_case, settings))
+    dialect = session.get_bind().dialect.name
+    return WorkingDays(calendar, dialect, first, snapshot_day(end, settings),
+                       offset_seconds=WorkingDays.offset_of(calendar, start))
+
+
+def days_overdue(wd: WorkingDays, snapshot: datetime, settings: Settings) -> tuple[Any, ColumnElement[int]]:
+    """(the calendar alias to join on the due date, working days overdue at the snapshot).
+
+    Working days after the due date up to and including the snapshot's date:
+    due Thursday 17:30, 1 working day overdue by Friday evening.
+    """
+    last = wd.ordinal(snapshot_day(snapshot, settings))
+    due = wd.alias("wd_due")
+    return due, literal(last) - due.c.ordinal
+
+
+def overdue_by_department(session: Session, wd: WorkingDays, snapshot: datetime, settings: Settings,
+                          *where: ColumnElement[bool]) -> dict[int, tuple[int, int]]:
+    """department -> (overdue open at the snapshot, the longest working days overdue)."""
+    due, days = days_overdue(wd, snapshot, settings)
+    stmt = (select(A.department_id, func.count(), func.max(days))
+            .select_from(Assignment.__table__)  # type: ignore[attr-defined]
+            .join(due, due.c.day_number == wd.local_day(A.feedback_due_at))
+            .where(status.overdue_sql(snapshot), *where)
+            .group_by(A.department_id))
+    return {d: (n, int(longest or 0)) for d, n, longest in session.execute(stmt)}
+
+
+def overdue_items(session: Session, wd: WorkingDays, snapshot: datetime, settings: Settings,
+                  refs: Mapping[int, DepartmentRef], where: Sequence[ColumnElement[bool]],
+                  limit: int | None) -> list[OverdueItem]:
+    """超期未反馈 at the snapshot, the longest overdue first, with who holds each."""
+    due, days = days_overdue(wd, snapshot, settings)
+    days = days.label("days")
+    stmt = (
+        select(A.id, A.case_id, C.reference, C.title, A.department_id, U.name, A.state, A.feedback_due_at, days)
+        .select_from(Assignment.__table__  # type: ignore[attr-defined]
+                     .join(Case.__table__, C.id == A.case_id)  # type: ignore[attr-defined]
+                     .outerjoin(User.__table__, U.id == A.assignee_id))  # type: ignore[attr-defined]
+        .join(due, due.c.day_number == wd.local_day(A.feedback_due_at))
+        .where(status.overdue_sql(snapshot), *where)
+        .order_by(days.desc(), A.feedback_due_at, A.id)
+    )
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return [
+        OverdueItem(assignment_id=r[0], case_id=r[1], case_reference=r[2], case_title=r[3],
+                    department=refs[r[4]], assignee_name=r[5], state=str(r[6]),
+                    feedback_due_at=r[7], working_days_overdue=int(r[8]))
+        for r in session.execute(stmt)
+    ]
