@@ -288,6 +288,8 @@ def test_the_word_draft_has_the_five_parts_the_figures_and_places_for_the_author
 
     suggestions = _section(paragraphs, HEADINGS[4])
     assert "1. 对公安局、卫生健康委员会加强督办通报" in suggestions
+    # The weekly report's sentence on the longest overdue, reused.
+    assert "2. 目前超期未反馈任务1项，超期最久的是" in suggestions
     assert "【待补充】" in suggestions
 
     tables = {t.rows[0].cells[0].text: t for t in doc.tables}

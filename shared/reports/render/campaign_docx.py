@@ -35,22 +35,22 @@ from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_COLOR_INDEX, WD_LINE_SPACING
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
-from docx.shared import Mm, Pt, RGBColor
+from docx.shared import Pt, RGBColor
 from docx.text.paragraph import Paragraph
 
 from shared.i18n import N_, message, state_label
 from shared.reports.campaign import CampaignSummary, DepartmentRow
 from shared.reports.levels import reason_text
 from shared.reports.model import Level, Rate
+from shared.reports.render.docx_style import FANGSONG, HEITI, KAITI, SONGTI, font_table, official_page, repeat_header
+from shared.reports.render.docx_style import name_fonts as _name_fonts
+from shared.reports.render.suggestions import longest_overdue
 from shared.settings import get_settings
 
 MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
-# Latin and East Asian faces per role (East Asian names as Word knows them).
-TITLE_FONTS = ("Times New Roman", "宋体")
-HEADING1_FONTS = ("Times New Roman", "黑体")
-HEADING2_FONTS = ("Times New Roman", "楷体")
-BODY_FONTS = ("Times New Roman", "仿宋")
+# The East Asian face per role (names as Word knows them); Latin text is docx_style.LATIN.
+TITLE_FONTS, HEADING1_FONTS, HEADING2_FONTS, BODY_FONTS = SONGTI, HEITI, KAITI, FANGSONG
 TITLE_SIZE, BODY_SIZE, TABLE_SIZE = Pt(22), Pt(16), Pt(10.5)
 
 _LEVEL_KEYS = {Level.RED: N_("campaign_summary.level.red"), Level.YELLOW: N_("campaign_summary.level.yellow"),
@@ -158,7 +158,7 @@ class _Writer:
         table.alignment = WD_TABLE_ALIGNMENT.CENTER
         for cell, text in zip(table.rows[0].cells, header, strict=True):
             _cell_text(cell, text, bold=True)
-        _repeat_header(table.rows[0])
+        repeat_header(table.rows[0])
         for values in rows:
             cells = table.add_row().cells
             for cell, text in zip(cells, values, strict=True):
@@ -408,8 +408,9 @@ class _Writer:
 
         if s.below_floor:
             add(N_("campaign_summary.suggest.departments"), names=self.join(r.department.name for r in s.below_floor))
-        if s.feedback.overdue_open:
-            add(N_("campaign_summary.suggest.overdue"), count=s.feedback.overdue_open)
+        # The same sentence as the weekly report's: how many are overdue, and which the longest.
+        for sentence in longest_overdue(s.overdue_list, self.lang, total=s.feedback.overdue_open):
+            lines.append(f"{len(lines) + 1}. {sentence}")
         if s.returns.returned_twice:
             add(N_("campaign_summary.suggest.returns"))
         if s.feedback.late:
@@ -435,24 +436,8 @@ def render(summary: CampaignSummary, lang: str) -> bytes:
 def _page_setup(doc: DocumentType) -> None:
     for section in doc.sections:
         section.orientation = WD_ORIENT.PORTRAIT
-        section.page_width, section.page_height = Mm(210), Mm(297)
-        section.top_margin, section.bottom_margin = Mm(37), Mm(35)
-        section.left_margin, section.right_margin = Mm(28), Mm(26)
-
-
-def _fonts(element: Any, latin: str, east_asian: str) -> None:
-    """Set the faces for every script on a style's or run's rPr; theme fonts would override them."""
-    rpr = element.get_or_add_rPr()
-    fonts = rpr.find(qn("w:rFonts"))
-    if fonts is None:
-        fonts = OxmlElement("w:rFonts")
-        rpr.insert(0, fonts)
-    for attr in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
-        fonts.attrib.pop(qn(attr), None)
-    fonts.set(qn("w:ascii"), latin)
-    fonts.set(qn("w:hAnsi"), latin)
-    fonts.set(qn("w:cs"), latin)
-    fonts.set(qn("w:eastAsia"), east_asian)
+        official_page(section)
+    font_table(doc)
 
 
 def _language(element: Any, lang: str) -> None:
@@ -468,7 +453,7 @@ def _language(element: Any, lang: str) -> None:
 def _styles(doc: DocumentType, lang: str) -> None:
     black = RGBColor(0, 0, 0)
     normal = doc.styles["Normal"]
-    _fonts(normal.element, *BODY_FONTS)
+    _fonts(normal.element, BODY_FONTS)
     _language(normal.element, lang)
     normal.font.size = BODY_SIZE
     fmt = normal.paragraph_format
@@ -480,7 +465,7 @@ def _styles(doc: DocumentType, lang: str) -> None:
                                     ("Heading 1", HEADING1_FONTS, BODY_SIZE, False),
                                     ("Heading 2", HEADING2_FONTS, BODY_SIZE, False)):
         style = doc.styles[name]
-        _fonts(style.element, *faces)
+        _fonts(style.element, faces)
         style.font.size = size
         style.font.bold = bold
         style.font.italic = False
@@ -497,7 +482,7 @@ def _styles(doc: DocumentType, lang: str) -> None:
         for border in title_ppr.findall(qn("w:pBdr")):
             title_ppr.remove(border)
     table = doc.styles["Table Grid"]
-    _fonts(table.element, *BODY_FONTS)
+    _fonts(table.element, BODY_FONTS)
     table.font.size = TABLE_SIZE
 
 
@@ -508,12 +493,8 @@ def _cell_text(cell: Any, text: str, *, bold: bool = False) -> None:
     run = p.add_run(text)
     run.font.size = TABLE_SIZE
     run.bold = bold
-    _fonts(run._r, *BODY_FONTS)
+    _fonts(run._r, BODY_FONTS)
 
 
-def _repeat_header(row: Any) -> None:
-    """The header row repeats on every page a long table runs over."""
-    trpr = row._tr.get_or_add_trPr()
-    header = OxmlElement("w:tblHeader")
-    header.set(qn("w:val"), "true")
-    trpr.append(header)
+def _fonts(element: Any, east_asian: str) -> None:
+    _name_fonts(element.get_or_add_rPr(), east_asian)

@@ -2,12 +2,8 @@
 
 Layout after GB/T 9704 (党政机关公文格式): A4, margins 37/35/28/26 mm, body
 in 仿宋 三号 (16 pt) on a 28 pt line, headings 一、 in 黑体, tables in 宋体 五号,
-page numbers "— 1 —" at the foot.  The Chinese fonts are named explicitly
-(``w:eastAsia``) and the theme fonts removed, because a theme font wins over
-a named one and python-docx's template points East Asian text at a Japanese
-face.  The font table gives each face its GB2312 charset and family, which is
-what Word and LibreOffice use to substitute a Chinese face where that one is
-missing — never a box.
+page numbers "— 1 —" at the foot.  Fonts, font table, page and table
+helpers are `docx_style`'s, shared with the campaign summary.
 """
 
 from __future__ import annotations
@@ -25,30 +21,31 @@ from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
 from docx.table import Table, _Cell
 from docx.text.paragraph import Paragraph
-from lxml import etree
 
 from shared.i18n import N_, message, normalise_language
 from shared.reports.model import Level, WeeklyReport
 from shared.reports.render import common as c
+from shared.reports.render.docx_style import (
+    FANGSONG,
+    HEITI,
+    KAITI,
+    SONGTI,
+    THEME_ATTRS,
+    font_table,
+    name_fonts,
+    official_page,
+    repeat_header,
+    shade,
+)
 from shared.reports.render.suggestions import suggestions
 from shared.reports.weeks import IsoWeek
 
-LATIN = "Times New Roman"
-FANGSONG, HEITI, SONGTI, KAITI = "仿宋", "黑体", "宋体", "楷体"
-# name: (altName, panose, family, pitch) as Word itself records them; charset 86 is GB2312.
-_FACES = {
-    SONGTI: ("SimSun", "02010600030101010101", "auto", "variable"),
-    FANGSONG: ("FangSong", "02010609060101010101", "modern", "fixed"),
-    HEITI: ("SimHei", "02010609060101010101", "modern", "fixed"),
-    KAITI: ("KaiTi", "02010609060101010101", "modern", "fixed"),
-}
 BODY_PT, TABLE_PT, TITLE_PT = 16, 10.5, 22
 LINE_PT = 28
 TEXT_WIDTH_CM = 21.0 - 2.8 - 2.6
 # The printed overdue list stops here; the Excel file has every row.
 OVERDUE_PRINTED = 50
 TABLE_STYLE = "Report Table Text"
-_THEME_ATTRS = tuple(qn(a) for a in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"))
 _LEVEL_FILL = {Level.RED: "FEE2E2", Level.YELLOW: "FEF3C7", Level.GREEN: "DCFCE7"}
 # The tables' columns (message keys) and widths in cm, summing to the text width.
 LEAGUE_COLUMNS = (
@@ -68,53 +65,28 @@ CALLBACK_COLUMNS = (
 )
 
 
-def _fonts(rpr: etree._Element, east_asia: str, latin: str = LATIN) -> None:
-    """Name the fonts of a run or style outright; theme attributes would override the names."""
-    rfonts = rpr.find(qn("w:rFonts"))
-    if rfonts is None:
-        rfonts = OxmlElement("w:rFonts")
-        rpr.insert(0, rfonts)
-    for attr in _THEME_ATTRS:
-        rfonts.attrib.pop(attr, None)
-    for attr, value in (("w:ascii", latin), ("w:hAnsi", latin), ("w:eastAsia", east_asia), ("w:cs", latin)):
-        rfonts.set(qn(attr), value)
-
-
-def _style_fonts(doc: DocumentObject, name: str, east_asia: str, size: float, *, bold: bool = False) -> None:
+def _stylename_fonts(doc: DocumentObject, name: str, east_asia: str, size: float, *, bold: bool = False) -> None:
     style = doc.styles[name]
     font = style.font
     font.size = Pt(size)
     font.bold = bold
     font.color.rgb = RGBColor(0, 0, 0)
-    _fonts(style.element.get_or_add_rPr(), east_asia)
+    name_fonts(style.element.get_or_add_rPr(), east_asia)
     color = style.element.get_or_add_rPr().find(qn("w:color"))
     if color is not None:
         for attr in ("w:themeColor", "w:themeShade"):
             color.attrib.pop(qn(attr), None)
 
 
-def _font_table(doc: DocumentObject) -> None:
-    part = next(r.target_part for r in doc.part.rels.values() if r.reltype.endswith("/fontTable"))
-    root = etree.fromstring(part.blob)
-    for name, (alt, panose, family, pitch) in _FACES.items():
-        font = etree.SubElement(root, qn("w:font"), {qn("w:name"): name})
-        for tag, value in (("w:altName", alt), ("w:panose1", panose), ("w:charset", "86"), ("w:family", family),
-                           ("w:pitch", pitch)):
-            etree.SubElement(font, qn(tag), {qn("w:val"): value})
-    part._blob = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
-
-
 def _setup(doc: DocumentObject, lang: str) -> None:
     section = doc.sections[0]
-    section.page_width, section.page_height = Cm(21.0), Cm(29.7)
-    section.top_margin, section.bottom_margin = Cm(3.7), Cm(3.5)
-    section.left_margin, section.right_margin = Cm(2.8), Cm(2.6)
+    official_page(section)
     section.footer_distance = Cm(2.5)
 
     defaults = doc.styles.element.find(qn("w:docDefaults"))
     rpr = defaults.find(qn("w:rPrDefault")).find(qn("w:rPr"))
     # The fallback for any run no style reaches: 宋体, the face every Chinese Windows has.
-    _fonts(rpr, SONGTI)
+    name_fonts(rpr, SONGTI)
     lang_el = rpr.find(qn("w:lang"))
     lang_el.set(qn("w:val"), "zh-CN" if lang == "zh-CN" else "en-US")
     lang_el.set(qn("w:eastAsia"), "zh-CN")
@@ -122,12 +94,12 @@ def _setup(doc: DocumentObject, lang: str) -> None:
     # Every other style (headings 3-9, captions, the linked character styles…) names theme fonts:
     # drop them, so that whatever a style leaves unnamed comes from Normal and the defaults.
     for rfonts in list(doc.styles.element.iter(qn("w:rFonts"))):
-        for attr in _THEME_ATTRS:
+        for attr in THEME_ATTRS:
             rfonts.attrib.pop(attr, None)
         if not len(rfonts.attrib):
             rfonts.getparent().remove(rfonts)
 
-    _style_fonts(doc, "Normal", FANGSONG, BODY_PT)
+    _stylename_fonts(doc, "Normal", FANGSONG, BODY_PT)
     normal = doc.styles["Normal"].paragraph_format
     normal.line_spacing_rule = WD_LINE_SPACING.EXACTLY
     normal.line_spacing = Pt(LINE_PT)
@@ -135,7 +107,7 @@ def _setup(doc: DocumentObject, lang: str) -> None:
     normal.first_line_indent = Pt(BODY_PT * 2)
     normal.widow_control = True
 
-    _style_fonts(doc, "Title", SONGTI, TITLE_PT, bold=True)
+    _stylename_fonts(doc, "Title", SONGTI, TITLE_PT, bold=True)
     title = doc.styles["Title"]
     ppr = title.element.get_or_add_pPr()
     border = ppr.find(qn("w:pBdr"))
@@ -148,7 +120,7 @@ def _setup(doc: DocumentObject, lang: str) -> None:
     tf.space_before, tf.space_after = Pt(12), Pt(6)
 
     for name, face in (("Heading 1", HEITI), ("Heading 2", KAITI)):
-        _style_fonts(doc, name, face, BODY_PT)
+        _stylename_fonts(doc, name, face, BODY_PT)
         hf = doc.styles[name].paragraph_format
         hf.space_before = hf.space_after = Pt(0)
         hf.line_spacing_rule = WD_LINE_SPACING.EXACTLY
@@ -158,12 +130,12 @@ def _setup(doc: DocumentObject, lang: str) -> None:
 
     table_text = doc.styles.add_style(TABLE_STYLE, 1)  # WD_STYLE_TYPE.PARAGRAPH
     table_text.base_style = doc.styles["Normal"]
-    _style_fonts(doc, TABLE_STYLE, SONGTI, TABLE_PT)
+    _stylename_fonts(doc, TABLE_STYLE, SONGTI, TABLE_PT)
     tt = table_text.paragraph_format
     tt.first_line_indent = Pt(0)
     tt.line_spacing_rule = WD_LINE_SPACING.SINGLE
     tt.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    _font_table(doc)
+    font_table(doc)
     _page_numbers(doc)
 
 
@@ -194,7 +166,7 @@ def _page_numbers(doc: DocumentObject) -> None:
     p.add_run(" —")
     for run in p.runs:
         run.font.size = Pt(14)
-        _fonts(run._r.get_or_add_rPr(), SONGTI)
+        name_fonts(run._r.get_or_add_rPr(), SONGTI)
 
 
 def _ordinal(n: int, lang: str) -> str:
@@ -223,15 +195,6 @@ def _para(doc: DocumentObject, text: str, *, bold_lead: str | None = None, align
     return p
 
 
-def _shade(cell: object, fill: str) -> None:
-    tcpr = cell._tc.get_or_add_tcPr()  # type: ignore[attr-defined]
-    shd = OxmlElement("w:shd")
-    shd.set(qn("w:val"), "clear")
-    shd.set(qn("w:color"), "auto")
-    shd.set(qn("w:fill"), fill)
-    tcpr.append(shd)
-
-
 def _table(doc: DocumentObject, columns: Sequence[tuple[str, float]], lang: str, rows: Sequence[Sequence[str]], *,
            left: Sequence[int] = (), fills: Sequence[dict[int, str]] | None = None,
            bold_rows: Sequence[int] = ()) -> Table:
@@ -242,10 +205,7 @@ def _table(doc: DocumentObject, columns: Sequence[tuple[str, float]], lang: str,
     table.style = doc.styles["Table Grid"]
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     table.autofit = False
-    trpr = table.rows[0]._tr.get_or_add_trPr()
-    repeat = OxmlElement("w:tblHeader")
-    repeat.set(qn("w:val"), "true")
-    trpr.append(repeat)
+    repeat_header(table.rows[0])
     # The style id, set on the XML: paragraph.style = … looks every style up again, per cell.
     text_style = doc.styles[TABLE_STYLE].style_id
     # Cells straight from each row's XML: table.cell(r, c) walks the whole grid on every call.
@@ -258,8 +218,8 @@ def _table(doc: DocumentObject, columns: Sequence[tuple[str, float]], lang: str,
             run = p.add_run(value)
             if r == 0:
                 run.bold = True
-                _fonts(run._r.get_or_add_rPr(), HEITI)
-                _shade(cell, "F2F2F2")
+                name_fonts(run._r.get_or_add_rPr(), HEITI)
+                shade(cell, "F2F2F2")
             else:
                 if col in left:
                     p.alignment = WD_ALIGN_PARAGRAPH.LEFT
@@ -267,7 +227,7 @@ def _table(doc: DocumentObject, columns: Sequence[tuple[str, float]], lang: str,
                     run.bold = True
                 fill = (fills[r - 1] if fills else {}).get(col)
                 if fill:
-                    _shade(cell, fill)
+                    shade(cell, fill)
     return table
 
 

@@ -4,7 +4,8 @@ Each function looks at one kind of weakness and returns its sentence (or
 nothing), so a campaign summary can pick the ones that fit its own figures:
 departments below the floors, the items overdue longest, items returned twice,
 satisfaction falling, the categories that rose most, enterprises complained
-about again and again.  The sentences name departments, items and numbers —
+about again and again.  The campaign summary's 五 reuses the ones that do not
+speak of one week (the longest overdue).  The sentences name departments, items and numbers —
 a leader can forward them as they are.
 """
 
@@ -51,14 +52,16 @@ def below_floors(rows: Sequence[LeagueRow], floors: Floors, lang: str) -> list[s
     return out
 
 
-def longest_overdue(items: Sequence[OverdueItem], lang: str, *, named: int = LONGEST_OVERDUE_NAMED) -> list[str]:
+def longest_overdue(items: Sequence[OverdueItem], lang: str, *, named: int = LONGEST_OVERDUE_NAMED,
+                    total: int | None = None) -> list[str]:
+    """The count of overdue items (`total` when `items` is a capped list) and the longest overdue, named."""
     if not items:
         return []
     longest = sorted(items, key=lambda i: (-i.working_days_overdue, i.feedback_due_at, i.assignment_id))[:named]
     listed = sep(lang).join(message("report.suggest.overdue_item", lang, reference=i.case_reference, title=i.case_title,
                                     department=i.department.name, days=working_days(i.working_days_overdue, lang))
                             for i in longest)
-    return [message("report.suggest.longest_overdue", lang, n=len(items), items=listed)]
+    return [message("report.suggest.longest_overdue", lang, n=len(items) if total is None else total, items=listed)]
 
 
 def returned_twice(count: int, lang: str) -> list[str]:
