@@ -178,3 +178,20 @@ def test_delivery_benchmark_delivers_every_message_once_per_sender(bench_db: tup
     assert out["sink_received"]["messages"] == 3 * 40  # plain loop, relay, plain loop
     assert out["all_delivered"] and out["ratio"] > 0
     assert _scalar(url, "SELECT count(*) FROM outbox_message") == 0
+
+
+def test_report_benchmark_counts_what_the_hand_written_sql_counts(bench_db: tuple[str, dict[str, Any]]) -> None:
+    from bench import report_week
+
+    url, _meta = bench_db
+    out = report_week.run(url, rounds=1, departments=3)
+    # The figures and the independent SQL agree on every number they both print.
+    assert out["same_numbers"], out["differences"]
+    week = out["week_figures"]
+    assert week["assignments_due"] > 0 and week["departments"] == DEPARTMENTS
+    assert out["figures"]["best_s"] > 0 and out["hand_written_sql"]["best_s"] > 0 and out["ratio"] > 0
+    # The job built the full report and three sections, each as email, DOCX and XLSX, in a child process.
+    job = out["job"]
+    assert job["sections"] == 4
+    assert all(job["bytes"][kind] > 0 for kind in ("email_html", "docx", "xlsx"))
+    assert 0 < job["render_s"] <= job["total_s"] and job["peak_rss_mb"] > 0

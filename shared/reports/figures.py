@@ -540,7 +540,28 @@ def weekly_report(session: Session, week: IsoWeek, department_id: int | None, *,
         raise NotFound()
     window = _Window.ending_with(week, TREND_WEEKS, now, settings)
     wd = _working_days(session, settings, window)
-    tallies, overall_inspections = _collect(session, window, wd)
+    collected = _collect(session, window, wd)
+    return _report(session, week, department_id, window, wd, departments, collected)
+
+
+def weekly_reports(session: Session, week: IsoWeek, *, now: datetime, settings: Settings,
+                   departments: int | None = None) -> list[tuple[WeeklyReport, ReportRows]]:
+    """The full report and every active department's section, each with its rows — what the
+    weekly job sends.  The grouped statements run once for all of them: every section's
+    figures are already among the per-department tallies.  `departments` caps the sections."""
+    known = _departments(session)
+    window = _Window.ending_with(week, TREND_WEEKS, now, settings)
+    wd = _working_days(session, settings, window)
+    collected = _collect(session, window, wd)
+    scopes: list[int | None] = [None, *sorted(i for i, d in known.items() if d.active)[:departments]]
+    return [(_report(session, week, scope, window, wd, known, collected),
+             _rows(session, week, scope, now, settings, wd, known)) for scope in scopes]
+
+
+def _report(session: Session, week: IsoWeek, department_id: int | None, window: _Window, wd: WorkingDays,
+            departments: dict[int, Department], collected: tuple[dict[Key, _Tally], list[int]]) -> WeeklyReport:
+    tallies, overall_inspections = collected
+    settings, now = window.settings, window.now
 
     def scope_tally(index: int) -> _Tally:
         if department_id is not None:
@@ -579,8 +600,13 @@ def weekly_rows(session: Session, week: IsoWeek, department_id: int | None, *, n
                 settings: Settings) -> ReportRows:
     """The rows behind the week's figures (assignments due, overdue at the snapshot, callbacks made)."""
     departments = _departments(session)
+    wd = _working_days(session, settings, _Window.ending_with(week, 1, now, settings))
+    return _rows(session, week, department_id, now, settings, wd, departments)
+
+
+def _rows(session: Session, week: IsoWeek, department_id: int | None, now: datetime, settings: Settings,
+          wd: WorkingDays, departments: dict[int, Department]) -> ReportRows:
     window = _Window.ending_with(week, 1, now, settings)
-    wd = _working_days(session, settings, window)
     due = (
         select(A.id, C.reference, C.title, A.department_id, A.state, A.dispatched_at, A.original_feedback_due_at,
                A.feedback_due_at, A.first_submitted_at,
