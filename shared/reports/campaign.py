@@ -506,28 +506,8 @@ def _case_ref(row: Any, refs: dict[int, DepartmentRef]) -> CaseRef:
 
 
 def _repeat_complaints(session: Session, cid: int) -> tuple[list[RepeatComplaint], int]:
-    code = col(Case.enterprise_credit_code)
-    name = func.max(col(Case.enterprise_name)).label("name")
-    grouped: Any = (select(code.label("code"), func.count().label("n"), name)
-               .where(col(Case.campaign_id) == cid, code.is_not(None)).group_by(code)
-               .having(func.count() >= 2))
-    total = session.scalar(select(func.count()).select_from(grouped.subquery())) or 0
-    top = session.execute(grouped.order_by(func.count().desc(), code).limit(REPEAT_CAP)).all()
-    if not top:
-        return [], total
-    ranked = (select(col(Case.id), col(Case.reference), col(Case.title), col(Case.created_at),
-                     col(Case.lead_department_id), code.label("code"),
-                     func.row_number().over(partition_by=code, order_by=(col(Case.created_at), col(Case.id)))
-                     .label("position"))
-              .where(col(Case.campaign_id) == cid, code.in_([t.code for t in top])).subquery("ranked"))
-    rows = session.execute(select(ranked).where(ranked.c.position <= CASES_PER_ENTERPRISE_CAP)
-                           .order_by(ranked.c.code, ranked.c.position)).all()
-    refs = _department_refs(session, {r.lead_department_id for r in rows})
-    cases: dict[str, list[CaseRef]] = {}
-    for r in rows:
-        cases.setdefault(r.code, []).append(_case_ref(r, refs))
-    return [RepeatComplaint(credit_code=t.code, enterprise_name=t.name or "", cases=cases.get(t.code, []))
-            for t in top], total
+    return facts.repeat_complaints(session, [col(Case.campaign_id) == cid], _department_refs(session, None),
+                                   listed=REPEAT_CAP, cases_each=CASES_PER_ENTERPRISE_CAP)
 
 
 def _typical_cases(session: Session, cid: int) -> tuple[list[TypicalCase], int]:

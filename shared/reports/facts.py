@@ -26,7 +26,7 @@ from shared.calendar.service import working_calendar
 from shared.callbacks.models import Callback, Satisfaction
 from shared.cases.models import Case
 from shared.feedback.models import Feedback
-from shared.reports.model import DepartmentRef, Outcomes, OverdueItem
+from shared.reports.model import CaseRef, DepartmentRef, Outcomes, OverdueItem, RepeatComplaint
 from shared.reports.workdays_sql import WorkingDays
 from shared.settings import Settings
 from shared.users.models import User
@@ -166,3 +166,37 @@ def overdue_items(session: Session, wd: WorkingDays, snapshot: datetime, setting
                     feedback_due_at=r[7], working_days_overdue=int(r[8]))
         for r in session.execute(stmt)
     ]
+
+
+# ------------------------------------------------------------------ repeat complaints
+
+# The reports list the most repeated enterprises; the total is always counted.  On a
+# city's data almost every large enterprise is complained about twice in four weeks,
+# and a list of thousands is not something a leader reads.
+REPEAT_LISTED = 20
+CASES_PER_ENTERPRISE = 10
+
+
+def repeat_complaints(session: Session, scope: Sequence[ColumnElement[bool]], refs: Mapping[int, DepartmentRef],
+                      *, listed: int = REPEAT_LISTED,
+                      cases_each: int = CASES_PER_ENTERPRISE) -> tuple[list[RepeatComplaint], int]:
+    """One enterprise credit code in two or more of the cases `scope` selects: (the most repeated
+    first, at most `listed`, each with its first `cases_each` cases; how many enterprises in all)."""
+    code = C.enterprise_credit_code
+    grouped = (select(code.label("code"), func.count().label("n"), func.max(C.enterprise_name).label("name"))
+               .where(*scope, code.is_not(None)).group_by(code).having(func.count() >= 2))
+    total = session.scalar(select(func.count()).select_from(grouped.subquery())) or 0
+    top = session.execute(grouped.order_by(func.count().desc(), code).limit(listed)).all()
+    if not top:
+        return [], total
+    ranked = (select(C.id, C.reference, C.title, C.created_at, C.lead_department_id, code.label("code"),
+                     func.row_number().over(partition_by=code, order_by=(C.created_at, C.id)).label("position"))
+              .where(*scope, code.in_([t.code for t in top])).subquery("ranked"))
+    cases: dict[str, list[CaseRef]] = {}
+    for r in session.execute(select(ranked).where(ranked.c.position <= cases_each)
+                             .order_by(ranked.c.code, ranked.c.position)):
+        cases.setdefault(r.code, []).append(CaseRef(id=r.id, reference=r.reference, title=r.title,
+                                                    created_at=r.created_at,
+                                                    lead_department=refs.get(r.lead_department_id)))
+    return [RepeatComplaint(credit_code=t.code, enterprise_name=t.name or "", cases=cases.get(t.code, []))
+            for t in top], total

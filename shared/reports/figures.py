@@ -52,7 +52,8 @@ What each figure counts, exactly (the week = Monday 00:00 to the next Monday
   the week, by the department that gave it.
 - repeat complaints: one enterprise credit code in two or more cases created
   in the four weeks ending with the report week (a department's section: two
-  or more of the cases it leads or that are shared with it).
+  or more of the cases it leads or that are shared with it); the 20 most
+  repeated are listed, with their first 10 cases, and all are counted.
 - highlights: typical cases (典型案例) closed in the week; the approved
   feedback of the week with the largest fines + losses recovered.
 """
@@ -439,27 +440,13 @@ _CASE_REF_COLUMNS = (C.id, C.reference, C.title, C.created_at, C.lead_department
 
 
 def _repeat_complaints(session: Session, week: IsoWeek, settings: Settings, now: datetime,
-                       departments: dict[int, Department], department_id: int | None) -> list[RepeatComplaint]:
+                       departments: dict[int, Department],
+                       department_id: int | None) -> tuple[list[RepeatComplaint], int]:
     window = _Window.ending_with(week, REPEAT_WEEKS, now, settings)
-    scope = [window.within(C.created_at), C.enterprise_credit_code.is_not(None)]
+    scope = [window.within(C.created_at)]
     if department_id is not None:
         scope.append(_visible_to(department_id))
-    repeated = (select(C.enterprise_credit_code).where(*scope)
-                .group_by(C.enterprise_credit_code).having(func.count() >= 2))
-    stmt = (select(*_CASE_REF_COLUMNS, C.enterprise_credit_code, C.enterprise_name)
-            .where(*scope, C.enterprise_credit_code.in_(repeated))
-            .order_by(C.enterprise_credit_code, C.created_at, C.id))
-    grouped: dict[str, RepeatComplaint] = {}
-    for row in session.execute(stmt):
-        item = grouped.get(row.enterprise_credit_code)
-        if item is None:
-            item = grouped[row.enterprise_credit_code] = RepeatComplaint(
-                credit_code=row.enterprise_credit_code, enterprise_name=row.enterprise_name or "", cases=[])
-        if not item.enterprise_name and row.enterprise_name:
-            item.enterprise_name = row.enterprise_name
-        item.cases.append(_case_ref(row, departments))
-    # The most repeated first.
-    return sorted(grouped.values(), key=lambda r: (-len(r.cases), r.credit_code))
+    return facts.repeat_complaints(session, scope, {i: _ref(d) for i, d in departments.items()})
 
 
 def _highlights(session: Session, window: _Window, departments: dict[int, Department],
@@ -574,6 +561,7 @@ def _report(session: Session, week: IsoWeek, department_id: int | None, window: 
         return total
 
     current = len(window.weeks) - 1
+    repeated, repeated_total = _repeat_complaints(session, week, settings, now, departments, department_id)
     trend = [WeekPoint(week=str(w), figures=scope_tally(i).figures()) for i, w in enumerate(window.weeks)]
     floors = levels.floors(settings)
     tz = settings.tz
@@ -591,7 +579,8 @@ def _report(session: Session, week: IsoWeek, department_id: int | None, window: 
         trend=trend,
         league_table=_league(tallies, departments, current, floors),
         overdue_list=_overdue_items(session, window, wd, departments, department_id, OVERDUE_LIST_LIMIT),
-        repeat_complaints=_repeat_complaints(session, week, settings, now, departments, department_id),
+        repeat_complaints=repeated,
+        repeat_complaint_total=repeated_total,
         highlights=_highlights(session, window, departments, department_id),
     )
 

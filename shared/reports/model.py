@@ -212,8 +212,11 @@ class WeeklyReport(BaseModel):
     trend: list[WeekPoint]  # 8 weeks, oldest first, ending with this one
     league_table: list[LeagueRow]
     overdue_list: list[OverdueItem]
+    # The most repeated first (at most 20, each with its first 10 cases); the total counts them all.
     repeat_complaints: list[RepeatComplaint]
     highlights: Highlights
+    # Enterprises complained about repeatedly, listed or not (None: as many as listed).
+    repeat_complaint_total: int | None = None
 
 
 class DueRow(BaseModel):

@@ -378,7 +378,8 @@ class _Writer:
         if not r.repeat_complaints:
             _para(self.doc, self.message("report.doc.repeats.none"))
             return
-        _para(self.doc, self.message("report.doc.repeats.intro", n=len(r.repeat_complaints)))
+        total = r.repeat_complaint_total if r.repeat_complaint_total is not None else len(r.repeat_complaints)
+        _para(self.doc, self.message("report.doc.repeats.intro", n=total))
         for n, rc in enumerate(r.repeat_complaints, start=1):
             cases = c.sep(self.lang).join(self.message("report.doc.case_ref", reference=x.reference, title=x.title)
                                           for x in rc.cases)

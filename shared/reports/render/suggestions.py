@@ -88,13 +88,15 @@ def categories_rising(current: Figures, previous: Figures, lang: str, *, named: 
     return [message("report.suggest.categories_rising", lang, categories=listed)]
 
 
-def repeat_enterprises(complaints: Sequence[RepeatComplaint], lang: str) -> list[str]:
+def repeat_enterprises(complaints: Sequence[RepeatComplaint], lang: str, *, total: int | None = None) -> list[str]:
+    """How many enterprises were complained about repeatedly (`total` when the list is capped), the worst named."""
     if not complaints:
         return []
     worst = sorted(complaints, key=lambda r: (-len(r.cases), r.credit_code))
     listed = sep(lang).join(message("report.suggest.enterprise", lang, name=r.enterprise_name, n=len(r.cases))
                             for r in worst[:3])
-    return [message("report.suggest.repeat_complaints", lang, n=len(complaints), enterprises=listed)]
+    n = len(complaints) if total is None else total
+    return [message("report.suggest.repeat_complaints", lang, n=n, enterprises=listed)]
 
 
 def suggestions(report: WeeklyReport, lang: str) -> list[str]:
@@ -110,6 +112,6 @@ def suggestions(report: WeeklyReport, lang: str) -> list[str]:
         *satisfaction_falling(report.figures.callbacks.satisfaction_rate,
                               report.previous_week.callbacks.satisfaction_rate, lang),
         *categories_rising(report.figures, report.previous_week, lang),
-        *repeat_enterprises(report.repeat_complaints, lang),
+        *repeat_enterprises(report.repeat_complaints, lang, total=report.repeat_complaint_total),
     ]
     return out or [message("report.suggest.steady", lang)]
