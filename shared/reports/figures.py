@@ -61,7 +61,7 @@ What each figure counts, exactly (the week = Monday 00:00 to the next Monday
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -532,7 +532,7 @@ def weekly_report(session: Session, week: IsoWeek, department_id: int | None, *,
 
 
 def weekly_reports(session: Session, week: IsoWeek, *, now: datetime, settings: Settings,
-                   departments: int | None = None) -> list[tuple[WeeklyReport, ReportRows]]:
+                   departments: int | None = None) -> Iterator[tuple[WeeklyReport, ReportRows]]:
     """The full report and every active department's section, each with its rows — what the
     weekly job sends.  The grouped statements run once for all of them: every section's
     figures are already among the per-department tallies.  `departments` caps the sections."""
@@ -541,8 +541,10 @@ def weekly_reports(session: Session, week: IsoWeek, *, now: datetime, settings: 
     wd = _working_days(session, settings, window)
     collected = _collect(session, window, wd)
     scopes: list[int | None] = [None, *sorted(i for i, d in known.items() if d.active)[:departments]]
-    return [(_report(session, week, scope, window, wd, known, collected),
-             _rows(session, week, scope, now, settings, wd, known)) for scope in scopes]
+    # One section at a time: the job renders and drops each before the next is built.
+    for scope in scopes:
+        yield (_report(session, week, scope, window, wd, known, collected),
+               _rows(session, week, scope, now, settings, wd, known))
 
 
 def _report(session: Session, week: IsoWeek, department_id: int | None, window: _Window, wd: WorkingDays,
