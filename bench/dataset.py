@@ -434,8 +434,9 @@ def generate(url: str, scale: Scale, now: datetime | None = None, seed: int = 20
 
             depts = _departments(scale.departments)
             since = now - timedelta(days=scale.span_days + 30)
-            _copy(conn, "department", ["id", "code", "name", "kind", "email", "active", "created_at", "version"],
-                  [(i, code, name, kind, f"{code.lower()}@gov.example", True, since, 1)
+            _copy(conn, "department", ["id", "code", "name", "kind", "email", "active", "signoff_required",
+                                       "created_at", "version"],
+                  [(i, code, name, kind, f"{code.lower()}@gov.example", True, False, since, 1)
                    for i, (code, name, kind) in enumerate(depts, start=1)])
             people = plan_users(scale, rng, hash_password(BENCH_PASSWORD), since)
             _copy(conn, '"user"', ["id", "username", "name", "email", "department_id", "role", "password_hash",
