@@ -19,6 +19,7 @@ from shared.inspections.models import Inspection, InspectionParticipant
 from shared.outbox.models import OutboxAttachment, OutboxMessage
 from shared.reminders.models import ReminderNotice  # reminders/notifications helper
 from shared.reports.archive_models import WeeklyReportDelivery, WeeklyReportRecord
+from shared.supervision.models import AssignmentUrge
 from shared.users.models import AuthToken, LoginAttempt, User
 
 metadata = SQLModel.metadata
@@ -27,6 +28,7 @@ __all__ = [
     "Assignment",
     "AssignmentDispatch",
     "AssignmentReturn",
+    "AssignmentUrge",
     "Attachment",
     "AuditEntry",
     "AuthToken",

@@ -103,6 +103,13 @@ def can_manage_case(actor: User, case: ManagedCase) -> bool:
     )
 
 
+def managed_sql(actor: User) -> ColumnElement[bool]:
+    """can_manage_case in SQL, over the Case table the query joins."""
+    if actor.role != Role.COORDINATOR:
+        return false()
+    return or_(col(Case.coordinator_id) == actor.id, col(Case.lead_department_id) == actor.department_id)
+
+
 def require_case_manager(actor: User, case: ManagedCase) -> None:
     if not can_manage_case(actor, case):
         raise Forbidden()

@@ -24,6 +24,8 @@ from shared.assignments.schemas import DispatchIn, ExtensionIn, FeedbackIn, Redi
 from shared.cases import service as cases
 from shared.clock import FrozenClock
 from shared.errors import DomainError
+from shared.supervision import service as supervision
+from shared.supervision.models import UrgeKind
 from shared.users.models import User
 from tests.factories import World, case_input
 
@@ -68,6 +70,10 @@ OFFERED: dict[str, dict[str, set[Action]]] = {
     "redispatched_after_two_returns": {"liaison": {A.ACCEPT}, "head": {A.ACCEPT}, MANAGER: {A.CANCEL}},
     "cancelled": {},
 }
+# 催办 and 挂牌督办: the case's coordinator, on any open assignment (not on done or cancelled work).
+for _variant, _offered in OFFERED.items():
+    if _variant not in ("done", "cancelled"):
+        _offered[MANAGER] = _offered[MANAGER] | {A.URGE, A.SUPERVISE}
 STATE_OF = {"extension_pending": AssignmentState.ACCEPTED, "returned_twice": AssignmentState.RETURNED,
             "redispatched_after_two_returns": AssignmentState.DISPATCHED}
 
@@ -91,6 +97,9 @@ def perform(session: Session, clock: FrozenClock, actor: User, a_id: int, versio
         return service.send_back(session, clock, actor, a_id, version, "证据不足，请补充现场照片")
     if action == A.CANCEL:
         return service.cancel(session, clock, actor, a_id, version, "投诉人撤诉")
+    if action in (A.URGE, A.SUPERVISE):
+        kind = UrgeKind.URGE if action == A.URGE else UrgeKind.SUPERVISE
+        return supervision.urge(session, clock, actor, a_id, version, kind, "请加快办理")
     assert action == A.REDISPATCH
     return service.redispatch(session, clock, actor, a_id, version,
                               RedispatchIn(decision_note="经审定，仍由消费者协会办理"))
@@ -216,7 +225,7 @@ def test_the_api_and_the_page_offer_each_user_his_own_actions(
         return detail  # type: ignore[no-any-return]
 
     assert allowed("liaison", submitted) == []
-    assert allowed("coordinator", submitted) == ["approve", "cancel", "send_back"]
+    assert allowed("coordinator", submitted) == ["approve", "cancel", "send_back", "supervise", "urge"]
     assert allowed("leader", submitted) == [] and allowed("leader", pending) == []
     assert allowed("liaison", pending) == ["submit"]  # not request_extension: one is waiting
 
@@ -228,3 +237,8 @@ def test_the_api_and_the_page_offer_each_user_his_own_actions(
     assert "/decide" in browser(app, story.user("coordinator")).get(path).text
     page = browser(app, story.user("liaison")).get(f"/assignments/{submitted.id}").text
     assert 'method="post" action="/assignments/' not in page
+    # 催办 and 挂牌督办: the coordinator's forms only.
+    coordinator_page = browser(app, story.user("coordinator")).get(path).text
+    assert has_form(coordinator_page, f"{path}/urge") and has_form(coordinator_page, f"{path}/supervise")
+    head_page = browser(app, story.user("head")).get(path).text
+    assert not has_form(head_page, f"{path}/urge") and not has_form(head_page, f"{path}/supervise")

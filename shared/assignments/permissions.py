@@ -8,8 +8,9 @@ role and state).  Two things decide it:
 - the state machine (shared/assignments/rules.py): what may happen next at all;
 - who is asking: the assigned department's liaisons and heads work their own
   assignment (accept, return, request an extension, submit); the case's
-  coordinator reviews and dispatches (approve, send back, cancel, redispatch);
-  leaders and admins change nothing.
+  coordinator reviews and dispatches (approve, send back, cancel, redispatch)
+  and, on any open assignment, urges (催办) or flags it for supervision
+  (挂牌督办); leaders and admins change nothing.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from shared.assignments import rules
+from shared.assignments import rules, status
 from shared.assignments.models import AssignmentState
 from shared.assignments.rules import Action
 from shared.errors import Conflict, Forbidden, InvalidTransition
@@ -27,7 +28,8 @@ from shared.users.models import Role, User
 # The assigned department's own work.
 DEPARTMENT_ACTIONS = frozenset({Action.ACCEPT, Action.RETURN, Action.REQUEST_EXTENSION, Action.SUBMIT})
 # The case manager's decisions.
-MANAGER_ACTIONS = frozenset({Action.APPROVE, Action.SEND_BACK, Action.CANCEL, Action.REDISPATCH})
+MANAGER_ACTIONS = frozenset({Action.APPROVE, Action.SEND_BACK, Action.CANCEL, Action.REDISPATCH,
+                             *rules.NOTICE_ACTIONS})
 
 
 class AssignmentFacts(Protocol):
@@ -68,6 +70,8 @@ def require_extension_decider(actor: User, a: AssignmentFacts, case: CaseFacts) 
 
 def _state_allows(a: AssignmentFacts, case: CaseFacts) -> set[Action]:
     allowed = set(rules.ALLOWED.get(AssignmentState(a.state), {}))
+    if status.is_open(a.state):
+        allowed |= rules.NOTICE_ACTIONS
     if a.return_count >= rules.RETURNS_BEFORE_DECISION:
         allowed.discard(Action.RETURN)  # the coordinator decides (审定) instead
     if case.extension_pending:

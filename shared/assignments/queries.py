@@ -48,6 +48,9 @@ def _extension_pending(assignment_id: Any) -> ColumnElement[bool]:
                           e.state == literal_column(f"'{ExtensionState.PENDING.value}'"))
 
 
+extension_pending_sql = _extension_pending  # for the inboxes (shared/assignments/inbox.py)
+
+
 @dataclass(frozen=True)
 class _Held:
     """The parts of an assignment row that decide who may act (permissions.AssignmentFacts)."""

@@ -17,6 +17,13 @@ class Action(StrEnum):
     SEND_BACK = "send_back"  # 退回重办
     CANCEL = "cancel"  # 撤销
     REDISPATCH = "redispatch"  # 重新派发 (after a return)
+    # Not transitions: the coordinator's notices on any open assignment (shared/supervision).
+    URGE = "urge"  # 催办
+    SUPERVISE = "supervise"  # 挂牌督办
+
+
+# Offered on any open assignment (status.OPEN_STATES); they leave the state as it is.
+NOTICE_ACTIONS = frozenset({Action.URGE, Action.SUPERVISE})
 
 
 ALLOWED: dict[S, dict[Action, S]] = {

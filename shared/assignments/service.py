@@ -149,6 +149,10 @@ def _acting(session: Session, actor: User, assignment_id: int, version: int,
     return a, case
 
 
+# For use cases of other domains that act on an assignment (shared/supervision): the same lock and check.
+lock_for_action = _acting
+
+
 def default_working_days(case: Case) -> int:
     templates = get_settings().deadline_templates
     return templates.get(str(case.source), templates.get("other", 10))

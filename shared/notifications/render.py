@@ -287,15 +287,12 @@ def _short(title: str) -> str:
     return title if len(title) <= TITLE_IN_SUBJECT else title[: TITLE_IN_SUBJECT - 1] + "…"
 
 
-def item_view(item: NoticeItem, lang: str, settings: Settings) -> dict[str, Any]:
-    info = item.info
+def _card(info: AssignmentInfo, lang: str, settings: Settings) -> dict[str, Any]:
+    """What every card says of its assignment, whatever the notice."""
     base = settings.base_url.rstrip("/")
     return {
-        "kind": item.kind,
         "number": message("email.card.number", lang, id=info.id),
         "open": message("email.card.open", lang, id=info.id),
-        "ask": message(f"email.ask.{item.ask}", lang) if item.ask and item.moved is None else "",
-        "moved": item.moved is not None,  # its note already says there is nothing to do
         "reference": info.reference,
         "title": info.title,
         "short_title": _short(info.title),
@@ -303,12 +300,43 @@ def item_view(item: NoticeItem, lang: str, settings: Settings) -> dict[str, Any]
         "state": state_label(info.state, lang),
         "due": _when(info.feedback_due_at, lang, settings),
         "provisional": bool(info.provisional),
-        "status": status_text(item, lang, settings),
-        "short_status": short_status(item, lang, settings),
-        "note": _note(item, lang, settings),
         "assignment_url": f"{base}/assignments/{info.id}",
         "case_url": f"{base}/cases/{info.case_id}",
     }
+
+
+def item_view(item: NoticeItem, lang: str, settings: Settings) -> dict[str, Any]:
+    return {
+        **_card(item.info, lang, settings),
+        "kind": item.kind,
+        "ask": message(f"email.ask.{item.ask}", lang) if item.ask and item.moved is None else "",
+        "moved": item.moved is not None,  # its note already says there is nothing to do
+        "status": status_text(item, lang, settings),
+        "short_status": short_status(item, lang, settings),
+        "note": _note(item, lang, settings),
+    }
+
+
+# What a 催办 / 督办 asks of the department, by the assignment's state (none once it waits on review).
+_URGE_ASK = {AssignmentState.DISPATCHED.value: "accept", AssignmentState.ACCEPTED.value: "submit"}
+
+
+def urge_email(person: _Recipient, info: AssignmentInfo, kind: str, actor: str | None, note: str | None,
+               now: datetime, settings: Settings) -> RenderedEmail:
+    """催办 (kind "urge") or 挂牌督办 ("supervise") sent by hand: one card, the coordinator's words."""
+    ctx = _common(person, now, settings)
+    lang = ctx["lang"]
+    key = N_("notice.manual.supervise") if kind == "supervise" else N_("notice.manual.urge")
+    ask = _URGE_ASK.get(str(info.state))
+    view = {
+        **_card(info, lang, settings), "kind": kind, "moved": False,
+        "ask": message(f"email.ask.{ask}", lang) if ask else "",
+        "status": message(key, lang, name=actor or message("email.moved.system", lang)),
+        "note": message("notice.comment", lang, comment=note) if note else "",
+    }
+    tag = N_("email.tag.supervise") if kind == "supervise" else N_("email.tag.urge")
+    email = render_email("assignment_event", **ctx, tag=tag.removeprefix("email.tag."), item=view)
+    return _clamp(email)
 
 
 def _sort_key(item: NoticeItem) -> tuple[Any, ...]:

@@ -588,3 +588,32 @@ def on_assignment_event(
         item = render.NoticeItem(id=written[n.key], key=n.key, kind=n.kind, params=n.params, info=info)
         item = _read([item], person)[0].item  # written with the change: true now, so only its ask is new
         _enqueue(session, person, n.key, f"notice.{n.kind}", render.single_email(person, item, now, settings), now)
+
+
+# ------------------------------------------------------------------ 催办 and 督办 by hand
+
+
+def on_urge(session: Session, clock: Clock, assignment: Assignment, kind: str, *, actor: User,
+            note: str | None) -> int:
+    """Email the department's liaisons (the assignee among them) and heads now: a coordinator's
+    催办 or 挂牌督办 (shared/supervision).  Not held for a digest, and no opt-out applies: a
+    person asked for it by hand.  Keyed by kind, assignment, recipient and local date, so the
+    same request on the same day mails nobody twice.  Returns the emails written."""
+    settings = get_settings()
+    now = clock.now()
+    day = now.astimezone(settings.tz).date()
+    members = department_members(session, [assignment.department_id])[assignment.department_id]
+    assignee = users_by_id(session, [assignment.assignee_id] if assignment.assignee_id else []).get(
+        assignment.assignee_id or 0)
+    people = {p.id: p for p in [*liaison_audience(members, assignee), *members.heads]}
+    people.pop(actor.id or 0, None)
+    if not people:
+        return 0
+    session.flush()  # the assignment as it is now, for the card
+    info = render.load_assignment_info(session, {assignment.id or 0})[assignment.id or 0]
+    written = 0
+    for person in sorted(people.values(), key=lambda p: p.id):
+        email = render.urge_email(person, info, kind, actor.name, note, now, settings)
+        key = f"{kind}:{assignment.id}:{person.id}:{day.isoformat()}"
+        written += _enqueue(session, person, key, f"notice.{kind}", email, now)
+    return written

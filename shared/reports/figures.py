@@ -110,6 +110,7 @@ from shared.reports.model import (
 from shared.reports.weeks import IsoWeek
 from shared.reports.workdays_sql import WorkingDays
 from shared.settings import Settings
+from shared.supervision.models import AssignmentUrge, UrgeKind
 from shared.users.models import Role
 
 TREND_WEEKS = 8
@@ -122,6 +123,7 @@ LARGEST_OUTCOMES_LIMIT = 5
 
 INS = Inspection.__table__.c  # type: ignore[attr-defined]
 IP = InspectionParticipant.__table__.c  # type: ignore[attr-defined]
+URGE = AssignmentUrge.__table__.c  # type: ignore[attr-defined]
 SHARE = CaseShare.__table__.c  # type: ignore[attr-defined]
 READERS = frozenset({Role.LEADER, Role.COORDINATOR, Role.ADMIN})
 
@@ -153,12 +155,15 @@ class _Tally:
     callbacks_satisfied: int = 0
     callbacks_resolved: int = 0
     inspections: int = 0
+    urged: int = 0
+    supervised: int = 0
     outcomes: dict[str, Any] = field(default_factory=dict)
 
     def add(self, other: _Tally) -> None:
         for name in ("new_cases", "closed_cases", "due", "on_time", "on_time_by_extension", "overdue_open",
                      "acceptance_due", "accepted_on_time", "dispatches", "returned_twice", "callbacks_made",
-                     "callbacks_reached", "callbacks_satisfied", "callbacks_resolved", "inspections"):
+                     "callbacks_reached", "callbacks_satisfied", "callbacks_resolved", "inspections", "urged",
+                     "supervised"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.max_working_days_overdue = max(self.max_working_days_overdue, other.max_working_days_overdue)
         self.feedback_latency.update(other.feedback_latency)
@@ -201,6 +206,8 @@ class _Tally:
             inspections_held=self.inspections,
             outcomes=facts.to_outcomes(self.outcomes),
             new_cases_by_category=dict(sorted(self.new_cases_by_category.items())),
+            urged=self.urged,
+            supervised=self.supervised,
         )
 
 
@@ -361,6 +368,12 @@ def _collect(session: Session, window: _Window, wd: WorkingDays) -> tuple[dict[K
         t = tallies[(r.b, r.d)]
         t.callbacks_made, t.callbacks_reached = r.n, int(r.reached)
         t.callbacks_satisfied, t.callbacks_resolved = int(r.satisfied), int(r.resolved)
+
+    # 催办 and 挂牌督办 by hand, per department urged.
+    inner = select(window.bucket(URGE.at).label("b"), URGE.department_id.label("d"),
+                   URGE.kind.label("kind")).where(window.within(URGE.at))
+    for r in rows(inner, extra_group=("kind",)):
+        setattr(tallies[(r.b, r.d)], "supervised" if str(r.kind) == UrgeKind.SUPERVISE else "urged", r.n)
 
     # Inspections held, per participating department.
     done = and_(INS.status == InspectionStatus.DONE, window.within(INS.completed_at))

@@ -100,6 +100,9 @@ class Figures(BaseModel):
     callbacks: Callbacks
     inspections_held: int
     outcomes: Outcomes
+    # 催办 and 挂牌督办 made by hand in the week (shared/supervision), by the department urged.
+    urged: int = 0
+    supervised: int = 0
     # New cases by category (only categories with a case), for "the categories that rose most";
     # optional: empty when the figures do not say.
     new_cases_by_category: dict[str, int] = Field(default_factory=dict)

@@ -22,6 +22,7 @@ from services.api.pages import (
     cases,
     common,
     ics,
+    inbox,
     inspections,
     queue,
     reports,
@@ -29,7 +30,7 @@ from services.api.pages import (
 )
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(common.guard_form)])
-for _module in (auth, queue, assignments, cases, campaigns, inspections, reports, settings, ics):
+for _module in (auth, queue, inbox, assignments, cases, campaigns, inspections, reports, settings, ics):
     router.include_router(_module.router)
 router.include_router(admin.assets)
 

@@ -57,6 +57,7 @@ from shared.feedback.models import Feedback
 from shared.i18n import N_, state_label
 from shared.inspections.models import Inspection
 from shared.scope import assignment_for_read, case_for_read
+from shared.supervision import service as supervision
 from shared.templating import format_local
 from shared.users.models import User
 
@@ -85,7 +86,8 @@ def detail_context(page: Page, assignment_id: int) -> dict[str, Any]:
         for att in list_for_case(session, user, case.id, owner_kind=OwnerKind.FEEDBACK):  # type: ignore[arg-type]
             if att.owner_id in ids:
                 files.setdefault(att.owner_id, []).append(att)
-    people = user_names(session, {a.assignee_id, a.dispatched_by, case.coordinator_id}
+    urges = supervision.history(session, a.id)  # type: ignore[arg-type]
+    people = user_names(session, {a.assignee_id, a.dispatched_by, case.coordinator_id} | {u.by for u in urges}
                         | {f.author_id for f in feedback} | {f.reviewed_by for f in feedback}
                         | {e.requested_by for e in extensions} | {e.decided_by for e in extensions})
     names = department_names(session)
@@ -105,6 +107,8 @@ def detail_context(page: Page, assignment_id: int) -> dict[str, Any]:
         "return_reasons": [r.value for r in ReturnReason],
         "outcomes": OUTCOMES,
         "money": MONEY,
+        "supervised": supervision.supervised_ids(session, [a.id]),  # type: ignore[list-item]
+        "urges": urges,
         "open_form": None,
         "values": {},
         "snapshot": snapshot(page, public, feedback, extensions, names, people),

@@ -30,6 +30,7 @@ from shared.assignments.queries import AssignmentFilter
 from shared.assignments.schemas import AssignmentPublic
 from shared.i18n import N_
 from shared.scope import sees_everything
+from shared.supervision import service as supervision
 
 router = APIRouter()
 
@@ -92,10 +93,11 @@ def queue_page(page: PageDep, department_id: str | None = None, bucket: str | No
     coordination = _coordination_lists(page, now) if global_reader else []
     shown = [a.id for a in items] + [a.id for _k, lst in coordination for a in lst]
     pending = pending_extensions(session, shown)
+    supervised = supervision.supervised_ids(session, shown)
     return html(
         page, "queue.html",
         department_id=dept, department=names.get(dept, ""), departments=active_departments(session),
         names=names, counts=counts, items=items, bucket=bucket, buckets=BUCKETS,
-        global_reader=global_reader, coordination=coordination, pending=pending,
+        global_reader=global_reader, coordination=coordination, pending=pending, supervised=supervised,
         read_only=user.role.value == "leader", due_soon_days=page.settings.reminder_due_soon_working_days,
     )

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 11:37:38.298534
+Create Date: 2026-12-02 12:15:33.416462
 
 """
 from typing import Sequence, Union
@@ -461,6 +461,27 @@ def upgrade() -> None:
         batch_op.create_index('ix_assignment_return_at', ['returned_at'], unique=False)
         batch_op.create_index('ix_assignment_return_department_at', ['department_id', 'returned_at'], unique=False)
 
+    op.create_table('assignment_urge',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('assignment_id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('department_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=24), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('local_date', sa.Date(), nullable=False),
+    sa.Column('by', sa.Integer(), nullable=False),
+    sa.Column('note', sa.String(length=500), nullable=False),
+    sa.ForeignKeyConstraint(['assignment_id'], ['assignment.id'], ),
+    sa.ForeignKeyConstraint(['by'], ['user.id'], ),
+    sa.ForeignKeyConstraint(['case_id'], ['case.id'], ),
+    sa.ForeignKeyConstraint(['department_id'], ['department.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('assignment_urge', schema=None) as batch_op:
+        batch_op.create_index('ix_assignment_urge_at', ['at'], unique=False)
+        batch_op.create_index('ix_assignment_urge_department_at', ['department_id', 'at'], unique=False)
+        batch_op.create_index('ux_assignment_urge_day', ['assignment_id', 'kind', 'local_date'], unique=True)
+
     op.create_table('callback',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('case_id', sa.Integer(), nullable=False),
@@ -651,6 +672,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_callback_assignment_id'))
 
     op.drop_table('callback')
+    with op.batch_alter_table('assignment_urge', schema=None) as batch_op:
+        batch_op.drop_index('ux_assignment_urge_day')
+        batch_op.drop_index('ix_assignment_urge_department_at')
+        batch_op.drop_index('ix_assignment_urge_at')
+
+    op.drop_table('assignment_urge')
     with op.batch_alter_table('assignment_return', schema=None) as batch_op:
         batch_op.drop_index('ix_assignment_return_department_at')
         batch_op.drop_index('ix_assignment_return_at')
