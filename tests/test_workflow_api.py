@@ -134,10 +134,11 @@ def test_illegal_transition_message_names_allowed_actions_in_chinese(api, world,
     r = post(client, f"/api/v1/assignments/{a.id}/approve", version=a.version, json={})
     assert r.status_code == 409
     msg = r.json()["error"]["message"]
-    assert "待签收" in msg and "审核通过" in msg and msg.endswith("可执行：撤销")
+    assert "待签收" in msg and "审核通过" in msg and msg.endswith("可执行：撤销、挂牌督办、催办")
     r = post(api.as_user(world.coordinator, lang="en"), f"/api/v1/assignments/{a.id}/approve",
              version=a.version, json={})
-    assert "allowed: cancel" in r.json()["error"]["message"]  # what the coordinator may do now
+    # What the coordinator may do now.
+    assert "allowed: cancel, put under supervision, urge" in r.json()["error"]["message"]
 
 
 def test_returned_twice_is_flagged_and_cannot_bounce_a_third_time(api, world, make_case, dispatch):
