@@ -86,6 +86,9 @@ def test_urge_twice_with_one_key_mails_each_person_once_through_the_relay(
     assert "【催办】" in subject and "群众反映强烈" in received[0].body()
 
     # The timeline says who urged.
+    listed = api.as_user(world.liaison("XFXH")).get(f"/api/v1/assignments/{a.id}/urges").json()
+    assert [u["kind"] for u in listed] == ["urge"] and listed[0]["note"] == "群众反映强烈，请于本周内反馈"
+    assert api.as_user(world.liaison("GAJ")).get(f"/api/v1/assignments/{a.id}/urges").status_code == 404
     events = coord.get(f"/api/v1/cases/{case_id}/timeline")
     assert events.status_code == 200 and '"action":"urged"' in events.text.replace(" ", "")
 

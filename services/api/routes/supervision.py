@@ -9,6 +9,7 @@ from services.api.deps import ClockDep, CurrentUser, IdPath, IfMatch, SessionDep
 from services.api.idempotency import Idempotent, IdempotentRoute
 from shared.assignments.models import Assignment
 from shared.clock import Clock
+from shared.scope import assignment_for_read
 from shared.supervision import service
 from shared.supervision.models import UrgeKind
 from shared.supervision.schemas import UrgeIn, UrgePublic
@@ -43,3 +44,11 @@ def supervise(assignment_id: IdPath, session: SessionDep, clock: ClockDep, user:
     """挂牌督办: the case's coordinator flags the assignment for supervision (督办 badge while open)
     and tells the department's liaisons and heads now; once per assignment and day (409 after)."""
     return _urge(UrgeKind.SUPERVISE, assignment_id, body, session, clock, user, version, response)
+
+
+@router.get("/assignments/{assignment_id}/urges", response_model=list[UrgePublic])
+def list_urges(assignment_id: IdPath, session: SessionDep, user: CurrentUser) -> list[UrgePublic]:
+    """The assignment's 催办 and 挂牌督办, oldest first (whoever may read the assignment)."""
+    a = assignment_for_read(session, user, assignment_id)
+    return [UrgePublic.model_validate(u, from_attributes=True)
+            for u in service.history(session, a.id)]  # type: ignore[arg-type]
