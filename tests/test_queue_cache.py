@@ -390,7 +390,7 @@ def test_each_reader_is_offered_their_own_actions_from_the_same_kept_rows(api, w
         assert [i["id"] for i in body["items"]] == [a.id]
         offered[name] = body["items"][0]["allowed_actions"]
     assert offered["liaison"] == offered["liaison again"] == ["accept", "return"]
-    assert offered["coordinator"] == ["cancel"] and offered["leader"] == []
+    assert offered["coordinator"] == ["cancel", "supervise", "urge"] and offered["leader"] == []
 
 
 def test_a_kept_answer_follows_a_change_to_the_reader_made_in_raw_sql(api, world, make_case, dispatch, engine):
