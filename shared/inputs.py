@@ -2,8 +2,10 @@
 
 It refuses, whatever the field:
 
-- text containing NUL (U+0000): PostgreSQL cannot store it in a text column,
-  and no person types it;
+- text containing control characters other than tab and line breaks (NUL
+  U+0000 above all: PostgreSQL cannot store it in a text column), or the
+  non-characters U+FFFE/U+FFFF: no person types them, and the Word and Excel
+  files the reports put that text in (XML 1.0) cannot hold them;
 - a boolean where a number is expected: `"lead_department_id": true` is not
   department 1 (Python counts True as 1, pydantic's lax mode too).
 
@@ -22,6 +24,7 @@ types, so that each field keeps pydantic's own constraints (`max_length`, `ge`,
 
 from __future__ import annotations
 
+import re
 import types
 import typing
 from collections.abc import Iterator
@@ -92,13 +95,17 @@ def _check_scalar(kind: str | None, value: Any, index: int | None) -> None:
         raise _refuse(kind, index)
 
 
-def _has_nul(value: Any) -> bool:
+# What XML 1.0 refuses besides surrogates (which a JSON or form decoder never yields as text).
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _has_control(value: Any) -> bool:
     # A loop, not recursion: a body nested a few hundred levels deep must not overflow the stack.
     pending = [value]
     while pending:
         item = pending.pop()
         if isinstance(item, str):
-            if "\x00" in item:
+            if _CONTROL.search(item):
                 return True
         elif isinstance(item, dict):
             pending.extend(item.keys())
@@ -121,8 +128,8 @@ class Input(BaseModel):
     def _refuse_nonsense(cls, value: Any, info: ValidationInfo) -> Any:
         if value is None:
             return value
-        if _has_nul(value):
-            raise PydanticCustomError("text_nul", "Text must not contain NUL characters")
+        if _has_control(value):
+            raise PydanticCustomError("text_control", "Text must not contain control characters")
         kind = _field_kinds(cls).get(info.field_name or "")
         if isinstance(kind, tuple):
             if isinstance(value, list):

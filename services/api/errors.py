@@ -58,7 +58,7 @@ _PYDANTIC_REASONS = {
     "decimal_type": N_("field_not_number"),
     "decimal_parsing": N_("field_not_number"),
     "string_type": N_("field_not_text"),
-    "text_nul": N_("field_text_nul"),
+    "text_control": N_("field_text_control"),
     "list_type": N_("field_not_list"),
     "model_type": N_("field_not_object"),
     "model_attributes_type": N_("field_not_object"),
