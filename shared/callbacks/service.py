@@ -24,7 +24,7 @@ from shared.cases.service import reopen_loaded
 from shared.clock import Clock
 from shared.errors import Conflict, Forbidden, Invalid, NotFound
 from shared.events import service as events
-from shared.scope import DEPARTMENT_ROLES, can_manage_case, case_for_read, require_case_manager
+from shared.scope import DEPARTMENT_ROLES, ManagedCase, can_manage_case, case_for_read, require_case_manager
 from shared.users.models import User
 from shared.versioning import bump, check_version
 
@@ -33,7 +33,7 @@ from shared.versioning import bump, check_version
 COMPLAINT_SOURCES = frozenset({CaseSource.HOTLINE_12315, CaseSource.ONLINE_PLATFORM})
 
 
-def may_record(actor: User, case: Case) -> bool:
+def may_record(actor: User, case: ManagedCase) -> bool:
     """The case's manager, or a liaison or head of its lead department."""
     return can_manage_case(actor, case) or (
         actor.role in DEPARTMENT_ROLES and actor.department_id == case.lead_department_id)

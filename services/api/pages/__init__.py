@@ -18,6 +18,7 @@ from services.api.pages import (
     admin,
     assignments,
     auth,
+    callbacks,
     campaigns,
     cases,
     common,
@@ -30,7 +31,7 @@ from services.api.pages import (
 )
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(common.guard_form)])
-for _module in (auth, queue, inbox, assignments, cases, campaigns, inspections, reports, settings, ics):
+for _module in (auth, queue, inbox, assignments, cases, callbacks, campaigns, inspections, reports, settings, ics):
     router.include_router(_module.router)
 router.include_router(admin.assets)
 

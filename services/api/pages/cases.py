@@ -20,7 +20,7 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlmodel import Session
 
-from services.api.pages import conflicts, timeline
+from services.api.pages import callbacks, conflicts, timeline
 from services.api.pages.common import (
     Flash,
     FormDep,
@@ -146,6 +146,7 @@ def detail_context(page: Page, case_id: int) -> dict[str, Any]:
         "open_form": None,
         "values": {},
         "snapshot": snapshot(page, view, items, names, campaign.name if campaign else ""),
+        **callbacks.section(page, view, items),
     }
 
 
