@@ -30,6 +30,8 @@ import shared.models
 from services.api.app import create_app
 from shared.assignments import service as assignments
 from shared.assignments.schemas import DispatchIn
+from shared.campaigns import service as campaigns
+from shared.campaigns.service import CampaignIn
 from shared.cases import service as cases
 from shared.clock import FrozenClock
 from shared.db import make_engine
@@ -49,10 +51,12 @@ class Site:
     assignment_id: int
     case_id: int
     shots: Path
+    campaign_id: int = 0
 
 
-def _seed(engine: Any, clock: FrozenClock) -> tuple[int, int]:
-    """Six departments, a case shared with the consumer association, a few assignments of various ages."""
+def _seed(engine: Any, clock: FrozenClock) -> tuple[int, int, int]:
+    """Six departments, a case shared with the consumer association, a few assignments of various ages,
+    and a campaign the newer case belongs to."""
     with Session(engine, expire_on_commit=False) as s:
         world = build_world(s, clock)
         coordinator = world.coordinator
@@ -61,14 +65,18 @@ def _seed(engine: Any, clock: FrozenClock) -> tuple[int, int]:
             world, shared=("XFXH",), title="鼓楼区美容美发会员卡卷款跑路", category="预付式消费"))
         assignments.dispatch(s, earlier, coordinator, old.id, DispatchIn(  # type: ignore[arg-type]
             department_id=world.dept("XFXH").id, working_days=5, instructions="调解会员退费投诉"))
-        case = cases.create_case(s, clock, coordinator, case_input(world, shared=("XFXH", "TYJ")))
+        campaign = campaigns.create(s, earlier, coordinator, CampaignIn(
+            name="守护安全消费，提振消费信心", description="预付式消费专项整治",
+            starts_on=earlier.now().date(), ends_on=(clock.now() + timedelta(days=30)).date()))
+        case = cases.create_case(s, clock, coordinator, case_input(world, shared=("XFXH", "TYJ"),
+                                                                   campaign_id=campaign.id))
         a = assignments.dispatch(s, clock, coordinator, case.id, DispatchIn(  # type: ignore[arg-type]
             department_id=world.dept("XFXH").id, working_days=5,
             instructions="组织调解会员退费投诉，统计挽回经济损失"))
         assignments.dispatch(s, clock, coordinator, case.id, DispatchIn(  # type: ignore[arg-type]
             department_id=world.dept("TYJ").id, working_days=3, instructions="核查体育经营许可"))
         s.commit()
-        return a.id, case.id  # type: ignore[return-value]
+        return a.id, case.id, campaign.id  # type: ignore[return-value]
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +92,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     engine = make_engine(url)
     shared.models.metadata.create_all(engine)
     clock = FrozenClock(DEFAULT_NOW)
-    assignment_id, case_id = _seed(engine, clock)
+    assignment_id, case_id, campaign_id = _seed(engine, clock)
     app = create_app(Settings(demo=True, database_url=url, data_dir=tmp / "data"), engine=engine, clock=clock,
                      kick=lambda: True)  # no broker here; delivery is tested elsewhere
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -100,7 +108,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         time.sleep(0.05)
     shots = Path(os.environ.get("GONGZHI_SCREENSHOT_DIR") or tmp / "screenshots")
     shots.mkdir(parents=True, exist_ok=True)
-    yield Site(base=f"http://127.0.0.1:{port}", assignment_id=assignment_id, case_id=case_id, shots=shots)
+    yield Site(base=f"http://127.0.0.1:{port}", assignment_id=assignment_id, case_id=case_id, shots=shots,
+               campaign_id=campaign_id)
     server.should_exit = True
     thread.join(10)
     sock.close()

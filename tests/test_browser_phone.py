@@ -25,7 +25,7 @@ playwright, chromium, site = test_browser.playwright, test_browser.chromium, tes
 
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1366, "height": 768}
-PAGES = (  # (name, who, path); "{a}" and "{c}" are the seeded assignment and case
+PAGES = (  # (name, who, path); "{a}", "{c}" and "{g}" are the seeded assignment, case and campaign
     ("login", None, "/login"),
     ("queue-liaison", "liaison_xfxh", "/queue"),
     ("queue-coordinator", "coordinator", "/queue"),
@@ -34,6 +34,10 @@ PAGES = (  # (name, who, path); "{a}" and "{c}" are the seeded assignment and ca
     ("assignment", "liaison_xfxh", "/assignments/{a}"),
     ("assignment-coordinator", "coordinator", "/assignments/{a}"),
     ("settings", "liaison_xfxh", "/settings"),
+    ("campaign", "coordinator", "/campaigns/{g}"),
+    ("reports", "leader", "/reports"),
+    ("admin", "admin", "/admin"),
+    ("admin-users", "admin", "/admin/users"),
 )
 
 
@@ -60,7 +64,7 @@ def browse(chromium: Any) -> Iterator[Any]:
 
 
 def visit(tab: Any, site: Site, who: str | None, path: str, *, signed_in: bool = False) -> None:
-    path = path.format(a=site.assignment_id, c=site.case_id)
+    path = path.format(a=site.assignment_id, c=site.case_id, g=site.campaign_id)
     if who is not None and not signed_in:
         login(tab, site, who, path)
     tab.goto(site.base + path)
