@@ -17,11 +17,12 @@ import shutil
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from sqlmodel import Session
@@ -43,6 +44,7 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run"]
 HAN = re.compile(r"[\u4e00-\u9fff]")
+T = TypeVar("T")
 
 
 @dataclass
@@ -79,20 +81,20 @@ def _seed(engine: Any, clock: FrozenClock) -> tuple[int, int, int]:
         return a.id, case.id, campaign.id  # type: ignore[return-value]
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+@contextmanager
+def serve(tmp: Path, seed: Callable[[Any, FrozenClock], T]) -> Iterator[tuple[str, Path, T]]:
+    """The app under uvicorn on a free port over a SQLite file SEED filled: (base URL, screenshot folder, seeded)."""
     if not Path(CHROMIUM).exists():
         missing_service(f"{CHROMIUM} is not installed (apt-get install chromium)")
     try:
         import uvicorn
     except ImportError:  # pragma: no cover - a dependency of the project
         missing_service("uvicorn is not installed")
-    tmp = tmp_path_factory.mktemp("browser")
     url = f"sqlite:///{tmp / 'pages.db'}"
     engine = make_engine(url)
     shared.models.metadata.create_all(engine)
     clock = FrozenClock(DEFAULT_NOW)
-    assignment_id, case_id, campaign_id = _seed(engine, clock)
+    seeded = seed(engine, clock)
     app = create_app(Settings(demo=True, database_url=url, data_dir=tmp / "data"), engine=engine, clock=clock,
                      kick=lambda: True)  # no broker here; delivery is tested elsewhere
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -108,14 +110,21 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         time.sleep(0.05)
     shots = Path(os.environ.get("GONGZHI_SCREENSHOT_DIR") or tmp / "screenshots")
     shots.mkdir(parents=True, exist_ok=True)
-    yield Site(base=f"http://127.0.0.1:{port}", assignment_id=assignment_id, case_id=case_id, shots=shots,
-               campaign_id=campaign_id)
-    server.should_exit = True
-    thread.join(10)
-    sock.close()
-    engine.dispose()
-    if not os.environ.get("GONGZHI_SCREENSHOT_DIR"):
-        shutil.rmtree(shots, ignore_errors=True)
+    try:
+        yield f"http://127.0.0.1:{port}", shots, seeded
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
+        engine.dispose()
+        if not os.environ.get("GONGZHI_SCREENSHOT_DIR"):
+            shutil.rmtree(shots, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    with serve(tmp_path_factory.mktemp("browser"), _seed) as (base, shots, (assignment_id, case_id, campaign_id)):
+        yield Site(base=base, assignment_id=assignment_id, case_id=case_id, shots=shots, campaign_id=campaign_id)
 
 
 @pytest.fixture(scope="module")
