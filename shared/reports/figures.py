@@ -618,9 +618,11 @@ def weekly_report(session: Session, week: IsoWeek, department_id: int | None, *,
 
 
 def weekly_reports(session: Session, week: IsoWeek, *, now: datetime, settings: Settings,
-                   departments: int | None = None) -> Iterator[tuple[WeeklyReport, ReportRows]]:
+                   departments: int | None = None,
+                   scopes: Sequence[int | None] | None = None) -> Iterator[tuple[WeeklyReport, ReportRows]]:
     """The full report and every active department's section, each with its rows — what the
-    weekly job sends.  `departments` caps the sections.
+    weekly job sends.  `departments` caps the sections; `scopes` names them instead (None: the
+    full report), in that order.
 
     Every statement runs once for all of them: the figures are among the per-department
     tallies; the week's rows (assignments due, overdue, callbacks) are fetched once and
@@ -632,8 +634,11 @@ def weekly_reports(session: Session, week: IsoWeek, *, now: datetime, settings: 
     window = _Window.ending_with(week, TREND_WEEKS, now, settings)
     wd = _working_days(session, settings, window)
     collected = _collect(session, window, wd)
-    scopes: list[int | None] = [None, *sorted(i for i, d in known.items() if d.active)[:departments]]
+    if scopes is None:
+        scopes = [None, *sorted(i for i, d in known.items() if d.active)[:departments]]
     wanted = [d for d in scopes if d is not None]
+    if any(d not in known for d in wanted):
+        raise NotFound()
     full_rows = _rows(session, week, None, now, settings, wd, known)
     repeated = _repeat_complaints_by_department(session, week, settings, now, known, wanted)
     highlights = _highlights_by_department(session, window, known, wanted)
