@@ -31,7 +31,7 @@ from shared.clock import FrozenClock
 from shared.errors import Invalid, NotFound
 from shared.inspections import service as inspections
 from shared.inspections.schemas import InspectionCreate
-from shared.reports.figures import check_reportable, report_for, weekly_report, weekly_rows
+from shared.reports.figures import check_reportable, report_for, weekly_report, weekly_reports, weekly_rows
 from shared.reports.model import Level
 from shared.reports.weeks import IsoWeek
 from shared.settings import Settings
@@ -342,6 +342,20 @@ def test_the_rows_behind_the_figures(session: Session, week: Week, world: World)
     gaj = weekly_rows(session, W40, world.dept("GAJ").id, now=AFTER, settings=Settings())
     assert [r.assignment_id for r in gaj.assignments_due] == [week.ids["A2"]] and gaj.overdue == []
     assert [c.reached for c in gaj.callbacks] == [True, False]
+
+
+def test_the_weekly_job_builds_every_section_as_it_would_be_built_alone(session: Session, week: Week,
+                                                                          world: World) -> None:
+    # The job fetches each list once for all departments and hands each section its share.
+    sections = list(weekly_reports(session, W40, now=AFTER, settings=Settings()))
+    assert [report.scope for report, _rows in sections][0] == "all" and len(sections) == len(world.departments) + 1
+    for report, rows in sections:
+        department_id = None if report.department is None else report.department.id
+        assert report == weekly_report(session, W40, department_id, now=AFTER, settings=Settings())
+        assert rows == weekly_rows(session, W40, department_id, now=AFTER, settings=Settings())
+    by_scope = {report.scope: report for report, _rows in sections}
+    assert by_scope["all"].overdue_list and by_scope["all"].repeat_complaints
+    assert by_scope["all"].highlights.largest_outcomes and by_scope["SCJG"].repeat_complaints
 
 
 def test_the_week_so_far_counts_up_to_now(session: Session, week: Week) -> None:

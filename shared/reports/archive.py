@@ -89,25 +89,36 @@ def _compute(session: Session, week: IsoWeek, department_id: int | None, *, now:
 
 def ensure(session: Session, week: IsoWeek, department_id: int | None, *, now: datetime,
            settings: Settings) -> Archived:
-    """The week's record for the scope, computed and inserted if there is none yet.
+    """The week's record for the scope, computed and inserted if there is none yet."""
+    return ensure_all(session, week, [department_id], now=now, settings=settings)[department_id]
+
+
+def ensure_all(session: Session, week: IsoWeek, department_ids: Sequence[int | None], *, now: datetime,
+               settings: Settings) -> dict[int | None, Archived]:
+    """The week's records for the scopes, those missing computed together (`figures.weekly_reports`:
+    each statement once for all of them) and inserted.
 
     INSERT … ON CONFLICT DO NOTHING, then read: two deliveries at once compute it
     both, the second one's insert waits for the first to commit and keeps its row.
     """
-    record = find(session, week, department_id)
-    if record is None:
+    missing = [d for d in department_ids if find(session, week, d) is None]
+    if missing:
         require_complete(week, now, settings)
-        report, rows = _compute(session, week, department_id, now=now, settings=settings)
         table = WeeklyReportRecord.__table__  # type: ignore[attr-defined]
         insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-        session.execute(insert(table).values(
-            week=str(week), scope=scope_of(department_id), department_id=department_id,
-            report=report.model_dump(mode="json"), rows=rows.model_dump(mode="json"),
-            generated_at=now, revision=1,
-        ).on_conflict_do_nothing(index_elements=["week", "scope"]))
+        built = figures.weekly_reports(session, week, now=now, settings=settings, scopes=missing)
+        for department_id, (report, rows) in zip(missing, built, strict=True):
+            session.execute(insert(table).values(
+                week=str(week), scope=scope_of(department_id), department_id=department_id,
+                report=report.model_dump(mode="json"), rows=rows.model_dump(mode="json"),
+                generated_at=now, revision=1,
+            ).on_conflict_do_nothing(index_elements=["week", "scope"]))
+    found: dict[int | None, Archived] = {}
+    for department_id in department_ids:
         record = find(session, week, department_id)
         assert record is not None
-    return _load(record)
+        found[department_id] = _load(record)
+    return found
 
 
 def regenerate(session: Session, actor: Actor, week: IsoWeek, *, now: datetime,

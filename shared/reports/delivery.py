@@ -125,8 +125,7 @@ def deliver_week(session: Session, week: IsoWeek, *, now: datetime, settings: Se
     existing = set(session.scalars(select(col(OutboxMessage.dedup_key))
                                    .where(col(OutboxMessage.dedup_key).in_(list(keys.values())))))
     scopes: list[int | None] = [None, *sorted({p.department_id for p in people if p.department_id is not None})]
-    records: dict[int | None, Archived] = {
-        d: archive.ensure(session, week, d, now=now, settings=settings) for d in scopes}
+    records: dict[int | None, Archived] = archive.ensure_all(session, week, scopes, now=now, settings=settings)
     emails: dict[tuple[int | None, str], render.RenderedEmail] = {}
     files: dict[tuple[int | None, str], tuple[MailAttachment, ...]] = {}
     for person in people:

@@ -200,3 +200,43 @@ def repeat_complaints(session: Session, scope: Sequence[ColumnElement[bool]], re
                                                     lead_department=refs.get(r.lead_department_id)))
     return [RepeatComplaint(credit_code=t.code, enterprise_name=t.name or "", cases=cases.get(t.code, []))
             for t in top], total
+
+
+def repeat_complaints_grouped(session: Session, visible: Any, refs: Mapping[int, DepartmentRef], *,
+                              listed: int = REPEAT_LISTED, cases_each: int = CASES_PER_ENTERPRISE,
+                              ) -> dict[int, tuple[list[RepeatComplaint], int]]:
+    """`repeat_complaints` for many scopes at once: `visible` is a subquery of (case_id, d) pairs,
+    each scope d the cases paired with it.  department -> (the listed ones, how many in all)."""
+    code = C.enterprise_credit_code
+    scoped = (select(visible.c.d, C.id, C.reference, C.title, C.created_at, C.lead_department_id,
+                     C.enterprise_name, code.label("code"))
+              .join_from(visible, Case.__table__, C.id == visible.c.case_id)  # type: ignore[attr-defined]
+              .where(code.is_not(None)).subquery("scoped"))
+    grouped = (select(scoped.c.d, scoped.c.code, func.count().label("n"), func.max(scoped.c.enterprise_name)
+                      .label("name"))
+               .group_by(scoped.c.d, scoped.c.code).having(func.count() >= 2).subquery("grouped"))
+    ranked = select(grouped, func.count().over(partition_by=grouped.c.d).label("total"),
+                    func.row_number().over(partition_by=grouped.c.d,
+                                           order_by=(grouped.c.n.desc(), grouped.c.code)).label("rank")
+                    ).subquery("ranked_codes")
+    top = session.execute(select(ranked).where(ranked.c.rank <= listed)
+                          .order_by(ranked.c.d, ranked.c.rank)).all()
+    found: dict[int, tuple[list[RepeatComplaint], int]] = {}
+    if not top:
+        return found
+    tops = select(ranked.c.d, ranked.c.code).where(ranked.c.rank <= listed).subquery("tops")
+    cases_ranked = (
+        select(scoped, func.row_number().over(partition_by=(scoped.c.d, scoped.c.code),
+                                              order_by=(scoped.c.created_at, scoped.c.id)).label("position"))
+        .join(tops, and_(tops.c.d == scoped.c.d, tops.c.code == scoped.c.code)).subquery("cases_ranked"))
+    cases: dict[tuple[int, str], list[CaseRef]] = {}
+    for r in session.execute(select(cases_ranked).where(cases_ranked.c.position <= cases_each)
+                             .order_by(cases_ranked.c.d, cases_ranked.c.code, cases_ranked.c.position)):
+        cases.setdefault((r.d, r.code), []).append(CaseRef(id=r.id, reference=r.reference, title=r.title,
+                                                           created_at=r.created_at,
+                                                           lead_department=refs.get(r.lead_department_id)))
+    for t in top:
+        listed_here, _ = found.setdefault(t.d, ([], t.total))
+        listed_here.append(RepeatComplaint(credit_code=t.code, enterprise_name=t.name or "",
+                                           cases=cases.get((t.d, t.code), [])))
+    return found

@@ -498,6 +498,74 @@ def _highlights(session: Session, window: _Window, departments: dict[int, Depart
     return Highlights(typical_cases_closed=typical_cases, largest_outcomes=outcomes)
 
 
+def _repeat_complaints_by_department(
+        session: Session, week: IsoWeek, settings: Settings, now: datetime, departments: dict[int, Department],
+        wanted: Sequence[int]) -> dict[int | None, tuple[list[RepeatComplaint], int]]:
+    """`_repeat_complaints` for all departments (None) and for each of `wanted`, in two statements."""
+    window = _Window.ending_with(week, REPEAT_WEEKS, now, settings)
+    refs = {i: _ref(d) for i, d in departments.items()}
+    found: dict[int | None, tuple[list[RepeatComplaint], int]] = {
+        None: facts.repeat_complaints(session, [window.within(C.created_at)], refs)}
+    # A case is in a department's scope when the department leads it or it is shared with it.
+    led = select(C.id.label("case_id"), C.lead_department_id.label("d")).where(window.within(C.created_at))
+    shared = (select(SHARE.case_id.label("case_id"), SHARE.department_id.label("d"))
+              .select_from(CaseShare.__table__.join(Case.__table__, C.id == SHARE.case_id))  # type: ignore[attr-defined]
+              .where(window.within(C.created_at)))
+    by_department = facts.repeat_complaints_grouped(session, led.union(shared).subquery("visible"), refs)
+    for department_id in wanted:
+        found[department_id] = by_department.get(department_id, ([], 0))
+    return found
+
+
+def _highlights_by_department(session: Session, window: _Window, departments: dict[int, Department],
+                              wanted: Sequence[int]) -> dict[int | None, Highlights]:
+    """`_highlights` for all departments (None) and for each of `wanted`: the week's typical cases
+    closed (a handful) with the departments they are shared with, and each department's largest
+    outcomes by a window function — the overall largest are among the departments' largest."""
+    week_start, upto = window.bounds[-2], window.upto
+
+    def in_week(column: Any) -> ColumnElement[bool]:
+        return and_(column >= week_start, column < upto)
+
+    typical = [row for row in session.execute(
+        select(*_CASE_REF_COLUMNS).where(C.is_typical.is_(True), in_week(C.closed_at)).order_by(C.closed_at, C.id))]
+    shares: dict[int, set[int]] = defaultdict(set)
+    if typical:
+        for case_id, department_id in session.execute(
+                select(SHARE.case_id, SHARE.department_id).where(SHARE.case_id.in_([r.id for r in typical]))):
+            shares[case_id].add(department_id)
+
+    size = (F.fines_yuan + F.losses_recovered_yuan).label("size")
+    position = func.row_number().over(partition_by=A.department_id, order_by=(size.desc(), F.id)).label("position")
+    ranked = (
+        select(*_CASE_REF_COLUMNS, A.department_id.label("department_id"), F.id.label("feedback_id"),
+               F.fines_yuan, F.losses_recovered_yuan, F.cases_filed, size, position)
+        .select_from(Feedback.__table__  # type: ignore[attr-defined]
+                     .join(Assignment.__table__, A.id == F.assignment_id)  # type: ignore[attr-defined]
+                     .join(Case.__table__, C.id == A.case_id))  # type: ignore[attr-defined]
+        .where(F.review_decision == ReviewDecision.APPROVED, in_week(F.reviewed_at), size > 0)
+        .subquery("ranked")
+    )
+    largest = list(session.execute(select(ranked).where(ranked.c.position <= LARGEST_OUTCOMES_LIMIT)
+                                   .order_by(ranked.c.size.desc(), ranked.c.feedback_id)))
+
+    def outcome(row: Any) -> OutcomeHighlight:
+        return OutcomeHighlight(case=_case_ref(row, departments), department=_ref(departments[row.department_id]),
+                                feedback_id=row.feedback_id, fines_yuan=Decimal(row.fines_yuan).quantize(MONEY),
+                                losses_recovered_yuan=Decimal(row.losses_recovered_yuan).quantize(MONEY),
+                                cases_filed=row.cases_filed)
+
+    found: dict[int | None, Highlights] = {None: Highlights(
+        typical_cases_closed=[_case_ref(r, departments) for r in typical[:TYPICAL_CASES_LIMIT]],
+        largest_outcomes=[outcome(r) for r in largest[:LARGEST_OUTCOMES_LIMIT]])}
+    for department_id in wanted:
+        visible = [r for r in typical if r.lead_department_id == department_id or department_id in shares[r.id]]
+        found[department_id] = Highlights(
+            typical_cases_closed=[_case_ref(r, departments) for r in visible[:TYPICAL_CASES_LIMIT]],
+            largest_outcomes=[outcome(r) for r in largest if r.department_id == department_id])
+    return found
+
+
 # ------------------------------------------------------------------ league table
 
 
@@ -541,27 +609,69 @@ def weekly_report(session: Session, week: IsoWeek, department_id: int | None, *,
     window = _Window.ending_with(week, TREND_WEEKS, now, settings)
     wd = _working_days(session, settings, window)
     collected = _collect(session, window, wd)
-    return _report(session, week, department_id, window, wd, departments, collected)
+    repeated, repeated_total = _repeat_complaints(session, week, settings, now, departments, department_id)
+    lists = _Lists(overdue=_overdue_items(session, window, wd, departments, department_id, OVERDUE_LIST_LIMIT),
+                   repeated=repeated, repeated_total=repeated_total,
+                   highlights=_highlights(session, window, departments, department_id))
+    return _report(session, week, department_id, window, departments=departments, collected=collected,
+                   lists=lists)
 
 
 def weekly_reports(session: Session, week: IsoWeek, *, now: datetime, settings: Settings,
-                   departments: int | None = None) -> Iterator[tuple[WeeklyReport, ReportRows]]:
+                   departments: int | None = None,
+                   scopes: Sequence[int | None] | None = None) -> Iterator[tuple[WeeklyReport, ReportRows]]:
     """The full report and every active department's section, each with its rows — what the
-    weekly job sends.  The grouped statements run once for all of them: every section's
-    figures are already among the per-department tallies.  `departments` caps the sections."""
+    weekly job sends.  `departments` caps the sections; `scopes` names them instead (None: the
+    full report), in that order.
+
+    Every statement runs once for all of them: the figures are among the per-department
+    tallies; the week's rows (assignments due, overdue, callbacks) are fetched once and
+    each section takes its department's; the overdue list is the head of the overdue rows;
+    repeat complaints and highlights come from one grouped statement each.  Each section
+    is the same as `weekly_report` + `weekly_rows` for its department (tested).
+    """
     known = _departments(session)
     window = _Window.ending_with(week, TREND_WEEKS, now, settings)
     wd = _working_days(session, settings, window)
     collected = _collect(session, window, wd)
-    scopes: list[int | None] = [None, *sorted(i for i, d in known.items() if d.active)[:departments]]
+    if scopes is None:
+        scopes = [None, *sorted(i for i, d in known.items() if d.active)[:departments]]
+    wanted = [d for d in scopes if d is not None]
+    if any(d not in known for d in wanted):
+        raise NotFound()
+    full_rows = _rows(session, week, None, now, settings, wd, known)
+    repeated = _repeat_complaints_by_department(session, week, settings, now, known, wanted)
+    highlights = _highlights_by_department(session, window, known, wanted)
     # One section at a time: the job renders and drops each before the next is built.
     for scope in scopes:
-        yield (_report(session, week, scope, window, wd, known, collected),
-               _rows(session, week, scope, now, settings, wd, known))
+        rows = full_rows if scope is None else _rows_of(full_rows, scope)
+        lists = _Lists(overdue=rows.overdue[:OVERDUE_LIST_LIMIT], repeated=repeated[scope][0],
+                       repeated_total=repeated[scope][1], highlights=highlights[scope])
+        yield _report(session, week, scope, window, departments=known, collected=collected, lists=lists), rows
 
 
-def _report(session: Session, week: IsoWeek, department_id: int | None, window: _Window, wd: WorkingDays,
-            departments: dict[int, Department], collected: tuple[dict[Key, _Tally], list[int]]) -> WeeklyReport:
+def _rows_of(rows: ReportRows, department_id: int) -> ReportRows:
+    """A department's share of the week's rows (filtering keeps every list's order)."""
+    return ReportRows(
+        assignments_due=[r for r in rows.assignments_due if r.department.id == department_id],
+        overdue=[i for i in rows.overdue if i.department.id == department_id],
+        callbacks=[r for r in rows.callbacks if r.department.id == department_id],
+    )
+
+
+@dataclass
+class _Lists:
+    """What a report names besides its figures."""
+
+    overdue: list[OverdueItem]
+    repeated: list[RepeatComplaint]
+    repeated_total: int
+    highlights: Highlights
+
+
+def _report(session: Session, week: IsoWeek, department_id: int | None, window: _Window, *,
+            departments: dict[int, Department], collected: tuple[dict[Key, _Tally], list[int]],
+            lists: _Lists) -> WeeklyReport:
     tallies, overall_inspections = collected
     settings, now = window.settings, window.now
 
@@ -576,7 +686,6 @@ def _report(session: Session, week: IsoWeek, department_id: int | None, window: 
         return total
 
     current = len(window.weeks) - 1
-    repeated, repeated_total = _repeat_complaints(session, week, settings, now, departments, department_id)
     trend = [WeekPoint(week=str(w), figures=scope_tally(i).figures()) for i, w in enumerate(window.weeks)]
     floors = levels.floors(settings)
     tz = settings.tz
@@ -593,10 +702,10 @@ def _report(session: Session, week: IsoWeek, department_id: int | None, window: 
         previous_week=trend[current - 1].figures,
         trend=trend,
         league_table=_league(tallies, departments, current, floors),
-        overdue_list=_overdue_items(session, window, wd, departments, department_id, OVERDUE_LIST_LIMIT),
-        repeat_complaints=repeated,
-        repeat_complaint_total=repeated_total,
-        highlights=_highlights(session, window, departments, department_id),
+        overdue_list=lists.overdue,
+        repeat_complaints=lists.repeated,
+        repeat_complaint_total=lists.repeated_total,
+        highlights=lists.highlights,
     )
 
 

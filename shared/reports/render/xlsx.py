@@ -6,8 +6,9 @@ numbers (rates as fractions formatted 0.0%, money as #,##0.00) and times are
 real Excel datetimes in local time, so a reader can sort, filter and sum.  The
 header row is frozen; column widths count a Chinese character as two.
 
-Written in openpyxl's write-only mode: a week of a large city is tens of
-thousands of rows, and a streamed sheet keeps the report job's memory flat.
+Written with XlsxWriter in constant-memory mode: a week of a large city is
+tens of thousands of rows, each row goes to disk as it is written, and one
+Format object per (number format, fill) serves every cell that uses it.
 """
 
 from __future__ import annotations
@@ -15,18 +16,16 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
 from io import BytesIO
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+import xlsxwriter
+from xlsxwriter.format import Format
+from xlsxwriter.worksheet import Worksheet
 
 from shared.i18n import N_, normalise_language, state_label
 from shared.reports.model import Rate, ReportRows, WeeklyReport
@@ -34,8 +33,7 @@ from shared.reports.render import common as c
 from shared.reports.weeks import IsoWeek
 
 MAX_WIDTH = 60
-_HEADER_FONT = Font(bold=True)
-_HEADER_FILL = PatternFill("solid", fgColor="F2F2F2")
+_HEADER_STYLE = {"bold": True, "bg_color": "#F2F2F2", "pattern": 1, "align": "center", "valign": "vcenter"}
 _LEVEL_FILL = {"red": "FEE2E2", "yellow": "FEF3C7", "green": "DCFCE7"}
 
 
@@ -86,8 +84,11 @@ def _value(value: Any) -> Any:
 
 class _Book:
     def __init__(self, lang: str, tz: ZoneInfo) -> None:
-        self.wb = Workbook(write_only=True)
+        self.out = BytesIO()
+        self.wb = xlsxwriter.Workbook(self.out, {"constant_memory": True})
         self.lang, self.tz = lang, tz
+        self.header = self.wb.add_format(_HEADER_STYLE)
+        self._formats: dict[tuple[Fmt, str | None], Format | None] = {}
 
     def message(self, key: str, **params: object) -> str:
         return c.message(key, self.lang, **params)
@@ -100,11 +101,23 @@ class _Book:
             return None
         return self.message("report.yes") if value else self.message("report.no")
 
+    def format(self, f: Fmt, fill: str | None) -> Format | None:
+        """One Format per (number format, fill), shared by every cell that uses it."""
+        key = (f, fill)
+        if key not in self._formats:
+            style: dict[str, Any] = {}
+            if f not in _PLAIN:
+                style["num_format"] = f.value
+            if fill:
+                style.update(bg_color=f"#{fill}", pattern=1)
+            self._formats[key] = self.wb.add_format(style) if style else None
+        return self._formats[key]
+
     def sheet(self, title_key: str, columns: Sequence[Column], rows: Sequence[Sequence[Any]], *,
               fills: Callable[[int], dict[int, str]] | None = None,
               formats: Callable[[int], dict[int, Fmt]] | None = None, notes: Sequence[str] = ()) -> None:
         """One sheet: a frozen header row, then ROWS; FILLS and FORMATS override colours and formats per cell."""
-        ws: WriteOnlyWorksheet = self.wb.create_sheet(self.message(title_key))
+        ws: Worksheet = self.wb.add_worksheet(self.message(title_key))
         headers = [self.message(col.key) for col in columns]
         values = [[_value(v) for v in row] for row in rows]
 
@@ -115,47 +128,45 @@ class _Book:
 
         for n in range(len(columns)):
             widest = max([display_width(headers[n]), *(_width(row[n], fmt(r, n)) for r, row in enumerate(values))])
-            ws.column_dimensions[get_column_letter(n + 1)].width = min(MAX_WIDTH, widest + 2)
-        ws.freeze_panes = "A2"
+            ws.set_column(n, n, min(MAX_WIDTH, widest + 2))
+        ws.freeze_panes(1, 0)
         if values:
-            ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{len(values) + 1}"
-        header_cells = []
-        for text in headers:
-            head = WriteOnlyCell(ws, value=text)
-            head.font, head.fill = _HEADER_FONT, _HEADER_FILL
-            head.alignment = Alignment(horizontal="center", vertical="center", wrap_text=False)
-            header_cells.append(head)
-        ws.append(header_cells)
-        # A write-only sheet serialises each row as it is appended, so one styled cell per
-        # (column, format, fill) can carry every row's value: a new cell per value costs
-        # more than writing it (a week's due list is tens of thousands of rows).
-        styled: dict[tuple[int, Fmt, str | None], Any] = {}
-
-        def cell(n: int, value: Any, f: Fmt, fill: str | None) -> Any:
-            if value is None or (f in _PLAIN and fill is None):
-                return value
-            reused = styled.get((n, f, fill))
-            if reused is None:
-                reused = styled[(n, f, fill)] = WriteOnlyCell(ws)
-                if f not in _PLAIN:
-                    reused.number_format = f.value
-                if fill:
-                    reused.fill = PatternFill("solid", fgColor=fill)
-            reused.value = value
-            return reused
-
-        for r, row in enumerate(values):
-            colour = fills(r) if fills else {}
-            ws.append([cell(n, value, fmt(r, n), colour.get(n)) for n, value in enumerate(row)])
+            ws.autofilter(0, 0, len(values), len(columns) - 1)
+        for n, text in enumerate(headers):
+            ws.write_string(0, n, text, self.header)
+        plain = [self.format(col.fmt, None) for col in columns]
+        for r, row in enumerate(values, start=1):
+            colour = fills(r - 1) if fills else None
+            overrides = per_row[r - 1] if per_row else None
+            for n, value in enumerate(row):
+                if value is None:
+                    continue
+                style = plain[n]
+                if colour or overrides:
+                    style = self.format(overrides.get(n, columns[n].fmt) if overrides else columns[n].fmt,
+                                        colour.get(n) if colour else None)
+                _write(ws, r, n, value, style)
         if notes:
-            ws.append([])
-            for note in notes:
-                ws.append([note])
+            for r, note in enumerate(notes, start=len(values) + 2):
+                ws.write_string(r, 0, note)
 
     def bytes(self) -> bytes:
-        out = BytesIO()
-        self.wb.save(out)
-        return out.getvalue()
+        self.wb.close()
+        return self.out.getvalue()
+
+
+def _write(ws: Worksheet, r: int, n: int, value: Any, style: Format | None) -> None:
+    # By type, not ws.write's guessing: a text that starts with "=" stays text.
+    if isinstance(value, str):
+        ws.write_string(r, n, value, style)
+    elif isinstance(value, bool):
+        ws.write_boolean(r, n, value, style)
+    elif isinstance(value, (int, float)):
+        ws.write_number(r, n, value, style)
+    elif isinstance(value, (datetime, date)):
+        ws.write_datetime(r, n, value, style)
+    else:
+        ws.write_string(r, n, str(value), style)
 
 
 def _figures_sheet(book: _Book, report: WeeklyReport) -> None:
@@ -275,9 +286,11 @@ def render_xlsx(report: WeeklyReport, rows: ReportRows, *, language: str,
                 timezone: str = c.DEFAULT_TIMEZONE) -> bytes:
     """The weekly summary's workbook: figures, league table, trend and the week's rows, in LANGUAGE."""
     book = _Book(normalise_language(language), ZoneInfo(timezone))
-    book.wb.properties.title = f"{c.report_title(report, book.lang)} {c.week_title(report.week, book.lang)}"
-    book.wb.properties.creator = c.message("email.app_name", book.lang)
-    book.wb.properties.created = book.wb.properties.modified = report.generated_at.replace(tzinfo=None)
+    book.wb.set_properties({
+        "title": f"{c.report_title(report, book.lang)} {c.week_title(report.week, book.lang)}",
+        "author": c.message("email.app_name", book.lang),
+        "created": report.generated_at.replace(tzinfo=None),
+    })
     _figures_sheet(book, report)
     _league_sheet(book, report)
     _trend_sheet(book, report)
