@@ -79,6 +79,10 @@ class Settings(BaseSettings):
     report_red_overdue_working_days: int = Field(default=3, ge=1, le=60)  # anything overdue longer is red
     # Monday (or the first working day after a holiday Monday) at this local time.
     report_send_at: time = time(8, 0)
+    # The artefacts of many sections are rendered in worker processes (0: one per CPU), when
+    # they hold at least this many rows between them; a small week renders in the job's own process.
+    report_render_processes: int = Field(default=0, ge=0, le=64)
+    report_render_parallel_rows: int = Field(default=20_000, ge=0)
 
     @model_validator(mode="after")
     def _defaults_and_secret(self) -> Settings:

@@ -95,15 +95,22 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 20.0, interval: fl
 
 
 def redis_test_url(db: int = 14) -> str:
-    """The machine's Redis (GONGZHI_TEST_REDIS_URL) on database `db`; skips if it is down."""
+    """A clean Redis database for one test's broker; skips if Redis is down.
+
+    A run given its own database (GONGZHI_TEST_REDIS_URL) keeps every such test in it: tests run
+    one at a time and each starts from an empty database, so two runs side by side (a session's
+    and CI's) never deliver each other's tasks.  Otherwise each test uses database `db`.
+    """
     import redis
 
     from tests.conftest import REDIS_URL, missing_service
 
-    base = REDIS_URL.rsplit("/", 1)[0]
-    url = f"{base}/{db}"
+    own = os.environ.get("GONGZHI_TEST_REDIS_URL")
+    url = own or f"{REDIS_URL.rsplit('/', 1)[0]}/{db}"
     try:
-        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+        client = redis.Redis.from_url(url, socket_connect_timeout=2)
+        client.ping()
+        client.flushdb()
     except Exception as exc:  # noqa: BLE001 - any failure means "not here"
         missing_service(f"Redis not reachable at {url}: {exc.__class__.__name__}")
     return url

@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import redis
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -59,7 +58,6 @@ def test_reminder_pass_in_a_real_worker_delivers_each_digest_once(
     postgres_database: str, tmp_path: Path
 ) -> None:
     broker = redis_test_url(db=12)
-    redis.Redis.from_url(broker).flushdb()  # db 12 is this test's own
     engine = make_engine(postgres_database)
     _truncate_all(engine)
     _overdue_world(engine)

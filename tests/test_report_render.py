@@ -23,6 +23,7 @@ from docx import Document
 from openpyxl import load_workbook
 
 from shared.reports.render import render_docx, render_email, render_xlsx
+from shared.reports.render.batch import Artefacts, Job, RenderStats, render_many
 from shared.reports.render.email import BAR_PX
 from shared.reports.render.suggestions import suggestions
 from shared.reports.render.xlsx import display_width
@@ -239,6 +240,44 @@ def test_a_heads_word_file_says_whose_section_it_is() -> None:
     assert len(league.rows) == 1 + 8
     advice = [p.text for p in doc.paragraphs if p.text.startswith("（") and "按时反馈率低于" in p.text]
     assert advice and all("市场监督管理局" not in a for a in advice)  # speaks of its own department
+
+
+# ---------------------------------------------------------------- many at once
+
+
+def _contents(artefacts: Artefacts) -> tuple[str, str, list[list[list[Any]]]]:
+    """What a reader sees in each file (zip entries carry write times, so not the bytes)."""
+    words = "\n".join(p.text for p in _docx(artefacts.docx).paragraphs)
+    book = load_workbook(BytesIO(artefacts.xlsx))
+    cells = [[[c.value for c in row] for row in ws.iter_rows()] for ws in book.worksheets]
+    return artefacts.email.html, words, cells
+
+
+def test_a_pool_of_processes_renders_what_this_process_renders() -> None:
+    """The weekly job renders its sections in worker processes when the week is large; each
+    email, Word file and workbook must be the same as one rendered here, in the jobs' order."""
+    jobs = [("all", Job(weekly_report(), report_rows(), "zh-CN")), ("head", Job(head_report(), report_rows(), "en")),
+            ("quiet", Job(quiet_report(), report_rows(), "zh-CN"))]
+    here = RenderStats()
+    alone = list(render_many(jobs, base_url="https://gongzhi.example", timezone="Asia/Shanghai", processes=1,
+                             parallel_rows=0, stats=here))
+    pooled = RenderStats()
+    together = list(render_many(jobs, base_url="https://gongzhi.example", timezone="Asia/Shanghai", processes=2,
+                                parallel_rows=0, stats=pooled))
+    assert here.processes == 1 and pooled.processes == 2
+    assert [k for k, _a in together] == ["all", "head", "quiet"]
+    for (_k, a), (_k2, b) in zip(alone, together, strict=True):
+        assert _contents(a) == _contents(b)
+    assert "Weekly" in together[1][1].email.subject and "周报" in together[0][1].email.subject
+    assert len(pooled.sets) == 3 and pooled.cpu_s > 0 and pooled.peak_rss_mb > 0
+
+
+def test_a_small_week_renders_in_this_process() -> None:
+    stats = RenderStats()
+    jobs = [("all", Job(weekly_report(), report_rows(), "zh-CN")), ("head", Job(head_report(), report_rows(), "zh-CN"))]
+    list(render_many(jobs, base_url="https://gongzhi.example", timezone="Asia/Shanghai", processes=2,
+                     parallel_rows=10_000, stats=stats))
+    assert stats.processes == 1 and len(stats.sets) == 2
 
 
 # ---------------------------------------------------------------- Excel

@@ -33,10 +33,11 @@ from shared.i18n import N_, message, normalise_language
 from shared.outbox import service as outbox
 from shared.outbox.models import OutboxMessage
 from shared.outbox.smtp import MailAttachment
-from shared.reports import archive, figures, render
+from shared.reports import archive, figures
 from shared.reports.archive import Archived
 from shared.reports.archive_models import WeeklyReportDelivery, WeeklyReportRecord
 from shared.reports.model import WeeklyReport
+from shared.reports.render.batch import Artefacts, Job, render_many
 from shared.reports.schedule import due_weeks
 from shared.reports.weeks import IsoWeek
 from shared.settings import Settings
@@ -64,14 +65,10 @@ def file_name(report: WeeklyReport, extension: str, lang: str) -> str:
     return f"{stem}.{extension}"
 
 
-def attachments(archived: Archived, lang: str, timezone: str) -> tuple[MailAttachment, ...]:
-    """The Word file and the Excel workbook of an archived report, in `lang`."""
-    return (
-        MailAttachment(file_name(archived.report, "docx", lang), DOCX,
-                       render.render_docx(archived.report, language=lang, timezone=timezone)),
-        MailAttachment(file_name(archived.report, "xlsx", lang), XLSX,
-                       render.render_xlsx(archived.report, archived.rows, language=lang, timezone=timezone)),
-    )
+def attachments(report: WeeklyReport, artefacts: Artefacts, lang: str) -> tuple[MailAttachment, ...]:
+    """The Word file and the Excel workbook of a rendered report, named in `lang`."""
+    return (MailAttachment(file_name(report, "docx", lang), DOCX, artefacts.docx),
+            MailAttachment(file_name(report, "xlsx", lang), XLSX, artefacts.xlsx))
 
 
 @dataclass(frozen=True)
@@ -126,21 +123,23 @@ def deliver_week(session: Session, week: IsoWeek, *, now: datetime, settings: Se
                                    .where(col(OutboxMessage.dedup_key).in_(list(keys.values())))))
     scopes: list[int | None] = [None, *sorted({p.department_id for p in people if p.department_id is not None})]
     records: dict[int | None, Archived] = archive.ensure_all(session, week, scopes, now=now, settings=settings)
-    emails: dict[tuple[int | None, str], render.RenderedEmail] = {}
-    files: dict[tuple[int | None, str], tuple[MailAttachment, ...]] = {}
+    # Each (scope, language) someone still waits for is rendered once, on every core.
+    wanted = {(p.department_id, p.language) for p in people if keys[p.user_id] not in existing}
+    jobs = [((scope, lang), Job(records[scope].report, records[scope].rows, lang)) for scope, lang in sorted(
+        wanted, key=lambda w: (w[0] is not None, w[0] or 0, w[1]))]
+    rendered = dict(render_many(jobs, base_url=settings.base_url, timezone=settings.timezone,
+                                processes=settings.report_render_processes,
+                                parallel_rows=settings.report_render_parallel_rows))
     for person in people:
         key = keys[person.user_id]
         archived = records[person.department_id]
         if key not in existing:
             lang, scope = person.language, person.department_id
-            if (scope, lang) not in emails:
-                emails[scope, lang] = render.render_email(archived.report, language=lang,
-                                                          base_url=settings.base_url, timezone=settings.timezone)
-                files[scope, lang] = attachments(archived, lang, settings.timezone)
-            email = emails[scope, lang]
-            if outbox.enqueue(session, key=key, kind=KIND, to_address=person.email, subject=email.subject,
-                              body_text=email.text, body_html=email.html, now=now,
-                              recipient_user_id=person.user_id, attachments=files[scope, lang]):
+            artefacts = rendered[scope, lang]
+            if outbox.enqueue(session, key=key, kind=KIND, to_address=person.email, subject=artefacts.email.subject,
+                              body_text=artefacts.email.text, body_html=artefacts.email.html, now=now,
+                              recipient_user_id=person.user_id,
+                              attachments=attachments(archived.report, artefacts, lang)):
                 result.queued += 1
                 result.queued_to.append(person.email)
             else:

@@ -66,12 +66,25 @@ def display_width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
 
 
-def _width(value: Any, fmt: Fmt) -> int:
-    if value is None:
-        return 0
-    if fmt in _FIXED_WIDTH:
-        return _FIXED_WIDTH[fmt]
-    return display_width(str(value))
+def _column_width(header: str, values: Sequence[Sequence[Any]], n: int, fmt: Callable[[int, int], Fmt]) -> int:
+    """The widest cell of column N in display characters, header included.
+
+    A text of k characters is at most 2k wide, so most cells are passed over
+    without measuring them: a week's workbook holds a million cells.
+    """
+    widest = display_width(header)
+    for r, row in enumerate(values):
+        value = row[n]
+        if value is None:
+            continue
+        f = fmt(r, n)
+        if f in _FIXED_WIDTH:
+            widest = max(widest, _FIXED_WIDTH[f])
+            continue
+        text = value if isinstance(value, str) else str(value)
+        if 2 * len(text) > widest:
+            widest = max(widest, display_width(text))
+    return widest
 
 
 def _value(value: Any) -> Any:
@@ -113,13 +126,19 @@ class _Book:
             self._formats[key] = self.wb.add_format(style) if style else None
         return self._formats[key]
 
-    def sheet(self, title_key: str, columns: Sequence[Column], rows: Sequence[Sequence[Any]], *,
+    def sheet(self, title_key: str, columns: Sequence[Column], rows: list[list[Any]], *,
               fills: Callable[[int], dict[int, str]] | None = None,
               formats: Callable[[int], dict[int, Fmt]] | None = None, notes: Sequence[str] = ()) -> None:
         """One sheet: a frozen header row, then ROWS; FILLS and FORMATS override colours and formats per cell."""
         ws: Worksheet = self.wb.add_worksheet(self.message(title_key))
         headers = [self.message(col.key) for col in columns]
-        values = [[_value(v) for v in row] for row in rows]
+        # Converted in place: a week's rows are built for this sheet alone, and a copy of a
+        # million cells would double what rendering holds.
+        values = rows
+        for row in values:
+            for n, v in enumerate(row):
+                if isinstance(v, (Rate, Decimal)):
+                    row[n] = _value(v)
 
         per_row = [formats(r) for r in range(len(values))] if formats else None
 
@@ -127,8 +146,7 @@ class _Book:
             return per_row[r].get(n, columns[n].fmt) if per_row else columns[n].fmt
 
         for n in range(len(columns)):
-            widest = max([display_width(headers[n]), *(_width(row[n], fmt(r, n)) for r, row in enumerate(values))])
-            ws.set_column(n, n, min(MAX_WIDTH, widest + 2))
+            ws.set_column(n, n, min(MAX_WIDTH, _column_width(headers[n], values, n, fmt) + 2))
         ws.freeze_panes(1, 0)
         if values:
             ws.autofilter(0, 0, len(values), len(columns) - 1)

@@ -1,0 +1,181 @@
+"""Rendering many weekly-summary artefacts at once, on every core.
+
+The weekly job renders the full report and one section per department, each as
+the email, the Word file and the workbook.  For a large city that is about a
+million spreadsheet cells and a hundred documents: pure-Python work (XlsxWriter,
+python-docx, Jinja2) that a single process does at one core's speed, while the
+server it runs on has several.  Each set of artefacts is a pure function of a
+report, its rows and a language, so the sets are shared out between this process
+and helper processes when there is enough to render to pay for starting them
+(`Settings.report_render_processes`, `Settings.report_render_parallel_rows`);
+otherwise everything renders here.  Either way the files are the same.
+
+The helpers are plain child interpreters (``python -m shared.reports.render.batch``)
+given their share as a pickle on stdin and answering on stdout, not a
+``multiprocessing`` pool: the job runs in a Celery prefork pool process, which is
+daemonic, and ``multiprocessing`` refuses to start children from one.  A helper
+whose parent dies reads end-of-file or writes into a closed pipe, and exits.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Hashable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from shared.reports.model import ReportRows, WeeklyReport
+from shared.reports.render.docx import render_docx
+from shared.reports.render.email import RenderedEmail, render_email
+from shared.reports.render.xlsx import render_xlsx
+
+K = TypeVar("K", bound=Hashable)
+
+
+@dataclass(frozen=True)
+class Artefacts:
+    """One report's three forms, in one language."""
+
+    email: RenderedEmail
+    docx: bytes
+    xlsx: bytes
+
+
+@dataclass(frozen=True)
+class Job:
+    report: WeeklyReport
+    rows: ReportRows
+    language: str
+
+
+def render_set(job: Job, base_url: str, timezone: str) -> Artefacts:
+    """The email, the Word file and the workbook of one report in one language."""
+    return Artefacts(
+        email=render_email(job.report, language=job.language, base_url=base_url, timezone=timezone),
+        docx=render_docx(job.report, language=job.language, timezone=timezone),
+        xlsx=render_xlsx(job.report, job.rows, language=job.language, timezone=timezone),
+    )
+
+
+@dataclass
+class RenderStats:
+    """What rendering cost, wherever it ran: CPU seconds and the largest resident size of a
+    process that rendered (the benchmark reads them; the pool's workers are not our children)."""
+
+    processes: int = 1
+    cpu_s: float = 0.0
+    peak_rss_mb: float = 0.0
+    sets: list[float] = field(default_factory=list)
+
+    def add(self, cpu_s: float, peak_rss_mb: float) -> None:
+        self.cpu_s += cpu_s
+        self.sets.append(cpu_s)
+        self.peak_rss_mb = max(self.peak_rss_mb, peak_rss_mb)
+
+
+def _measured(job: Job, base_url: str, timezone: str) -> tuple[Artefacts, float, float]:
+    started = time.process_time()
+    artefacts = render_set(job, base_url, timezone)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return artefacts, time.process_time() - started, peak_mb
+
+
+def processes_for(configured: int) -> int:
+    """0 means one per CPU this process may run on."""
+    if configured:
+        return configured
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _rows(job: Job) -> int:
+    return len(job.rows.assignments_due) + len(job.rows.overdue) + len(job.rows.callbacks)
+
+
+def _share_out(sizes: Sequence[int], parts: int) -> list[list[int]]:
+    """Indexes into `parts` lists of nearly equal total size (largest first, each to the lightest)."""
+    shares: list[list[int]] = [[] for _ in range(parts)]
+    loads = [0] * parts
+    for i in sorted(range(len(sizes)), key=lambda i: -sizes[i]):
+        lightest = loads.index(min(loads))
+        shares[lightest].append(i)
+        loads[lightest] += sizes[i] + 1
+    return shares
+
+
+def render_many(jobs: Sequence[tuple[K, Job]], *, base_url: str, timezone: str, processes: int,
+                parallel_rows: int, stats: RenderStats | None = None) -> Iterator[tuple[K, Artefacts]]:
+    """Each job's artefacts, in the jobs' order.
+
+    Shared between this process and PROCESSES - 1 helpers when there are several
+    jobs and at least PARALLEL_ROWS rows among them; all here otherwise.
+    """
+    stats = stats if stats is not None else RenderStats()
+    workers = min(processes_for(processes), len(jobs))
+    if workers < 2 or sum(_rows(job) for _key, job in jobs) < parallel_rows:
+        for key, job in jobs:
+            artefacts, cpu_s, peak_mb = _measured(job, base_url, timezone)
+            stats.add(cpu_s, peak_mb)
+            yield key, artefacts
+        return
+    stats.processes = workers
+    # This process already holds every section: it takes the lightest share, the helpers the rest.
+    *theirs, mine = _share_out([_rows(job) for _key, job in jobs], workers)
+    helpers = []
+    for share in theirs:
+        helper = subprocess.Popen([sys.executable, "-m", __name__], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, stderr=tempfile.TemporaryFile())
+        assert helper.stdin is not None
+        # The helper reads all of its share before it renders, so this write cannot wait on it.
+        pickle.dump(([jobs[i][1] for i in share], base_url, timezone), helper.stdin, pickle.HIGHEST_PROTOCOL)
+        helper.stdin.close()
+        helpers.append((share, helper))
+    done: dict[int, Artefacts] = {}
+    try:
+        for i in mine:
+            artefacts, cpu_s, peak_mb = _measured(jobs[i][1], base_url, timezone)
+            stats.add(cpu_s, peak_mb)
+            done[i] = artefacts
+        for share, helper in helpers:
+            assert helper.stdout is not None
+            out = helper.stdout.read()
+            if helper.wait() != 0:
+                raise RuntimeError(f"report render helper failed ({helper.returncode}): {_stderr(helper)}")
+            for i, (artefacts, cpu_s, peak_mb) in zip(share, pickle.loads(out), strict=True):
+                stats.add(cpu_s, peak_mb)
+                done[i] = artefacts
+    finally:
+        for _share, helper in helpers:
+            if helper.poll() is None:
+                helper.kill()
+                helper.wait()
+    for i, (key, _job) in enumerate(jobs):
+        yield key, done[i]
+
+
+def _stderr(helper: subprocess.Popen[bytes]) -> str:
+    err = helper.stderr
+    if err is None:
+        return ""
+    err.seek(0)
+    return err.read().decode(errors="replace")[-2000:]
+
+
+def _serve() -> None:
+    """A helper: render the share read from stdin, answer on stdout."""
+    jobs, base_url, timezone = pickle.load(sys.stdin.buffer)
+    answers: list[Any] = [_measured(job, base_url, timezone) for job in jobs]
+    pickle.dump(answers, sys.stdout.buffer, pickle.HIGHEST_PROTOCOL)
+    sys.stdout.buffer.flush()
+
+
+if __name__ == "__main__":
+    # Through the module's own name, so what goes back pickles as shared.reports.render.batch.Artefacts.
+    from shared.reports.render import batch
+
+    batch._serve()
