@@ -28,7 +28,7 @@ import tempfile
 import time
 from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 from shared.reports.model import ReportRows, WeeklyReport
 from shared.reports.render.docx import render_docx
@@ -126,44 +126,42 @@ def render_many(jobs: Sequence[tuple[K, Job]], *, base_url: str, timezone: str, 
     stats.processes = workers
     # This process already holds every section: it takes the lightest share, the helpers the rest.
     *theirs, mine = _share_out([_rows(job) for _key, job in jobs], workers)
-    helpers = []
-    for share in theirs:
-        helper = subprocess.Popen([sys.executable, "-m", __name__], stdin=subprocess.PIPE,
-                                  stdout=subprocess.PIPE, stderr=tempfile.TemporaryFile())
-        assert helper.stdin is not None
-        # The helper reads all of its share before it renders, so this write cannot wait on it.
-        pickle.dump(([jobs[i][1] for i in share], base_url, timezone), helper.stdin, pickle.HIGHEST_PROTOCOL)
-        helper.stdin.close()
-        helpers.append((share, helper))
+    helpers: list[tuple[list[int], subprocess.Popen[bytes], IO[bytes]]] = []
     done: dict[int, Artefacts] = {}
     try:
+        for share in theirs:
+            errors: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - closed below, with the helper
+            helper = subprocess.Popen([sys.executable, "-m", __name__], stdin=subprocess.PIPE,
+                                      stdout=subprocess.PIPE, stderr=errors)
+            helpers.append((share, helper, errors))
+            assert helper.stdin is not None
+            # The helper reads all of its share before it renders, so this write cannot wait on it.
+            pickle.dump(([jobs[i][1] for i in share], base_url, timezone), helper.stdin, pickle.HIGHEST_PROTOCOL)
+            helper.stdin.close()
         for i in mine:
             artefacts, cpu_s, peak_mb = _measured(jobs[i][1], base_url, timezone)
             stats.add(cpu_s, peak_mb)
             done[i] = artefacts
-        for share, helper in helpers:
+        for share, helper, errors in helpers:
             assert helper.stdout is not None
             out = helper.stdout.read()
             if helper.wait() != 0:
-                raise RuntimeError(f"report render helper failed ({helper.returncode}): {_stderr(helper)}")
+                errors.seek(0)
+                raise RuntimeError(f"report render helper failed ({helper.returncode}): "
+                                   f"{errors.read().decode(errors='replace')[-2000:]}")
             for i, (artefacts, cpu_s, peak_mb) in zip(share, pickle.loads(out), strict=True):
                 stats.add(cpu_s, peak_mb)
                 done[i] = artefacts
     finally:
-        for _share, helper in helpers:
+        for _share, helper, errors in helpers:
             if helper.poll() is None:
                 helper.kill()
                 helper.wait()
+            if helper.stdout is not None:
+                helper.stdout.close()
+            errors.close()
     for i, (key, _job) in enumerate(jobs):
         yield key, done[i]
-
-
-def _stderr(helper: subprocess.Popen[bytes]) -> str:
-    err = helper.stderr
-    if err is None:
-        return ""
-    err.seek(0)
-    return err.read().decode(errors="replace")[-2000:]
 
 
 def _serve() -> None:
