@@ -181,7 +181,8 @@ def test_each_offered_action_succeeds_and_each_withheld_one_is_refused(
             with pytest.raises(DomainError) as refused:
                 perform(session, clock, actor, a_id, version, action)  # type: ignore[arg-type]
             session.rollback()
-            ours = ((action in DEPARTMENT_ACTIONS and role in WORKERS) or (action in MANAGER_ACTIONS and role == MANAGER)
+            ours = ((action in DEPARTMENT_ACTIONS and role in WORKERS)
+                    or (action in MANAGER_ACTIONS and role == MANAGER)
                     or (action in HEAD_ACTIONS and role == "head"))
             assert refused.value.status == (409 if ours else 403), (variant, role, action, refused.value)
             if ours and refused.value.key == "invalid_transition":
