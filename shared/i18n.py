@@ -141,7 +141,8 @@ def pick_language(accept_language: str | None) -> str:
 _BUILT_KEYS = (
     N_("action.accept"), N_("action.approve"), N_("action.cancel"), N_("action.close"), N_("action.redispatch"),
     N_("action.reopen"), N_("action.request_extension"), N_("action.return"), N_("action.send_back"),
-    N_("action.rework"), N_("action.submit"), N_("action.supervise"), N_("action.urge"), N_("state.accepted"),
-    N_("state.cancelled"), N_("state.closed"),
+    N_("action.rework"), N_("action.send_back_signoff"), N_("action.sign_off"), N_("action.submit"),
+    N_("action.supervise"), N_("action.urge"), N_("state.accepted"),
+    N_("state.awaiting_signoff"), N_("state.cancelled"), N_("state.closed"),
     N_("state.dispatched"), N_("state.done"), N_("state.open"), N_("state.returned"), N_("state.submitted"),
 )

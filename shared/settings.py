@@ -73,6 +73,7 @@ class Settings(BaseSettings):
     reminder_urge_after_working_days: int = Field(default=1, ge=1, le=60)  # 催办通知 to the head
     reminder_escalate_after_working_days: int = Field(default=3, ge=1, le=60)  # 督办 to the coordinator
     reminder_decision_after_working_days: int = Field(default=1, ge=1, le=20)  # pending decisions
+    reminder_signoff_after_working_days: int = Field(default=1, ge=1, le=20)  # feedback awaiting 审签
     # The weekly summary (DESIGN §8): the league table's floors, and when it goes out.
     report_red_below: float = Field(default=0.80, ge=0, le=1)  # on-time feedback rate under this is red
     report_yellow_below: float = Field(default=0.90, ge=0, le=1)  # ... and under this yellow

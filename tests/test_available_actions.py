@@ -17,7 +17,7 @@ from sqlmodel import Session
 
 from shared.assignments import queries, service
 from shared.assignments.models import Assignment, AssignmentState, ReturnReason
-from shared.assignments.permissions import DEPARTMENT_ACTIONS, MANAGER_ACTIONS
+from shared.assignments.permissions import DEPARTMENT_ACTIONS, HEAD_ACTIONS, MANAGER_ACTIONS
 from shared.assignments.queries import AssignmentFilter
 from shared.assignments.rules import Action
 from shared.assignments.schemas import DispatchIn, ExtensionIn, FeedbackIn, RedispatchIn, ReturnIn
@@ -33,6 +33,7 @@ ROLES: dict[str, Callable[[World], User]] = {
     "liaison": lambda w: w.liaison("XFXH"),  # of the assigned department
     "head": lambda w: w.head("XFXH"),  # of the assigned department
     "other_liaison": lambda w: w.liaison("TYJ"),  # the case is shared with his department too
+    "other_head": lambda w: w.head("TYJ"),  # a head, but of another department the case is shared with
     "coordinator": lambda w: w.coordinator,  # opened the case, which his department leads
     "other_coordinator": lambda w: w.user("coordinator2"),  # neither the case's nor of its lead department
     "leader": lambda w: w.leader,
@@ -54,7 +55,12 @@ PATHS: dict[str, list[tuple[str, Action]]] = {
     "redispatched_after_two_returns": [("liaison", Action.RETURN), (MANAGER, Action.REDISPATCH),
                                        ("liaison", Action.RETURN), (MANAGER, Action.REDISPATCH)],
     "cancelled": [(MANAGER, Action.CANCEL)],
+    # 审签 (the department's signoff_required on): the liaison's feedback waits for the head.
+    "awaiting_signoff": [("liaison", Action.ACCEPT), ("liaison", Action.SUBMIT)],
+    "signoff_sent_back": [("liaison", Action.ACCEPT), ("liaison", Action.SUBMIT), ("head", Action.SEND_BACK_SIGNOFF)],
+    "signed_off": [("liaison", Action.ACCEPT), ("liaison", Action.SUBMIT), ("head", Action.SIGN_OFF)],
 }
+SIGNOFF_VARIANTS = frozenset({"awaiting_signoff", "signoff_sent_back", "signed_off"})
 
 A = Action
 # The rule, written out: what each role is offered in each variant (everyone else: nothing).
@@ -69,13 +75,18 @@ OFFERED: dict[str, dict[str, set[Action]]] = {
     "returned_twice": {MANAGER: {A.REDISPATCH, A.CANCEL}},
     "redispatched_after_two_returns": {"liaison": {A.ACCEPT}, "head": {A.ACCEPT}, MANAGER: {A.CANCEL}},
     "cancelled": {},
+    "awaiting_signoff": {"head": {A.SIGN_OFF, A.SEND_BACK_SIGNOFF}, MANAGER: {A.CANCEL}},
+    "signoff_sent_back": {"liaison": {A.SUBMIT, A.REQUEST_EXTENSION}, "head": {A.SUBMIT, A.REQUEST_EXTENSION},
+                          MANAGER: {A.CANCEL}},
+    "signed_off": {MANAGER: {A.APPROVE, A.SEND_BACK, A.CANCEL}},
 }
 # 催办 and 挂牌督办: the case's coordinator, on any open assignment (not on done or cancelled work).
 for _variant, _offered in OFFERED.items():
     if _variant not in ("done", "cancelled"):
         _offered[MANAGER] = _offered[MANAGER] | {A.URGE, A.SUPERVISE}
 STATE_OF = {"extension_pending": AssignmentState.ACCEPTED, "returned_twice": AssignmentState.RETURNED,
-            "redispatched_after_two_returns": AssignmentState.DISPATCHED}
+            "redispatched_after_two_returns": AssignmentState.DISPATCHED,
+            "signoff_sent_back": AssignmentState.ACCEPTED, "signed_off": AssignmentState.SUBMITTED}
 
 
 def perform(session: Session, clock: FrozenClock, actor: User, a_id: int, version: int, action: Action) -> Any:
@@ -95,6 +106,10 @@ def perform(session: Session, clock: FrozenClock, actor: User, a_id: int, versio
         return service.approve(session, clock, actor, a_id, version, "同意办结")
     if action == A.SEND_BACK:
         return service.send_back(session, clock, actor, a_id, version, "证据不足，请补充现场照片")
+    if action == A.SIGN_OFF:
+        return service.sign_off(session, clock, actor, a_id, version, "已核，同意报送")
+    if action == A.SEND_BACK_SIGNOFF:
+        return service.send_back_signoff(session, clock, actor, a_id, version, "请补充整改期限")
     if action == A.CANCEL:
         return service.cancel(session, clock, actor, a_id, version, "投诉人撤诉")
     if action in (A.URGE, A.SUPERVISE):
@@ -116,7 +131,14 @@ class Story:
         return ROLES[role](self.world)
 
     def assignment(self, variant: str) -> Assignment:
-        """A fresh assignment to 消费者协会, brought to `variant` through the services."""
+        """A fresh assignment to 消费者协会, brought to `variant` through the services.
+
+        The department requires sign-off (审签) in the sign-off variants only.
+        """
+        department = self.world.dept("XFXH")
+        department.signoff_required = variant in SIGNOFF_VARIANTS
+        self.session.add(department)
+        self.session.commit()
         a = service.dispatch(self.session, self.clock, self.world.coordinator, self.case.id,  # type: ignore[arg-type]
                              DispatchIn(department_id=self.world.dept("XFXH").id, working_days=5,
                                         parallel=True))  # a fresh assignment per variant
@@ -159,7 +181,9 @@ def test_each_offered_action_succeeds_and_each_withheld_one_is_refused(
             with pytest.raises(DomainError) as refused:
                 perform(session, clock, actor, a_id, version, action)  # type: ignore[arg-type]
             session.rollback()
-            ours = (action in DEPARTMENT_ACTIONS and role in WORKERS) or (action in MANAGER_ACTIONS and role == MANAGER)
+            ours = ((action in DEPARTMENT_ACTIONS and role in WORKERS)
+                    or (action in MANAGER_ACTIONS and role == MANAGER)
+                    or (action in HEAD_ACTIONS and role == "head"))
             assert refused.value.status == (409 if ours else 403), (variant, role, action, refused.value)
             if ours and refused.value.key == "invalid_transition":
                 assert refused.value.params["allowed"] == sorted(x.value for x in offered)

@@ -83,12 +83,13 @@ def test_a_heads_inbox_is_his_departments_decisions(
 ) -> None:
     desk = Desk(session, clock, world, make_case, dispatch)
     mine = desk.lists(world.head("XFXH"))
-    assert mine == {"extensions": {desk.extension}, "needs_decision": {desk.twice},
+    assert mine == {"signoffs": set(), "extensions": {desk.extension}, "needs_decision": {desk.twice},
                     "overdue": {desk.overdue, desk.foreign}}
-    assert desk.lists(world.head("TYJ")) == {"extensions": {desk.other_extension}, "needs_decision": set(),
-                                             "overdue": set()}
+    assert desk.lists(world.head("TYJ")) == {"signoffs": set(), "extensions": {desk.other_extension},
+                                             "needs_decision": set(), "overdue": set()}
     # A head of a department the case is not shared with sees nothing of it.
-    assert desk.lists(world.head("GAJ")) == {"extensions": set(), "needs_decision": set(), "overdue": set()}
+    assert desk.lists(world.head("GAJ")) == {"signoffs": set(), "extensions": set(), "needs_decision": set(),
+                                             "overdue": set()}
 
     page = browser(app, world.head("XFXH")).get("/inbox")
     assert page.status_code == 200 and "待办事项" in page.text and "待审批的延期申请" in page.text

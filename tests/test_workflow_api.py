@@ -86,11 +86,15 @@ ACTION_CALLS = {
     Action.CANCEL: ("coordinator", "cancel", {"reason": "投诉人撤诉"}),
     Action.REDISPATCH: ("coordinator", "redispatch", {}),
     Action.REQUEST_EXTENSION: ("liaison", "extensions", {"extra_working_days": 3, "reason": "需等待检测报告"}),
+    Action.SIGN_OFF: ("head", "sign-off", {"note": "同意报送"}),
+    Action.SEND_BACK_SIGNOFF: ("head", "send-back-signoff", {"note": "请补充整改期限"}),
 }
 
 PATH_TO = {
     AssignmentState.DISPATCHED: [],
     AssignmentState.ACCEPTED: [Action.ACCEPT],
+    # Reached with the department's head sign-off (审签) on; everywhere else it is off.
+    AssignmentState.AWAITING_SIGNOFF: [Action.ACCEPT, Action.SUBMIT],
     AssignmentState.SUBMITTED: [Action.ACCEPT, Action.SUBMIT],
     AssignmentState.DONE: [Action.ACCEPT, Action.SUBMIT, Action.APPROVE],
     AssignmentState.RETURNED: [Action.RETURN],
@@ -98,15 +102,23 @@ PATH_TO = {
 }
 
 
+def _client(api, world, who, dept="TYJ"):  # type: ignore[no-untyped-def]
+    return api.as_user({"liaison": world.liaison(dept), "head": world.head(dept)}.get(who, world.coordinator))
+
+
 def _do(api, world, a_id, action, dept="TYJ"):  # type: ignore[no-untyped-def]
     who, path, body = ACTION_CALLS[action]
-    client = api.as_user(world.liaison(dept) if who == "liaison" else world.coordinator)
+    client = _client(api, world, who, dept)
     version = client.get(f"/api/v1/assignments/{a_id}").json()["version"]
     return post(client, f"/api/v1/assignments/{a_id}/{path}", version=version, json=body)
 
 
 @pytest.mark.parametrize("state", list(PATH_TO))
-def test_every_transition_from(state, api, world, make_case, dispatch):
+def test_every_transition_from(state, api, world, make_case, dispatch, session):
+    department = world.dept("TYJ")
+    department.signoff_required = state == AssignmentState.AWAITING_SIGNOFF
+    session.add(department)
+    session.commit()
     case = make_case(shared=("TYJ",))
     for action in TRANSITIONS:
         a = dispatch(case, "TYJ")
@@ -121,8 +133,7 @@ def test_every_transition_from(state, api, world, make_case, dispatch):
             err = r.json()["error"]
             assert err["code"] == "invalid_transition"
             # Named: what this user may do now, the same list the API offers him.
-            who = ACTION_CALLS[action][0]
-            client = api.as_user(world.liaison("TYJ") if who == "liaison" else world.coordinator)
+            client = _client(api, world, ACTION_CALLS[action][0])
             assert err["allowed"] == client.get(f"/api/v1/assignments/{a.id}").json()["allowed_actions"]
             assert set(err["allowed"]) <= {x.value for x in ALLOWED[state]} | {x.value for x in NOTICE_ACTIONS}
             assert err["current"] == state.value

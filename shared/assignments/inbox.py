@@ -1,6 +1,7 @@
 """The inboxes (待办): what waits for a head or a coordinator — each list defined once, here.
 
-A head's inbox is his department's: extension requests waiting for a decision
+A head's inbox is his department's: feedback waiting for his sign-off (审签,
+which only heads give), extension requests waiting for a decision
 (he may decide them, permissions.may_decide_extension), items returned twice
 that wait for the coordinator's decision (审定), and what is overdue.  A
 coordinator's inbox covers the cases he manages (scope.managed_sql, the SQL of
@@ -66,6 +67,8 @@ def head_inbox(session: Session, actor: User, now: datetime, limit: int = LIMIT)
     """What waits for a department head: his own department's matters only."""
     mine = A.department_id == actor.department_id
     return [
+        _list(session, actor, now, "signoffs", N_("page.inbox.signoffs"),
+              mine & status.states_in(A.state, (AssignmentState.AWAITING_SIGNOFF,)), (A.updated_at,), limit),
         _list(session, actor, now, "extensions", N_("page.inbox.extensions"),
               mine & status.open_sql() & extension_pending_sql(A.id), (A.feedback_due_at,), limit),
         _list(session, actor, now, "needs_decision", N_("page.inbox.needs_decision"),

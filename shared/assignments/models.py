@@ -12,6 +12,8 @@ from shared.columns import enum_field, utc_field
 class AssignmentState(StrEnum):
     DISPATCHED = "dispatched"  # 待签收
     ACCEPTED = "accepted"  # 办理中
+    # 待审签: the liaison's feedback waits for the department head (Department.signoff_required).
+    AWAITING_SIGNOFF = "awaiting_signoff"
     SUBMITTED = "submitted"  # 待审核
     DONE = "done"  # 已办结
     RETURNED = "returned"  # 已退回

@@ -10,7 +10,12 @@ role and state).  Two things decide it:
   assignment (accept, return, request an extension, submit); the case's
   coordinator reviews and dispatches (approve, send back, cancel, redispatch)
   and, on any open assignment, urges (催办) or flags it for supervision
-  (挂牌督办); leaders and admins change nothing.
+  (挂牌督办); leaders and admins change nothing;
+- 审签: feedback awaiting sign-off is signed off or sent back by a head of
+  the assigned department only — not by its liaisons, not by the coordinator.
+  Whether a submission waits for him is the department's setting at the time
+  of submitting (service.submit_feedback); what already waits stays his to
+  decide if the setting is turned off meanwhile.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ from shared.users.models import Role, User
 
 # The assigned department's own work.
 DEPARTMENT_ACTIONS = frozenset({Action.ACCEPT, Action.RETURN, Action.REQUEST_EXTENSION, Action.SUBMIT})
+# The assigned department's head: 审签.
+HEAD_ACTIONS = frozenset({Action.SIGN_OFF, Action.SEND_BACK_SIGNOFF})
 # The case manager's decisions.
 MANAGER_ACTIONS = frozenset({Action.APPROVE, Action.SEND_BACK, Action.CANCEL, Action.REDISPATCH,
                              *rules.NOTICE_ACTIONS})
@@ -57,9 +64,14 @@ def works_for(actor: User, a: AssignmentFacts) -> bool:
     return actor.role in DEPARTMENT_ROLES and actor.department_id == a.department_id
 
 
+def heads(actor: User, a: AssignmentFacts) -> bool:
+    """A head of the assigned department: he signs its feedback off (审签)."""
+    return actor.role == Role.HEAD and actor.department_id == a.department_id
+
+
 def may_decide_extension(actor: User, a: AssignmentFacts, case: CaseFacts) -> bool:
     """The head of the assigned department, or the case's coordinator."""
-    return (actor.role == Role.HEAD and actor.department_id == a.department_id) or can_manage_case(actor, case)
+    return heads(actor, a) or can_manage_case(actor, case)
 
 
 def require_extension_decider(actor: User, a: AssignmentFacts, case: CaseFacts) -> None:
@@ -85,6 +97,8 @@ def available_actions(actor: User, a: AssignmentFacts, case: CaseFacts) -> list[
     mine: set[Action] = set()
     if works_for(actor, a):
         mine |= DEPARTMENT_ACTIONS
+    if heads(actor, a):
+        mine |= HEAD_ACTIONS
     if can_manage_case(actor, case):
         mine |= MANAGER_ACTIONS
     return sorted(allowed & mine, key=lambda x: x.value)
@@ -92,8 +106,9 @@ def available_actions(actor: User, a: AssignmentFacts, case: CaseFacts) -> list[
 
 def _acts_for(actor: User, a: AssignmentFacts, case: CaseFacts, action: Action) -> bool:
     """Is `action` this actor's kind of work on this assignment at all, whatever its state?"""
-    return (action in DEPARTMENT_ACTIONS and works_for(actor, a)) or (
-        action in MANAGER_ACTIONS and can_manage_case(actor, case))
+    return ((action in DEPARTMENT_ACTIONS and works_for(actor, a))
+            or (action in HEAD_ACTIONS and heads(actor, a))
+            or (action in MANAGER_ACTIONS and can_manage_case(actor, case)))
 
 
 def require_action(actor: User, a: AssignmentFacts, case: CaseFacts, action: Action) -> None:

@@ -17,6 +17,9 @@ class Action(StrEnum):
     SEND_BACK = "send_back"  # 退回重办
     CANCEL = "cancel"  # 撤销
     REDISPATCH = "redispatch"  # 重新派发 (after a return)
+    # 审签, where the department requires it: its head signs the feedback off or sends it back.
+    SIGN_OFF = "sign_off"  # 审签通过
+    SEND_BACK_SIGNOFF = "send_back_signoff"  # 审签退回
     # Not transitions: the coordinator's notices on any open assignment (shared/supervision).
     URGE = "urge"  # 催办
     SUPERVISE = "supervise"  # 挂牌督办
@@ -33,11 +36,20 @@ ALLOWED: dict[S, dict[Action, S]] = {
         Action.REQUEST_EXTENSION: S.ACCEPTED,
         Action.CANCEL: S.CANCELLED,
     },
+    S.AWAITING_SIGNOFF: {
+        Action.SIGN_OFF: S.SUBMITTED,
+        Action.SEND_BACK_SIGNOFF: S.ACCEPTED,
+        Action.CANCEL: S.CANCELLED,
+    },
     S.SUBMITTED: {Action.APPROVE: S.DONE, Action.SEND_BACK: S.ACCEPTED, Action.CANCEL: S.CANCELLED},
     S.RETURNED: {Action.REDISPATCH: S.DISPATCHED, Action.CANCEL: S.CANCELLED},
     S.DONE: {},
     S.CANCELLED: {},
 }
+
+# Where a step goes instead when the department's head must sign the feedback off first (审签).
+SIGNOFF_DETOUR: dict[tuple[S, Action], S] = {(S.ACCEPTED, Action.SUBMIT): S.AWAITING_SIGNOFF}
+
 
 class FollowUpAction(StrEnum):
     """Transitions no button on the assignment offers: another use case decides them.
@@ -63,11 +75,17 @@ def allowed_actions(current: S) -> list[str]:
     return sorted(a.value for a in ALLOWED.get(S(current), {}))
 
 
-def next_state(current: S, action: Action) -> S:
+def next_state(current: S, action: Action, *, signoff: bool = False) -> S:
+    """Where `action` takes an assignment in state `current`.
+
+    `signoff`: the feedback needs the department head's sign-off (审签) before
+    the coordinator reviews it, so a submission waits for him instead.
+    """
     try:
-        return ALLOWED[S(current)][action]
+        target = ALLOWED[S(current)][action]
     except KeyError:
         raise InvalidTransition(S(current).value, action.value, allowed_actions(current)) from None
+    return SIGNOFF_DETOUR.get((S(current), action), target) if signoff else target
 
 
 def follow_up_state(current: S, action: FollowUpAction) -> S:

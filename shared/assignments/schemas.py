@@ -65,6 +65,18 @@ class SendBackIn(Input):
     reason: str = Field(min_length=1, max_length=4000)
 
 
+class SignOffIn(Input):
+    """审签通过: an optional note for the coordinator."""
+
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class SendBackSignoffIn(Input):
+    """审签退回: what the liaison must change, required."""
+
+    note: str = Field(min_length=1, max_length=2000)
+
+
 class CancelIn(Input):
     reason: str = Field(min_length=1, max_length=2000)
 
@@ -90,6 +102,10 @@ class FeedbackPublic(FeedbackIn):
     assignment_id: int
     author_id: int
     submitted_at: datetime
+    signoff_decision: str | None
+    signoff_by: int | None
+    signoff_at: datetime | None
+    signoff_note: str | None
     review_decision: str | None
     reviewed_by: int | None
     reviewed_at: datetime | None

@@ -29,7 +29,7 @@ from shared.assignments.models import (
     ExtensionRequest,
     ExtensionState,
 )
-from shared.assignments.permissions import MANAGER_ACTIONS, require_action, require_extension_decider
+from shared.assignments.permissions import MANAGER_ACTIONS, heads, require_action, require_extension_decider
 from shared.assignments.rules import Action, FollowUpAction
 from shared.assignments.schemas import (
     DispatchIn,
@@ -45,7 +45,7 @@ from shared.clock import Clock
 from shared.departments.models import Department
 from shared.errors import Conflict, Invalid, NotFound
 from shared.events import service as events
-from shared.feedback.models import Feedback, ReviewDecision
+from shared.feedback.models import Feedback, ReviewDecision, SignoffDecision
 from shared.notifications.service import on_assignment_event
 from shared.scope import assignment_for_read, case_for_read, require_case_manager
 from shared.settings import get_settings
@@ -333,21 +333,72 @@ def decide_extension(
 def submit_feedback(
     session: Session, clock: Clock, actor: User, assignment_id: int, version: int, data: FeedbackIn
 ) -> Feedback:
-    """反馈: narrative and structured outcomes, for the coordinator to review."""
+    """反馈: narrative and structured outcomes, for the coordinator to review.
+
+    Where the department requires sign-off (审签) it waits for a head first; a
+    head's own feedback is signed by submitting it.  Either way the first
+    submission's time is what the on-time figures count (status.is_on_time).
+    """
     a, _case = _acting(session, actor, assignment_id, version, Action.SUBMIT)
-    a.state = _transition(a, Action.SUBMIT)
+    department = session.get(Department, a.department_id)
+    required = department is not None and department.signoff_required
+    by_head = required and heads(actor, a)
+    a.state = rules.next_state(AssignmentState(a.state), Action.SUBMIT, signoff=required and not by_head)
     now = clock.now()
     if a.first_submitted_at is None:
         a.first_submitted_at = now
     fb = Feedback(assignment_id=a.id, author_id=actor.id, submitted_at=now, **data.model_dump())  # type: ignore[arg-type]
+    if by_head:
+        fb.signoff_decision, fb.signoff_by, fb.signoff_at = SignoffDecision.SIGNED_OFF, actor.id, now
     session.add(fb)
     bump(a, now)
     session.flush()
     _record(session, clock, actor, a, "feedback_submitted", before={"state": "accepted"},
-            after={"state": "submitted", "feedback_id": fb.id, **data.model_dump(exclude={"narrative"})})
-    on_assignment_event(session, clock, "submitted", a, actor=actor, feedback=fb)
+            after={"state": a.state.value, "feedback_id": fb.id, **data.model_dump(exclude={"narrative"})})
+    waits = a.state == AssignmentState.AWAITING_SIGNOFF
+    on_assignment_event(session, clock, "signoff_requested" if waits else "submitted", a, actor=actor, feedback=fb)
     session.flush()
     return fb
+
+
+def _signoff(session: Session, clock: Clock, actor: User, a: Assignment, decision: SignoffDecision,
+             note: str | None) -> Feedback:
+    fb = latest_feedback(session, a.id)  # type: ignore[arg-type]
+    if fb is None:  # awaiting sign-off always has feedback; defend the invariant anyway
+        raise Conflict("no_feedback")
+    fb.signoff_decision, fb.signoff_by, fb.signoff_at, fb.signoff_note = decision, actor.id, clock.now(), note
+    return fb
+
+
+def sign_off(session: Session, clock: Clock, actor: User, assignment_id: int, version: int,
+             note: str | None) -> Assignment:
+    """审签通过: the head lets the feedback go on to the coordinator's review."""
+    a, _case = _acting(session, actor, assignment_id, version, Action.SIGN_OFF)
+    a.state = _transition(a, Action.SIGN_OFF)
+    fb = _signoff(session, clock, actor, a, SignoffDecision.SIGNED_OFF, note)
+    bump(a, clock.now())
+    _record(session, clock, actor, a, "signed_off", before={"state": "awaiting_signoff"},
+            after={"state": "submitted", "feedback_id": fb.id, "note": note})
+    # From here on it is submitted feedback: the coordinator hears it as such.
+    on_assignment_event(session, clock, "submitted", a, actor=actor, feedback=fb)
+    session.flush()
+    return a
+
+
+def send_back_signoff(session: Session, clock: Clock, actor: User, assignment_id: int, version: int,
+                      note: str) -> Assignment:
+    """审签退回: back to the liaison with the head's note; the deadline stays as it was."""
+    a, _case = _acting(session, actor, assignment_id, version, Action.SEND_BACK_SIGNOFF)
+    if not note.strip():
+        raise Invalid("note", "field_required")
+    a.state = _transition(a, Action.SEND_BACK_SIGNOFF)
+    fb = _signoff(session, clock, actor, a, SignoffDecision.SENT_BACK, note)
+    bump(a, clock.now())
+    _record(session, clock, actor, a, "signoff_sent_back", before={"state": "awaiting_signoff"},
+            after={"state": "accepted", "feedback_id": fb.id, "note": note})
+    on_assignment_event(session, clock, "signoff_sent_back", a, actor=actor, feedback=fb, reason=note)
+    session.flush()
+    return a
 
 
 def latest_feedback(session: Session, assignment_id: int) -> Feedback | None:

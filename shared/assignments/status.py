@@ -6,11 +6,14 @@ reminder pass and the weekly figures import these names; nobody compares a due
 time with `now` anywhere else.  tests/test_assignment_status.py feeds the same
 rows to both and checks they agree one second before, at and after a due time.
 
-- open (未办结): work not finished — dispatched, accepted, submitted, or
-  returned and waiting for the coordinator to re-dispatch or cancel.  A case
+- open (未办结): work not finished — dispatched, accepted, awaiting the
+  department head's sign-off (待审签), submitted, or returned and waiting for
+  the coordinator to re-dispatch or cancel.  A case
   closes only when none of its assignments is open.
 - active (计时中): the deadline clock runs — dispatched or accepted.  Only
-  active work can be overdue or due soon; submitted work waits on the reviewer.
+  active work can be overdue or due soon; submitted work waits on the reviewer,
+  and feedback awaiting sign-off waits on the department head (the sign-off
+  reminder chases him, shared/reminders).
 - overdue (已逾期): active and `now` strictly past the feedback due time in
   force (after approved extensions).  At the due instant itself it is not yet
   overdue.  Derived, never stored.
@@ -21,7 +24,11 @@ rows to both and checks they agree one second before, at and after a due time.
   `Settings.reminder_due_soon_working_days` — the same window the reminder
   emails use.
 - on time (按时反馈): the first feedback was submitted by the feedback due time
-  in force (at the due instant itself it is still on time).  On time by
+  in force (at the due instant itself it is still on time).  Where the head
+  signs feedback off (审签), the time that counts is the liaison's submission,
+  not the sign-off: `first_submitted_at` is set when the liaison submits, as it
+  stays put when the coordinator sends work back, so a slow head does not make
+  his department late (his delay is chased by the sign-off reminder instead).  On time by
   extension (延期后按时): on time, but after the original due time.
 - accepted on time (按时签收): accepted by the acceptance due time.
 """
@@ -40,7 +47,7 @@ from shared.calendar.rules import WorkingCalendar
 
 S = AssignmentState
 
-OPEN_STATES: tuple[AssignmentState, ...] = (S.DISPATCHED, S.ACCEPTED, S.SUBMITTED, S.RETURNED)
+OPEN_STATES: tuple[AssignmentState, ...] = (S.DISPATCHED, S.ACCEPTED, S.AWAITING_SIGNOFF, S.SUBMITTED, S.RETURNED)
 ACTIVE_STATES: tuple[AssignmentState, ...] = (S.DISPATCHED, S.ACCEPTED)
 CLOSED_STATES: tuple[AssignmentState, ...] = (S.DONE, S.CANCELLED)
 

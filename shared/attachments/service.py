@@ -28,11 +28,12 @@ from shared.cases.models import Case, CaseShare, CaseStatus
 from shared.clock import Clock
 from shared.errors import Conflict, Forbidden, Invalid, NotFound
 from shared.events import service as events
-from shared.feedback.models import Feedback
+from shared.feedback.models import Feedback, SignoffDecision
 from shared.inspections.models import Inspection, InspectionParticipant, InspectionStatus
 from shared.users.models import User
 
-_FEEDBACK_OPEN_STATES = (AssignmentState.ACCEPTED, AssignmentState.SUBMITTED)
+# Evidence may still be added while the feedback waits for the head's sign-off or the review.
+_FEEDBACK_OPEN_STATES = (AssignmentState.ACCEPTED, AssignmentState.AWAITING_SIGNOFF, AssignmentState.SUBMITTED)
 
 
 def _in_department_role(actor: User, department_ids: set[int]) -> bool:
@@ -71,7 +72,8 @@ def _feedback_target(session: Session, actor: User, feedback_id: int) -> Case:
     if not _in_department_role(actor, {assignment.department_id}):
         raise Forbidden()
     _require_open(case)
-    if feedback.review_decision is not None or assignment.state not in _FEEDBACK_OPEN_STATES:
+    if feedback.review_decision is not None or feedback.signoff_decision == SignoffDecision.SENT_BACK \
+            or assignment.state not in _FEEDBACK_OPEN_STATES:
         raise Conflict("attachment_feedback_reviewed")
     return case
 

@@ -51,6 +51,7 @@ class Ask(StrEnum):
     ACCEPT = "accept"  # 签收
     SUBMIT = "submit"  # 反馈
     DECIDE_EXTENSION = "decide_extension"  # 审批延期
+    SIGN_OFF = "sign_off"  # 审签
     REVIEW = "review"  # 审核
     REDISPATCH = "redispatch"  # 重新派发或撤销
     DECIDE_RETURN = "decide_return"  # 审定退回
@@ -65,6 +66,7 @@ class Verdict(StrEnum):
 
 # The workflow step behind each ask (DECIDE_EXTENSION and FOLLOW_UP have their own checks).
 _STEP = {Ask.ACCEPT: Action.ACCEPT, Ask.SUBMIT: Action.SUBMIT, Ask.REVIEW: Action.APPROVE,
+         Ask.SIGN_OFF: Action.SIGN_OFF,
          Ask.REDISPATCH: Action.REDISPATCH, Ask.DECIDE_RETURN: Action.REDISPATCH}
 # News: true once it happened, whatever came after; asks nothing.
 NEWS = frozenset({EventKind.APPROVED.value, EventKind.CANCELLED.value, EventKind.EXTENSION_DECIDED.value})
@@ -138,11 +140,13 @@ def ask_of(kind: str, params: dict[str, Any], subject: Subject, actor: User) -> 
         return Ask.DECIDE_EXTENSION
     if kind in (Stage.REVIEW_PENDING, EventKind.SUBMITTED):
         return Ask.REVIEW
+    if kind in (Stage.SIGNOFF_PENDING, EventKind.SIGNOFF_REQUESTED):
+        return Ask.SIGN_OFF
     if kind in (Stage.RETURN_PENDING, EventKind.RETURNED):
         return Ask.DECIDE_RETURN if subject.needs_decision or params.get("needs_decision") else Ask.REDISPATCH
     if kind in (EventKind.DISPATCHED, Stage.ACCEPT_OVERDUE):
         return Ask.ACCEPT
-    if kind == EventKind.SENT_BACK:
+    if kind in (EventKind.SENT_BACK, EventKind.SIGNOFF_SENT_BACK):
         return Ask.SUBMIT
     if kind in DEADLINE_STAGES:
         if not works_for(actor, facts):

@@ -39,7 +39,8 @@ TITLE_IN_SUBJECT = 40
 GROUP_MAX = 30
 _EVENT_KINDS = frozenset(e.value for e in EventKind)
 _DEADLINE_KINDS = frozenset(s.value for s in rules.DEADLINE_STAGES)
-_DECISION_KINDS = frozenset({Stage.EXTENSION_PENDING, Stage.REVIEW_PENDING, Stage.RETURN_PENDING})
+_DECISION_KINDS = frozenset({Stage.EXTENSION_PENDING, Stage.SIGNOFF_PENDING, Stage.REVIEW_PENDING,
+                             Stage.RETURN_PENDING})
 
 
 class _Recipient(Protocol):
@@ -129,6 +130,8 @@ class Change:
 _GROUP_OF = {
     EventKind.EXTENSION_REQUESTED.value: Stage.EXTENSION_PENDING.value,
     EventKind.SUBMITTED.value: Stage.REVIEW_PENDING.value,
+    EventKind.SIGNOFF_REQUESTED.value: Stage.SIGNOFF_PENDING.value,
+    EventKind.SIGNOFF_SENT_BACK.value: EventKind.SENT_BACK.value,
     EventKind.RETURNED.value: Stage.RETURN_PENDING.value,
     EventKind.APPROVED.value: "events",
     EventKind.CANCELLED.value: "events",
@@ -138,7 +141,8 @@ MOVED_ON = "moved_on"
 # Display and subject order, most urgent first; what moved on comes last, as context.
 GROUP_ORDER: tuple[str, ...] = tuple(str(g) for g in (
     Stage.ESCALATION, Stage.URGE, Stage.OVERDUE, Stage.DUE_TODAY, Stage.ACCEPT_OVERDUE,
-    EventKind.DISPATCHED, EventKind.SENT_BACK, Stage.DUE_SOON, Stage.EXTENSION_PENDING, Stage.REVIEW_PENDING,
+    EventKind.DISPATCHED, EventKind.SENT_BACK, Stage.DUE_SOON, Stage.EXTENSION_PENDING, Stage.SIGNOFF_PENDING,
+    Stage.REVIEW_PENDING,
     Stage.RETURN_PENDING, "events", MOVED_ON,
 ))
 _RANK = {g: n for n, g in enumerate(GROUP_ORDER)}
@@ -213,6 +217,8 @@ def status_text(item: NoticeItem, lang: str, settings: Settings) -> str:
                        reason=p.get("reason", ""))
     if kind == Stage.REVIEW_PENDING:
         return message("notice.status.review_pending", lang, at=_when(p.get("submitted_at"), lang, settings))
+    if kind == Stage.SIGNOFF_PENDING:
+        return message("notice.status.signoff_pending", lang, at=_when(p.get("submitted_at"), lang, settings))
     if kind == Stage.RETURN_PENDING:
         key = N_("notice.status.return_decision") if p.get("needs_decision") else N_("notice.status.return_pending")
         return message(key, lang, reason=_return_reason(p, lang))
@@ -254,6 +260,10 @@ def _event_text(item: NoticeItem, lang: str, settings: Settings) -> str:
         text = message(key, lang, due=due)
     elif kind == EventKind.SUBMITTED:
         text = message("notice.event.submitted", lang, department=info.department)
+    elif kind == EventKind.SIGNOFF_REQUESTED:
+        text = message("notice.event.signoff_requested", lang)
+    elif kind == EventKind.SIGNOFF_SENT_BACK:
+        text = message("notice.event.signoff_sent_back", lang, reason=p.get("reason") or "—")
     elif kind == EventKind.APPROVED:
         text = message("notice.event.approved", lang)
     elif kind == EventKind.SENT_BACK:
@@ -450,6 +460,10 @@ def single_email(person: _Recipient, item: NoticeItem, now: datetime, settings: 
 _BUILT_KEYS = (
     N_("email.ask.accept"), N_("email.ask.decide_extension"), N_("email.ask.decide_return"),
     N_("email.ask.follow_up"), N_("email.ask.redispatch"), N_("email.ask.review"), N_("email.ask.submit"),
+    N_("email.ask.sign_off"), NP_("email.headline.signoff_pending.one", "email.headline.signoff_pending"),
+    N_("email.moved.signed_off"), N_("email.moved.signoff_sent_back"), N_("email.tag.signoff_pending"),
+    N_("email.tag.signoff_requested"), N_("email.tag.signoff_sent_back"), N_("notice.kind.signoff_pending"),
+    N_("notice.kind.signoff_requested"), N_("notice.kind.signoff_sent_back"), N_("notice.short.signoff_pending"),
     NP_("email.headline.accept_overdue.one", "email.headline.accept_overdue"),
     NP_("email.headline.dispatched.one", "email.headline.dispatched"),
     NP_("email.headline.due_soon.one", "email.headline.due_soon"),

@@ -496,11 +496,15 @@ def _event_recipients(
     assignee = extra.get(a.assignee_id) if a.assignee_id else None
     coordinator = extra.get(case.coordinator_id)
     people: list[Recipient] = []
-    if event in (EventKind.DISPATCHED, EventKind.APPROVED, EventKind.SENT_BACK, EventKind.CANCELLED):
+    if event in (EventKind.DISPATCHED, EventKind.APPROVED, EventKind.SENT_BACK, EventKind.SIGNOFF_SENT_BACK,
+                 EventKind.CANCELLED):
         # Heads are spared routine news; they hear through 催办/督办 and decisions.
         people = liaison_audience(members, assignee)
     elif event in (EventKind.RETURNED, EventKind.SUBMITTED):
         people = [coordinator] if coordinator else []
+    elif event == EventKind.SIGNOFF_REQUESTED:
+        # 审签: the department's heads, whoever of them signs first.
+        people = list(members.heads)
     elif event == EventKind.EXTENSION_REQUESTED:
         # Either may decide: a head of the department or the case's coordinator.
         people = [*members.heads, *([coordinator] if coordinator else [])]
@@ -532,6 +536,8 @@ def _event_params(
         params.update(extension_id=extension.id, days=extension.extra_working_days, reason=extension.reason,
                       approved=extension.state == ExtensionState.APPROVED,
                       comment=extension.decision_comment)
+    elif event == EventKind.SIGNOFF_SENT_BACK:
+        params.update(reason=reason or (feedback.signoff_note if feedback else None))
     elif event in (EventKind.SENT_BACK, EventKind.CANCELLED):
         params.update(reason=reason or (feedback.review_comment if feedback else None) or a.cancel_reason)
     elif event == EventKind.APPROVED and feedback is not None:

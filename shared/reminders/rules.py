@@ -28,6 +28,7 @@ class Stage(StrEnum):
     ACCEPT_OVERDUE = "accept_overdue"  # 催签
     DUE_SOON = "due_soon"  # 预警
     EXTENSION_PENDING = "extension_pending"  # 延期申请待审批
+    SIGNOFF_PENDING = "signoff_pending"  # 反馈待审签, to the department's heads
     REVIEW_PENDING = "review_pending"  # 反馈待审核
     RETURN_PENDING = "return_pending"  # 退回待处理 / 待审定
 
@@ -39,6 +40,8 @@ class EventKind(StrEnum):
     RETURNED = "returned"
     EXTENSION_REQUESTED = "extension_requested"
     EXTENSION_DECIDED = "extension_decided"
+    SIGNOFF_REQUESTED = "signoff_requested"  # feedback waits for the head's sign-off (审签)
+    SIGNOFF_SENT_BACK = "signoff_sent_back"  # the head sent it back to the liaison
     SUBMITTED = "submitted"
     APPROVED = "approved"
     SENT_BACK = "sent_back"
@@ -79,6 +82,8 @@ class Ladder:
     # A pending decision (extension, review, return) waits this long before the
     # daily reminder starts; the event notice itself covers the first day.
     decision_after_working_days: int = 1
+    # Feedback waiting for the head's sign-off (审签) this long is a daily reminder to the heads.
+    signoff_after_working_days: int = 1
 
 
 DEFAULT_LADDER = Ladder()

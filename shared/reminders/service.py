@@ -19,6 +19,8 @@ A pass (beat runs it every ten minutes; ``gongzhi remind`` runs one by hand):
      it has no assignee or he is no longer active;
    - 催办 to the department's heads as a group, 督办 to them and to the case's
      coordinator; pending decisions to the heads and/or the coordinator;
+     feedback awaiting sign-off (审签) longer than
+     `reminder_signoff_after_working_days` to the department's heads;
    - the department's heads stand in when it has no active liaison at all;
 
    a group notice is one row, however many people the department has: its
@@ -41,7 +43,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, text, union_all
+from sqlalchemy import delete, func, select, text, union_all
 from sqlmodel import Session
 
 from shared.assignments import status
@@ -54,6 +56,7 @@ from shared.assignments.models import (
 from shared.calendar.service import WorkingCalendar, working_calendar
 from shared.cases.models import Case
 from shared.clock import Clock, as_utc
+from shared.feedback.models import Feedback
 from shared.notifications import service as notices
 from shared.notifications.service import Group, NewNotice
 from shared.reminders import rules
@@ -240,6 +243,27 @@ def _decisions_due(session: Session, counter: _Counter, cutoff: datetime, ladder
                                         {Audience.COORDINATOR: Stage.REVIEW_PENDING},
                                         {Stage.REVIEW_PENDING: params})))
 
+    # Waiting since the feedback that waits: its submission, whatever touched the assignment since (催办 …).
+    tf = _t(Feedback)
+    f = tf.c
+    signoffs = (
+        select(a.id, a.case_id, a.department_id, a.assignee_id, func.max(f.submitted_at).label("submitted_at"))
+        .select_from(ta.join(tf, f.assignment_id == a.id))
+        .where(a.state == AssignmentState.AWAITING_SIGNOFF.value)
+        .group_by(a.id, a.case_id, a.department_id, a.assignee_id)
+    )
+    for row in session.execute(signoffs):
+        at = as_utc(row.submitted_at)
+        if at >= cutoff:
+            continue
+        waiting = counter.since(at)
+        if waiting < ladder.signoff_after_working_days:
+            continue
+        params = {"submitted_at": at.isoformat(), "waiting": waiting}
+        found.append((row.case_id, _Due(row.id, row.department_id, row.assignee_id, 0,
+                                        {Audience.HEADS: Stage.SIGNOFF_PENDING},
+                                        {Stage.SIGNOFF_PENDING: params})))
+
     returns = (
         select(a.id, a.case_id, a.department_id, a.assignee_id, a.updated_at, a.return_reason,
                a.return_note, a.needs_decision)
@@ -306,6 +330,7 @@ def ladder_from(settings: Settings) -> Ladder:
         urge_after_working_days=settings.reminder_urge_after_working_days,
         escalate_after_working_days=settings.reminder_escalate_after_working_days,
         decision_after_working_days=settings.reminder_decision_after_working_days,
+        signoff_after_working_days=settings.reminder_signoff_after_working_days,
     )
 
 

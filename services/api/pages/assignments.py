@@ -49,6 +49,8 @@ from shared.assignments.schemas import (
     ReturnIn,
     ReviewIn,
     SendBackIn,
+    SendBackSignoffIn,
+    SignOffIn,
 )
 from shared.attachments.models import OwnerKind
 from shared.attachments.service import list_for_case
@@ -89,6 +91,7 @@ def detail_context(page: Page, assignment_id: int) -> dict[str, Any]:
     urges = supervision.history(session, a.id)  # type: ignore[arg-type]
     people = user_names(session, {a.assignee_id, a.dispatched_by, case.coordinator_id} | {u.by for u in urges}
                         | {f.author_id for f in feedback} | {f.reviewed_by for f in feedback}
+                        | {f.signoff_by for f in feedback}
                         | {e.requested_by for e in extensions} | {e.decided_by for e in extensions})
     names = department_names(session)
     return {
@@ -127,6 +130,11 @@ def snapshot(page: Page, a: AssignmentPublic, feedback: list[Feedback], extensio
         review = t("page.assignment.review", decision=t(f"page.review.{fb.review_decision}"),
                    name=people.get(fb.reviewed_by or 0, ""), at=format_local(fb.reviewed_at, lang, tz))
         review += f"：{fb.review_comment}" if fb.review_comment else ""
+    signoff = ""
+    if fb is not None and fb.signoff_decision and fb.signoff_at:
+        signoff = t("page.assignment.signoff", decision=t(f"page.signoff.{fb.signoff_decision}"),
+                    name=people.get(fb.signoff_by or 0, ""), at=format_local(fb.signoff_at, lang, tz))
+        signoff += f"：{fb.signoff_note}" if fb.signoff_note else ""
     returned = ""
     if a.return_count:
         reason = t(f"notice.return_reason.{a.return_reason}") if a.return_reason else dash
@@ -147,6 +155,8 @@ def snapshot(page: Page, a: AssignmentPublic, feedback: list[Feedback], extensio
               t("page.assignment.feedback_by", name=people.get(fb.author_id, ""),
                 at=format_local(fb.submitted_at, lang, tz)) + f"：{fb.narrative}" if fb else dash,
               raw=f"{fb.id}" if fb else ""),
+        shown("signoff", t(N_("page.conflict.field.signoff")), signoff or dash,
+              raw=f"{fb.id}:{fb.signoff_decision}:{fb.signoff_note}" if fb else ""),
         shown("review", t(N_("page.conflict.field.review")), review or dash,
               raw=f"{fb.id}:{fb.review_decision}:{fb.review_comment}" if fb else ""),
         shown("extension", t(N_("page.conflict.field.extension")),
@@ -256,6 +266,24 @@ def send_back(page: PageDep, assignment_id: str, form: FormDep) -> Response:
         return service.send_back(s, page.clock, u, aid, v, data.reason)
 
     return act(page, assignment_id, form, "send_back", N_("page.done.send_back"), run)
+
+
+@router.post("/assignments/{assignment_id}/sign-off")
+def sign_off(page: PageDep, assignment_id: str, form: FormDep) -> Response:
+    def run(s: Session, u: User, aid: int, v: int) -> object:
+        data = SignOffIn(**form_values(form, "note"))
+        return service.sign_off(s, page.clock, u, aid, v, data.note)
+
+    return act(page, assignment_id, form, "sign_off", N_("page.done.sign_off"), run)
+
+
+@router.post("/assignments/{assignment_id}/send-back-signoff")
+def send_back_signoff(page: PageDep, assignment_id: str, form: FormDep) -> Response:
+    def run(s: Session, u: User, aid: int, v: int) -> object:
+        data = SendBackSignoffIn(**form_values(form, "note"))  # type: ignore[arg-type]
+        return service.send_back_signoff(s, page.clock, u, aid, v, data.note)
+
+    return act(page, assignment_id, form, "send_back_signoff", N_("page.done.send_back_signoff"), run)
 
 
 @router.post("/assignments/{assignment_id}/cancel")

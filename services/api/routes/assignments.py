@@ -24,6 +24,8 @@ from shared.assignments.schemas import (
     ReturnIn,
     ReviewIn,
     SendBackIn,
+    SendBackSignoffIn,
+    SignOffIn,
 )
 from shared.cases.models import CaseSource
 from shared.clock import Clock
@@ -193,6 +195,22 @@ def send_back(assignment_id: IdPath, body: SendBackIn, session: SessionDep, cloc
               user: CurrentUser, version: IfMatch, response: Response) -> AssignmentPublic:
     """退回重办"""
     a = service.send_back(session, clock, user, assignment_id, version, body.reason)
+    return _respond(session, clock, user, a, response)
+
+
+@router.post("/assignments/{assignment_id}/sign-off", response_model=AssignmentPublic)
+def sign_off(assignment_id: IdPath, session: SessionDep, clock: ClockDep, user: CurrentUser,
+             version: IfMatch, response: Response, body: SignOffIn | None = None) -> AssignmentPublic:
+    """审签通过: the department head lets the feedback go on to the coordinator's review."""
+    a = service.sign_off(session, clock, user, assignment_id, version, body.note if body else None)
+    return _respond(session, clock, user, a, response)
+
+
+@router.post("/assignments/{assignment_id}/send-back-signoff", response_model=AssignmentPublic)
+def send_back_signoff(assignment_id: IdPath, body: SendBackSignoffIn, session: SessionDep, clock: ClockDep,
+                      user: CurrentUser, version: IfMatch, response: Response) -> AssignmentPublic:
+    """审签退回: the department head returns the feedback to the liaison with a note."""
+    a = service.send_back_signoff(session, clock, user, assignment_id, version, body.note)
     return _respond(session, clock, user, a, response)
 
 

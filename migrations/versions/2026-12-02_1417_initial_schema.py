@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 12:15:33.416462
+Create Date: 2026-12-02 14:17:35.664086
 
 """
 from typing import Sequence, Union
@@ -547,6 +547,10 @@ def upgrade() -> None:
     sa.Column('fines_yuan', sa.Numeric(precision=14, scale=2), nullable=False),
     sa.Column('complaints_mediated', sa.Integer(), nullable=False),
     sa.Column('losses_recovered_yuan', sa.Numeric(precision=14, scale=2), nullable=False),
+    sa.Column('signoff_decision', sa.String(length=24), nullable=True),
+    sa.Column('signoff_by', sa.Integer(), nullable=True),
+    sa.Column('signoff_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('signoff_note', sa.String(length=2000), nullable=True),
     sa.Column('review_decision', sa.String(length=24), nullable=True),
     sa.Column('reviewed_by', sa.Integer(), nullable=True),
     sa.Column('reviewed_at', sa.DateTime(timezone=True), nullable=True),
@@ -554,6 +558,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['assignment_id'], ['assignment.id'], ),
     sa.ForeignKeyConstraint(['author_id'], ['user.id'], ),
     sa.ForeignKeyConstraint(['reviewed_by'], ['user.id'], ),
+    sa.ForeignKeyConstraint(['signoff_by'], ['user.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('feedback', schema=None) as batch_op:
