@@ -46,6 +46,8 @@ from shared.users.service import create_user
 DEMO_PASSWORD = "gongzhi2026"
 CAMPAIGN = "守护安全消费，提振消费信心"
 
+# Their heads sign feedback off (审签) before the coordinator sees it, so the demo shows both ways.
+SIGNOFF_DEPARTMENTS = frozenset({"WJW"})
 DEPARTMENTS = [
     ("SCJG", "市市场监督管理局", DepartmentKind.MARKET_REGULATION),
     ("XFXH", "市消费者协会", DepartmentKind.CONSUMER_ASSOCIATION),
@@ -150,7 +152,8 @@ def load_demo(session: Session, clock: Clock) -> DemoSummary:
     seed_from_package(session, clock)
     departments: dict[str, Department] = {}
     for code, name, kind in DEPARTMENTS:
-        d = Department(code=code, name=name, kind=kind, email=f"{code.lower()}@gongzhi.local", created_at=now)
+        d = Department(code=code, name=name, kind=kind, email=f"{code.lower()}@gongzhi.local", created_at=now,
+                       signoff_required=code in SIGNOFF_DEPARTMENTS)
         session.add(d)
         session.flush()
         departments[code] = d
@@ -278,6 +281,10 @@ def _play(session: Session, c: FrozenClock, now: datetime, rng: random.Random, u
         complaints_mediated=rng.randint(0, 15),
         losses_recovered_yuan=Decimal(rng.randint(0, 80000)),
     ))
+    if code in SIGNOFF_DEPARTMENTS:
+        if fate < 0.6 or not later(4):
+            return  # awaiting the head's sign-off
+        a = assignments.sign_off(session, c, head, a.id, a.version, "同意报送")  # type: ignore[arg-type]
     if fate < 0.6 or not later(rng.uniform(4, 48)):
         return  # awaiting review
     assignments.approve(session, c, coordinator, a.id, a.version, "同意办结")  # type: ignore[arg-type]

@@ -11,6 +11,8 @@ from sqlmodel import Session, col
 from shared.assignments.models import Assignment, AssignmentState
 from shared.cases.models import Case
 from shared.demo import CAMPAIGN, load_demo
+from shared.departments.models import Department
+from shared.feedback.models import Feedback, SignoffDecision
 from shared.outbox.models import OutboxMessage, OutboxState
 from shared.reminders.models import ReminderNotice
 from shared.settings import get_settings
@@ -33,6 +35,10 @@ def test_demo_loads_once_with_every_role_and_varied_states(session: Session, clo
     assert roles == set(Role)
     states = set(session.scalars(select(Assignment.state)))
     assert {AssignmentState.DISPATCHED, AssignmentState.ACCEPTED, AssignmentState.DONE} <= states
+    # A department with sign-off on (审签): its head has signed feedback off before review.
+    assert session.scalar(select(Department.code).where(col(Department.signoff_required).is_(True))) == "WJW"
+    signed = col(Feedback.signoff_decision) == SignoffDecision.SIGNED_OFF
+    assert session.scalar(select(func.count()).select_from(Feedback).where(signed))
     overdue = session.scalar(select(func.count()).select_from(Assignment).where(
         col(Assignment.state).in_([AssignmentState.DISPATCHED, AssignmentState.ACCEPTED]),
         col(Assignment.feedback_due_at) < clock.now()))
