@@ -32,7 +32,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from services.api.pages import conflicts
+from services.api.pages import conflicts, multipart
 from services.api.pages.admin.base import field_errors
 from services.api.pages.auth import STATIC_DIR
 from services.api.pages.common import (
@@ -100,8 +100,8 @@ def verdict_lines(page: Page, verdicts: Sequence[Verdict]) -> list[tuple[str, st
 
 def upload_context(page: Page) -> dict[str, Any]:
     """What the upload field (templates/pages/_upload.html) says about the limits."""
-    return {"upload_limit_mb": limit_mb(page.settings.max_upload_bytes), "upload_verdicts": [],
-            "upload_form": None}
+    return {"upload_limit_mb": limit_mb(page.settings.max_upload_bytes), "upload_max_files": multipart.MAX_FILES,
+            "upload_verdicts": []}
 
 
 def _storage(page: Page) -> Storage:
