@@ -31,6 +31,8 @@ PAGES = (  # (name, who, path); "{a}", "{c}" and "{g}" are the seeded assignment
     ("queue-coordinator", "coordinator", "/queue"),
     ("cases", "coordinator", "/cases"),
     ("case", "coordinator", "/cases/{c}"),
+    ("case-new", "coordinator", "/cases/new"),
+    ("case-edit", "coordinator", "/cases/{c}/edit"),
     ("assignment", "liaison_xfxh", "/assignments/{a}"),
     ("assignment-coordinator", "coordinator", "/assignments/{a}"),
     ("settings", "liaison_xfxh", "/settings"),

@@ -12,9 +12,17 @@ gets 404.  Adding one is narrower:
   participating department, unless the inspection was cancelled.
 
 Leaders and admins never upload.  Nothing is added to a closed case.
+
+Several files at once (the pages' forms) are all or nothing: every file is
+checked first, and if any is refused none is stored, each file's verdict
+being reported (``BatchRefused``).  Sending the corrected batch again then
+never stores a file twice.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlmodel import Session, col
@@ -26,9 +34,10 @@ from shared.attachments.models import Attachment, OwnerKind
 from shared.attachments.storage import StagedUpload, Storage, remove_unless_committed
 from shared.cases.models import Case, CaseShare, CaseStatus
 from shared.clock import Clock
-from shared.errors import Conflict, Forbidden, Invalid, NotFound
+from shared.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, TooLarge, UnsupportedMedia
 from shared.events import service as events
 from shared.feedback.models import Feedback, SignoffDecision
+from shared.i18n import N_
 from shared.inspections.models import Inspection, InspectionParticipant, InspectionStatus
 from shared.users.models import User
 
@@ -116,22 +125,24 @@ def authorize_upload(session: Session, actor: User, owner_kind: OwnerKind, owner
     return _TARGETS[owner_kind](session, actor, owner_id)
 
 
-def attach(
-    session: Session,
-    clock: Clock,
-    actor: User,
-    storage: Storage,
-    owner_kind: OwnerKind,
-    owner_id: int,
-    staged: StagedUpload,
-    client_file_name: str,
-) -> Attachment:
-    """Check the received file, move it to its permanent place and record it (flushes)."""
+def may_upload(session: Session, actor: User, owner_kind: OwnerKind, owner_id: int) -> bool:
+    """Whether a page should offer this actor an upload form for the owner (authorize_upload decides)."""
+    try:
+        authorize_upload(session, actor, owner_kind, owner_id)
+    except (Forbidden, NotFound, Conflict):
+        return False
+    return True
+
+
+def _checked(staged: StagedUpload, client_file_name: str) -> tuple[str, sniff.Kind]:
+    """The stored name and type of a received file, or the reason it is refused."""
     if staged.size == 0:
         raise Invalid("file", "attachment_empty")
-    # The content check reads the file; do it before the first query opens the transaction.
-    file_name, kind = sniff.accept(sniff.display_name(client_file_name), sniff.detect(staged.path))
-    case = authorize_upload(session, actor, owner_kind, owner_id)
+    return sniff.accept(sniff.display_name(client_file_name), sniff.detect(staged.path))
+
+
+def _store(session: Session, clock: Clock, actor: User, storage: Storage, owner_kind: OwnerKind, owner_id: int,
+           case: Case, staged: StagedUpload, file_name: str, kind: sniff.Kind) -> Attachment:
     key = storage.place(staged)
     remove_unless_committed(session, storage.path(key))
     attachment = Attachment(
@@ -154,8 +165,97 @@ def attach(
         after={"file_name": file_name, "size": staged.size, "sha256": staged.sha256,
                "media_type": kind.media_type, "owner_kind": owner_kind.value, "owner_id": owner_id},
     )
+    return attachment
+
+
+def attach(
+    session: Session,
+    clock: Clock,
+    actor: User,
+    storage: Storage,
+    owner_kind: OwnerKind,
+    owner_id: int,
+    staged: StagedUpload,
+    client_file_name: str,
+) -> Attachment:
+    """Check the received file, move it to its permanent place and record it (flushes)."""
+    # The content check reads the file; do it before the first query opens the transaction.
+    file_name, kind = _checked(staged, client_file_name)
+    case = authorize_upload(session, actor, owner_kind, owner_id)
+    attachment = _store(session, clock, actor, storage, owner_kind, owner_id, case, staged, file_name, kind)
     session.flush()
     return attachment
+
+
+@dataclass
+class Incoming:
+    """One file of a batch, as received; REFUSED when the receiver already turned it down (too large)."""
+
+    staged: StagedUpload
+    client_file_name: str
+    refused: DomainError | None = None
+
+    @property
+    def name(self) -> str:
+        return sniff.display_name(self.client_file_name)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A file of a batch: its name and, when refused, why."""
+
+    name: str
+    refused: DomainError | None = None
+    kind: sniff.Kind | None = None
+
+
+class BatchRefused(DomainError):
+    """At least one file of a batch was refused: none of them was stored."""
+
+    status = 422
+    key = N_("attachment_batch_refused")
+
+    def __init__(self, verdicts: list[Verdict]) -> None:
+        refused = sum(1 for v in verdicts if v.refused is not None)
+        super().__init__(refused=refused, total=len(verdicts))
+        self.verdicts = verdicts
+
+
+def check_files(files: Sequence[Incoming]) -> list[Verdict]:
+    """Check every file of a batch (no database); BatchRefused, naming each file's verdict, if any fails."""
+    verdicts: list[Verdict] = []
+    for item in files:
+        if item.refused is not None:
+            verdicts.append(Verdict(item.name, item.refused))
+            continue
+        try:
+            file_name, kind = _checked(item.staged, item.client_file_name)
+        except (Invalid, UnsupportedMedia, TooLarge) as exc:
+            verdicts.append(Verdict(item.name, exc))
+        else:
+            verdicts.append(Verdict(file_name, None, kind))
+    if any(v.refused is not None for v in verdicts):
+        raise BatchRefused(verdicts)
+    return verdicts
+
+
+def record_files(session: Session, clock: Clock, actor: User, storage: Storage, owner_kind: OwnerKind,
+                 owner_id: int, files: Sequence[Incoming], verdicts: Sequence[Verdict]) -> list[Attachment]:
+    """Store a batch CHECK_FILES accepted, in the caller's transaction (flushes)."""
+    case = authorize_upload(session, actor, owner_kind, owner_id)
+    stored = [_store(session, clock, actor, storage, owner_kind, owner_id, case, item.staged, v.name, v.kind)
+              for item, v in zip(files, verdicts, strict=True) if v.kind is not None]
+    session.flush()
+    return stored
+
+
+def attach_many(session: Session, clock: Clock, actor: User, storage: Storage, owner_kind: OwnerKind,
+                owner_id: int, files: Sequence[Incoming]) -> list[Attachment]:
+    """Several files at once, all or nothing (see the module's docstring)."""
+    if not files:
+        raise Invalid("files", "field_required")
+    verdicts = check_files(files)  # before the first query, as in attach
+    return record_files(session, clock, actor, storage, owner_kind, owner_id, files, verdicts)
 
 
 def get(session: Session, actor: User, attachment_id: int) -> Attachment:

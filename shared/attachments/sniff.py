@@ -43,6 +43,7 @@ from oletools.olevba import VBA_Parser
 from oletools.thirdparty.oledump.plugin_biff import cBIFF
 
 from shared.errors import UnsupportedMedia
+from shared.i18n import N_
 
 # olevba logs every file it opens at INFO: one upload would be three lines of noise.
 logging.getLogger("olevba").setLevel(logging.WARNING)
@@ -110,6 +111,8 @@ class Detection:
 
 MACROS = "macro-enabled Office document"
 XLM_MACROS = "Excel 4.0 (XLM) macro sheet"
+# Said plainly to the person uploading: why the file is refused and what to do.
+_MACRO_KEYS = {MACROS: N_("attachment_macros"), XLM_MACROS: N_("attachment_xlm_macros")}
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
@@ -289,6 +292,8 @@ def accept(name: str, detection: Detection) -> tuple[str, Kind]:
     A name without an extension gets the type's own, so the download opens.
     """
     kind = detection.kind
+    if kind is None and detection.seen in _MACRO_KEYS:
+        raise UnsupportedMedia(_MACRO_KEYS[detection.seen], detected=detection.seen)
     if kind is None:
         raise UnsupportedMedia(detected=detection.seen)
     ext = extension(name)

@@ -52,3 +52,11 @@ def is_valid_credit_code(code: str) -> bool:
         return check_character(code[:17]) == code[17]
     except ValueError:
         return False
+
+
+def may_still_become_valid(code: str) -> bool:
+    """True while `code` is a valid beginning: shorter than 18 and only characters of the alphabet.
+
+    What a form checking as you type uses to stay quiet until the code is complete.
+    """
+    return len(code) < LENGTH and all(ch in _VALUE for ch in code)

@@ -10,6 +10,7 @@ from shared import references
 from shared.assignments import status
 from shared.assignments.models import Assignment
 from shared.cases.models import Case, CaseSequence, CaseShare, CaseStatus
+from shared.cases.permissions import may_open_case
 from shared.cases.schemas import CaseCreate, CaseUpdate
 from shared.clock import Clock
 from shared.errors import Conflict, Forbidden
@@ -41,7 +42,7 @@ def next_reference(session: Session, year: int) -> str:
 
 
 def create_case(session: Session, clock: Clock, actor: User, data: CaseCreate) -> Case:
-    if actor.role != Role.COORDINATOR:
+    if not may_open_case(actor):
         raise Forbidden()
     lead = data.lead_department_id or actor.department_id
     references.require_departments(session, [lead], "lead_department_id")

@@ -25,13 +25,16 @@ from services.api.pages import (
     ics,
     inbox,
     inspections,
+    intake,
     queue,
     reports,
     settings,
 )
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(common.guard_form)])
-for _module in (auth, queue, inbox, assignments, cases, callbacks, campaigns, inspections, reports, settings, ics):
+# intake before cases: /cases/new is not a case's number.
+for _module in (auth, queue, inbox, assignments, intake, cases, callbacks, campaigns, inspections, reports,
+                settings, ics):
     router.include_router(_module.router)
 router.include_router(admin.assets)
 

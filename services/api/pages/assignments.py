@@ -15,12 +15,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlmodel import Session
 
-from services.api.pages import conflicts
+from services.api.pages import conflicts, intake
 from services.api.pages.common import (
     FormDep,
     Page,
@@ -33,6 +33,7 @@ from services.api.pages.common import (
     login_redirect,
     not_found,
     parse_id,
+    posted,
     redirect_with_flash,
     user_names,
 )
@@ -52,8 +53,10 @@ from shared.assignments.schemas import (
     SendBackSignoffIn,
     SignOffIn,
 )
+from shared.attachments import service as attachments
 from shared.attachments.models import OwnerKind
-from shared.attachments.service import list_for_case
+from shared.attachments.service import BatchRefused, list_for_case
+from shared.attachments.storage import Storage
 from shared.errors import DomainError, Invalid, NotFound
 from shared.feedback.models import Feedback
 from shared.i18n import N_, state_label
@@ -115,6 +118,7 @@ def detail_context(page: Page, assignment_id: int) -> dict[str, Any]:
         "open_form": None,
         "values": {},
         "snapshot": snapshot(page, public, feedback, extensions, names, people),
+        **intake.upload_context(page),
     }
 
 
@@ -209,8 +213,14 @@ def _refused(page: Page, aid: int, form: dict[str, str], form_name: str,
         choices["reason"] = {r.value: page.gettext(f"notice.return_reason.{r.value}") for r in ReturnReason}
     if form_name == "redispatch":
         choices["department_id"] = {str(k): v for k, v in department_names(page.session).items()}
+    def context() -> dict[str, Any]:
+        values = detail_context(page, aid)
+        if isinstance(exc, BatchRefused):  # each file's verdict beside the file field
+            values["upload_verdicts"] = intake.verdict_lines(page, exc.verdicts)
+        return values
+
     return conflicts.refuse(page, exc, form=form, form_name=form_name, template="assignments/detail.html",
-                            context=lambda: detail_context(page, aid), offered=offered, choices=choices,
+                            context=context, offered=offered, choices=choices,
                             defaults={o: "0" for o in OUTCOMES} if form_name == "submit" else None)
 
 
@@ -239,13 +249,21 @@ def request_extension(page: PageDep, assignment_id: str, form: FormDep) -> Respo
 
 
 @router.post("/assignments/{assignment_id}/feedback")
-def submit_feedback(page: PageDep, assignment_id: str, form: FormDep) -> Response:
+def submit_feedback(page: PageDep, request: Request, assignment_id: str, form: FormDep) -> Response:
+    files = posted(request).files.get(intake.FILES, [])
+
     def run(s: Session, u: User, aid: int, v: int) -> object:
         values = form_values(form, "narrative", *OUTCOMES)
         for name in MONEY:  # people type "5,000" or "5000 元"
             if name in values:
                 values[name] = values[name].replace(",", "").replace("，", "").removesuffix("元").strip()
-        return service.submit_feedback(s, page.clock, u, aid, v, FeedbackIn(**values))  # type: ignore[arg-type]
+        data = FeedbackIn(**values)  # type: ignore[arg-type]
+        verdicts = attachments.check_files(files)  # all or nothing: a refused file submits nothing
+        feedback = service.submit_feedback(s, page.clock, u, aid, v, data)
+        if files:
+            attachments.record_files(s, page.clock, u, Storage(page.settings.upload_dir), OwnerKind.FEEDBACK,
+                                     feedback.id, files, verdicts)  # type: ignore[arg-type]
+        return feedback
 
     return act(page, assignment_id, form, "submit", N_("page.done.feedback"), run)
 

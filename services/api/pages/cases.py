@@ -20,7 +20,7 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlmodel import Session
 
-from services.api.pages import callbacks, conflicts, timeline
+from services.api.pages import callbacks, conflicts, intake, timeline
 from services.api.pages.common import (
     Flash,
     FormDep,
@@ -48,6 +48,7 @@ from shared.attachments.service import list_for_case
 from shared.campaigns.models import Campaign
 from shared.cases import service
 from shared.cases.models import CaseSource, CaseStatus
+from shared.cases.permissions import may_open_case
 from shared.cases.queries import CaseFilter, list_cases
 from shared.cases.schemas import CasePublic, CommentIn, ReasonIn
 from shared.cases.views import case_public
@@ -97,7 +98,7 @@ def cases_page(page: PageDep, status: str | None = None, source: str | None = No
     return html(page, "cases/list.html", cases=items, next_url=next_url, filters=query,
                 paged=bool(cursor), names=department_names(page.session),
                 departments=active_departments(page.session), statuses=[s.value for s in CaseStatus],
-                sources=[s.value for s in CaseSource])
+                sources=[s.value for s in CaseSource], may_open=may_open_case(page.user))
 
 
 def _timeline(page: Page, case_id: int) -> tuple[list[Any], str | None, bool]:
@@ -147,6 +148,7 @@ def detail_context(page: Page, case_id: int) -> dict[str, Any]:
         "values": {},
         "snapshot": snapshot(page, view, items, names, campaign.name if campaign else ""),
         **callbacks.section(page, view, items),
+        **intake.section(page, view),
     }
 
 

@@ -34,7 +34,7 @@ import hashlib
 import hmac
 import json
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -51,10 +51,12 @@ from sqlmodel import Session, col
 
 from services.api.deps import SESSION_COOKIE, ClockDep, SessionDep, SettingsDep
 from services.api.errors import field_reason
+from services.api.pages import multipart
 from services.api.signin import clear_session_cookie
+from shared.attachments.storage import Storage
 from shared.clock import Clock
 from shared.departments.models import Department
-from shared.errors import DomainError, Invalid, NotFound, Stale, Unauthorized
+from shared.errors import DomainError, Invalid, NotFound, Stale, TooLarge, Unauthorized
 from shared.forms import service as forms
 from shared.i18n import N_, has_message, pick_language, state_label, translate
 from shared.ids import MAX_ID
@@ -161,9 +163,25 @@ PageDep = Annotated[Page, Depends(get_page)]
 
 
 async def read_form(request: Request) -> dict[str, str]:
-    """The posted fields as text; file parts are ignored (no page uploads files)."""
+    """The posted text fields, one value per name (guard_form read them; files are in ``posted``)."""
+    return posted(request).values()
+
+
+def posted(request: Request) -> multipart.Posted:
+    """The posted form as guard_form received it: text fields in order, files staged."""
+    found = getattr(request.state, "posted", None)
+    return found if isinstance(found, multipart.Posted) else multipart.Posted()
+
+
+async def _receive(request: Request, settings: Settings) -> multipart.Posted:
+    """Read the body of an unsafe request once: multipart streamed (files staged), anything else as a form."""
+    if multipart.is_multipart(request.headers.get("content-type")):
+        # Files are staged only for a request that comes with a session; anyone else's bytes are dropped.
+        storage = Storage(settings.upload_dir) if request.cookies.get(SESSION_COOKIE) else None
+        return await multipart.receive(request.stream(), request.headers.get("content-type"),
+                                       request.headers.get("content-length"), storage, settings.max_upload_bytes)
     form = await request.form()
-    return {key: value for key, value in form.items() if isinstance(value, str)}
+    return multipart.Posted(fields=[(k, v) for k, v in form.multi_items() if isinstance(v, str)])
 
 
 FormDep = Annotated[dict[str, str], Depends(read_form)]
@@ -341,15 +359,28 @@ def _login_token_ok(page: Page, given: str | None) -> bool:
     return bool(nonce) and tokens_match(csrf_for_login(page.settings, nonce or ""), given)
 
 
-async def guard_form(request: Request, session: SessionDep, clock: ClockDep, settings: SettingsDep) -> None:
+async def guard_form(request: Request, session: SessionDep, clock: ClockDep,
+                     settings: SettingsDep) -> AsyncIterator[None]:
     """The pages router's dependency: every unsafe request needs a valid token, used once.
 
     Safe requests (the stylesheet too) pay nothing: no form is read, no user looked up.
+    Files a form posted are staged while the request is handled and removed after,
+    unless a handler stored them.
     """
     if request.method in SAFE_METHODS:
+        yield
         return
-    form = await read_form(request)  # Starlette keeps the parsed form: the handler reads it again for free
-    await run_in_threadpool(_check_form_token, request, session, clock, settings, form)
+    try:
+        received = await _receive(request, settings)
+    except (TooLarge, Invalid) as exc:
+        page = await run_in_threadpool(get_page, request, session, clock, settings)
+        raise PageAnswer(await run_in_threadpool(error_page, page, exc.status, exc.key, **exc.params)) from None
+    request.state.posted = received
+    try:
+        await run_in_threadpool(_check_form_token, request, session, clock, settings, received.values())
+        yield
+    finally:
+        received.discard()
 
 
 def _check_form_token(request: Request, session: Session, clock: Clock, settings: Settings,

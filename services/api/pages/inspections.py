@@ -41,6 +41,7 @@ from services.api.pages.common import (
     login_redirect,
     not_found,
     parse_id,
+    posted,
     redirect_with_flash,
     user_names,
 )
@@ -163,8 +164,7 @@ def calendar_page(page: PageDep, month: str | None = None) -> Response:
 
 async def _participants(request: Request) -> list[str]:
     """Every ticked department (a checkbox list sends the same name once per box)."""
-    form = await request.form()
-    return [v for v in form.getlist("participant_department_ids") if isinstance(v, str)][:60]
+    return posted(request).getlist("participant_department_ids")[:60]
 
 
 ParticipantsDep = Annotated[list[str], Depends(_participants)]
