@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Index
+from sqlalchemy import DDL, Index, event
 from sqlmodel import Field, SQLModel
 
 from shared.columns import enum_field, utc_field
@@ -30,6 +30,17 @@ class CaseStatus(StrEnum):
     CLOSED = "closed"
 
 
+def _trigram_index(name: str, column: str) -> Index:
+    """A GIN trigram index for ILIKE '%fragment%' search, on PostgreSQL only (SQLite has no pg_trgm)."""
+    return Index(name, column, postgresql_using="gin", postgresql_ops={column: "gin_trgm_ops"}).ddl_if(
+        dialect="postgresql")
+
+
+# Created before the tables: the trigram indexes need its operator class.
+TRIGRAM_EXTENSION = "CREATE EXTENSION IF NOT EXISTS pg_trgm"
+event.listen(SQLModel.metadata, "before_create", DDL(TRIGRAM_EXTENSION).execute_if(dialect="postgresql"))
+
+
 class Case(SQLModel, table=True):
     """案件: a shared matter with an owner, a trail and a result."""
 
@@ -38,6 +49,10 @@ class Case(SQLModel, table=True):
         Index("ix_case_lead_status", "lead_department_id", "status"),
         Index("ix_case_created_at", "created_at"),
         Index("ix_case_closed_at", "closed_at"),
+        # Search (shared/cases/queries.py): exact matches on the phone, fragments of title and name.
+        Index("ix_case_complainant_phone", "complainant_phone"),
+        _trigram_index("ix_case_title_trgm", "title"),
+        _trigram_index("ix_case_enterprise_name_trgm", "enterprise_name"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
