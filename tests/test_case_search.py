@@ -122,7 +122,7 @@ def test_phone_rule_in_sql_is_the_rule_in_python(session: Session, world: World,
 
 def test_filters_round_trip_in_the_url(api: Any, app: Any, world: World, session: Session, clock: Any,
                                        make_case: Any, dispatch: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    from datetime import date, timedelta
+    from datetime import timedelta
 
     campaign = campaigns.create(session, clock, world.coordinator, CampaignIn(
         name="预付式消费专项整治", starts_on=clock.now().date(), ends_on=clock.now().date() + timedelta(days=30)))
@@ -154,7 +154,7 @@ def test_filters_round_trip_in_the_url(api: Any, app: Any, world: World, session
     body = htmllib.unescape(r.text)
     assert re.findall(r'<a href="/cases/\d+">(GZ-[\d-]+)</a>', body) == [also.reference]
     # The form shows every filter as chosen.
-    assert f'name="q" type="search" maxlength="100" value="预付卡"' in body
+    assert 'name="q" type="search" maxlength="100" value="预付卡"' in body
     for name, value in (("status", "open"), ("source", "media"),
                         ("lead_department_id", params["lead_department_id"]), ("campaign_id", str(campaign.id))):
         select_html = re.search(rf'<select id="\w+" name="{name}">(.*?)</select>', body, re.S)
