@@ -48,6 +48,8 @@ class Case(SQLModel, table=True):
     __table_args__ = (
         Index("ix_case_lead_status", "lead_department_id", "status"),
         Index("ix_case_created_at", "created_at"),
+        # A department's own cases newest first (shared.scope.visible_case_parts).
+        Index("ix_case_lead_created", "lead_department_id", "created_at", "id"),
         Index("ix_case_closed_at", "closed_at"),
         # Search (shared/cases/queries.py): exact matches on the phone, fragments of title and name.
         Index("ix_case_complainant_phone", "complainant_phone"),

@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, exists, or_, select
+from sqlalchemy import ColumnElement, and_, exists, or_, select, union_all
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
 from shared.assignments.models import Assignment
@@ -30,7 +31,7 @@ from shared.assignments.queries import escape_like
 from shared.assignments.status import overdue_sql
 from shared.cases.models import Case, CaseSource, CaseStatus
 from shared.pagination import after_cursor, encode_cursor
-from shared.scope import case_visible, personal_data_sql
+from shared.scope import personal_data_sql, visible_case_parts
 from shared.users.models import User
 
 REFERENCE_SHAPE = re.compile(r"GZ-\d{4}-\d{6}", re.IGNORECASE)
@@ -77,33 +78,43 @@ def search_condition(actor: User, q: str) -> ColumnElement[bool]:
 def list_cases(session: Session, actor: User, f: CaseFilter, *, cursor: str | None = None,
                limit: int = 50, now: datetime | None = None) -> tuple[list[Case], str | None]:
     """Cases the actor can see, newest first; NOW decides "overdue" (the overdue filter needs it)."""
-    stmt = select(Case).where(case_visible(actor))
+    conditions: list[ColumnElement[bool]] = []
     if f.status:
-        stmt = stmt.where(col(Case.status) == f.status)
+        conditions.append(col(Case.status) == f.status)
     if f.campaign_id is not None:
-        stmt = stmt.where(col(Case.campaign_id) == f.campaign_id)
+        conditions.append(col(Case.campaign_id) == f.campaign_id)
     if f.category:
-        stmt = stmt.where(col(Case.category) == f.category)
+        conditions.append(col(Case.category) == f.category)
     if f.source:
-        stmt = stmt.where(col(Case.source) == f.source)
+        conditions.append(col(Case.source) == f.source)
     if f.lead_department_id is not None:
-        stmt = stmt.where(col(Case.lead_department_id) == f.lead_department_id)
+        conditions.append(col(Case.lead_department_id) == f.lead_department_id)
     if f.typical is not None:
-        stmt = stmt.where(col(Case.is_typical).is_(f.typical))
+        conditions.append(col(Case.is_typical).is_(f.typical))
     if f.created_from is not None:
-        stmt = stmt.where(col(Case.created_at) >= f.created_from)
+        conditions.append(col(Case.created_at) >= f.created_from)
     if f.created_before is not None:
-        stmt = stmt.where(col(Case.created_at) < f.created_before)
+        conditions.append(col(Case.created_at) < f.created_before)
     if f.overdue:
         if now is None:
             raise ValueError("the overdue filter needs now")
         columns = Assignment.__table__.c  # type: ignore[attr-defined]
-        stmt = stmt.where(exists().where(columns.case_id == Case.id, overdue_sql(now, columns)))
+        conditions.append(exists().where(columns.case_id == Case.id, overdue_sql(now, columns)))
     if f.q:
-        stmt = stmt.where(search_condition(actor, f.q))
+        conditions.append(search_condition(actor, f.q))
     if cursor:
-        stmt = stmt.where(after_cursor(Case.created_at, Case.id, cursor, descending=True))
-    rows = list(session.scalars(stmt.order_by(col(Case.created_at).desc(), col(Case.id).desc()).limit(limit + 1)))
+        conditions.append(after_cursor(Case.created_at, Case.id, cursor, descending=True))
+    newest = (col(Case.created_at).desc(), col(Case.id).desc())
+    parts = [part.where(*conditions).order_by(*newest).limit(limit + 1) for part in visible_case_parts(actor)]
+    if not parts:
+        return [], None
+    if len(parts) == 1:
+        stmt = parts[0]
+    else:  # each part's newest rows, then the newest of those
+        both = union_all(*(select(part.subquery()) for part in parts)).subquery()
+        row = aliased(Case, both)
+        stmt = select(row).order_by(both.c.created_at.desc(), both.c.id.desc()).limit(limit + 1)  # type: ignore[assignment]
+    rows: list[Case] = list(session.scalars(stmt))
     next_cursor = None
     if len(rows) > limit:
         last = rows[limit - 1]

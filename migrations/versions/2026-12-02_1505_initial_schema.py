@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 15:04:55.494790
+Create Date: 2026-12-02 15:05:05.783662
 
 """
 from typing import Sequence, Union
@@ -173,6 +173,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_case_coordinator_id'), ['coordinator_id'], unique=False)
         batch_op.create_index('ix_case_created_at', ['created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_case_enterprise_credit_code'), ['enterprise_credit_code'], unique=False)
+        batch_op.create_index('ix_case_lead_created', ['lead_department_id', 'created_at', 'id'], unique=False)
         batch_op.create_index('ix_case_lead_status', ['lead_department_id', 'status'], unique=False)
         batch_op.create_index(batch_op.f('ix_case_source'), ['source'], unique=False)
 
@@ -771,6 +772,7 @@ def downgrade() -> None:
     with op.batch_alter_table('case', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_case_source'))
         batch_op.drop_index('ix_case_lead_status')
+        batch_op.drop_index('ix_case_lead_created')
         batch_op.drop_index(batch_op.f('ix_case_enterprise_credit_code'))
         batch_op.drop_index('ix_case_created_at')
         batch_op.drop_index(batch_op.f('ix_case_coordinator_id'))
