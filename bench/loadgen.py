@@ -64,7 +64,8 @@ def run_wrk(base_url: str, plan: Plan, *, connections: int, duration: float, thr
     lat = data["latency_us"]
     errors = data["errors"]
     return _summary("wrk", data["requests"], data["duration_us"] / 1e6, lat["p50"] / 1000, lat["p99"] / 1000,
-                    p90_ms=round(lat["p90"] / 1000, 2), p95_ms=round(lat["p95"] / 1000, 2), p999_ms=round(lat["p999"] / 1000, 2),
+                    p90_ms=round(lat["p90"] / 1000, 2), p95_ms=round(lat["p95"] / 1000, 2),
+                    p999_ms=round(lat["p999"] / 1000, 2),
                     max_ms=round(lat["max"] / 1000, 2), mean_ms=round(lat["mean"] / 1000, 2),
                     non_2xx=errors["status"],
                     socket_errors=errors["connect"] + errors["read"] + errors["write"] + errors["timeout"],

@@ -12,31 +12,27 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tests.test_browser import (  # noqa: F401  (fixtures)
-    Site,
-    chinese_renders,
-    chromium,
-    login,
-    page,
-    playwright,
-    site,
-)
+from tests import test_browser
+from tests.test_browser import Site, chinese_renders, login
+
+# The browser tests' fixtures: Chromium and the app under uvicorn (tests/test_browser.py).
+playwright, chromium, site, page = test_browser.playwright, test_browser.chromium, test_browser.site, test_browser.page
 
 A4_POINTS = (595, 842)  # 210 × 297 mm
 
 
-def _printed(page: Any, site: Site, path: str, name: str) -> bytes:
-    page.goto(site.base + path)
-    page.emulate_media(media="print")
+def _printed(tab: Any, site: Site, path: str, name: str) -> bytes:
+    tab.goto(site.base + path)
+    tab.emulate_media(media="print")
     # What a printer gets: nothing to click, nothing to navigate.
     for selector in ("header.top", "nav.main-nav", "form", "button", ".quick-actions", ".card.action",
                      "#actions-h"):
-        for element in page.locator(selector).all():
+        for element in tab.locator(selector).all():
             assert not element.is_visible(), f"{selector} is printed on {path}"
-    assert page.locator("h1").first.is_visible()
-    assert chinese_renders(page, "h1")
-    pdf: bytes = page.pdf(format="A4", print_background=True, path=str(site.shots / f"{name}.pdf"))
-    page.emulate_media(media="screen")
+    assert tab.locator("h1").first.is_visible()
+    assert chinese_renders(tab, "h1")
+    pdf: bytes = tab.pdf(format="A4", print_background=True, path=str(site.shots / f"{name}.pdf"))
+    tab.emulate_media(media="screen")
     return pdf
 
 
