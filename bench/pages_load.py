@@ -50,9 +50,11 @@ PER_PERSON = 12  # distinct values per search kind and person
 
 
 def ensure_indexes(url: str) -> list[dict[str, Any]]:
-    """Create what the models declare and an older dataset lacks (the search's indexes); never drop anything."""
+    """Create what the models declare and an older dataset lacks (the search's indexes and statistics).
+
+    Nothing is dropped or rewritten: the rows are the generator's."""
     import shared.models
-    from shared.cases.models import TRIGRAM_EXTENSION
+    from shared.cases.models import SEARCH_STATISTICS, TRIGRAM_EXTENSION
 
     built = []
     with connect(url, autocommit=True) as conn:
@@ -67,7 +69,11 @@ def ensure_indexes(url: str) -> list[dict[str, Any]]:
                 conn.execute(ddl)  # type: ignore[arg-type]
                 built.append({"index": index.name, "seconds": round(time.perf_counter() - started, 1)})
                 print(f"  [pages] built {index.name} in {built[-1]['seconds']} s", flush=True)
-        if built:
+        target = conn.execute(
+            """SELECT attstattarget FROM pg_attribute WHERE attrelid = '"case"'::regclass AND attname = 'title'"""
+        ).fetchone()
+        if built or (target and target[0] != 1000):
+            conn.execute(SEARCH_STATISTICS)  # type: ignore[arg-type]
             conn.execute('ANALYZE "case"')
     return built
 
@@ -157,11 +163,52 @@ def check(base_url: str, plan: list[tuple[str, str, str | None]]) -> dict[str, A
     return {"requests": len(plan), "failed": bad[:10], "ok": not bad}
 
 
+def breakdown(url: str, settings: Settings, variants: dict[str, list[tuple[str, str, str | None]]],
+              per_variant: int = 16) -> dict[str, Any]:
+    """One request at a time, in-process: wall and CPU ms, database ms and statements, per variant (medians)."""
+    from fastapi.testclient import TestClient
+
+    from bench.dbtime import record
+    from services.api.app import create_app
+
+    engine = make_engine(url, statement_timeout_ms=settings.statement_timeout_ms)
+    app = create_app(settings, engine=engine)
+    out: dict[str, Any] = {}
+    try:
+        with TestClient(app) as client:
+            for name, plan in variants.items():
+                wall, cpu, db, count, slowest = [], [], [], [], {"ms": 0.0, "where": ""}
+                for token, path, _ in (plan * per_variant)[:per_variant]:
+                    headers = ({"Cookie": f"gongzhi_session={token[2:]}"} if token.startswith("s:")
+                               else {"Authorization": f"Bearer {token}"})
+                    with record(engine) as rec:
+                        started, cpu_started = time.perf_counter(), time.process_time()
+                        r = client.get(path, headers=headers)
+                        wall.append((time.perf_counter() - started) * 1000)
+                        cpu.append((time.process_time() - cpu_started) * 1000)
+                    assert r.status_code == 200, (path, r.status_code)
+                    db.append(rec.seconds * 1000)
+                    count.append(rec.count)
+                    top = max(rec.statements, key=lambda s: s.seconds, default=None)
+                    if top is not None and top.seconds * 1000 > slowest["ms"]:
+                        slowest = {"ms": round(top.seconds * 1000, 1), "where": top.where, "path": path}
+                out[name] = {"wall_ms": round(statistics.median(wall), 1), "cpu_ms": round(statistics.median(cpu), 1),
+                             "db_ms": round(statistics.median(db), 1), "statements": int(statistics.median(count)),
+                             "max_wall_ms": round(max(wall), 1), "slowest_statement": slowest}
+                print(f"  [pages] in-process {name:24s} wall {out[name]['wall_ms']:6.1f} ms  cpu "
+                      f"{out[name]['cpu_ms']:6.1f} ms  db {out[name]['db_ms']:6.1f} ms in {out[name]['statements']} "
+                      f"statements; max {out[name]['max_wall_ms']} ms; slowest {slowest}", flush=True)
+    finally:
+        engine.dispose()
+    return out
+
+
 # ------------------------------------------------------------------ the run
 
 
 def run(url: str | None = None, *, workers: int = 2, connections: int = 16, duration: float = 10.0,
-        rounds: int = 2, warmup: float = 3.0, tool: str = "auto", only: list[str] | None = None) -> dict[str, Any]:
+        rounds: int = 2, warmup: float = 3.0, tool: str = "auto", only: list[str] | None = None,
+        breakdown_only: bool = False) -> dict[str, Any]:
     url = sqlalchemy_url(url or bench_url())
     meta = read_meta(url)
     settings = Settings(demo=True, database_url=url)
@@ -178,6 +225,9 @@ def run(url: str | None = None, *, workers: int = 2, connections: int = 16, dura
     variants = plans(people)
     if only:
         variants = {k: v for k, v in variants.items() if k in only}
+    in_process = breakdown(url, settings, variants)
+    if breakdown_only:
+        return {"in_process": in_process, "people": [{k: p[k] for k in ("label", "department_id")} for p in people]}
 
     api_port, bare_port = free_port(), free_port()
     api = serve("services.api.app:create_app", api_port, workers, url, "pages-api-server.log")
@@ -223,7 +273,8 @@ def run(url: str | None = None, *, workers: int = 2, connections: int = 16, dura
             "dataset": {k: meta.get(k) for k in ("scale", "now")}, "indexes_built": built,
             "workers": workers, "connections": connections, "duration_s": duration, "rounds": rounds,
             "people": [{k: p[k] for k in ("label", "department_id", "role")} for p in people],
-            "checks": checks, "runs": runs, "summary": summary, "met": met, "all_met": all(met.values())}
+            "checks": checks, "in_process": in_process, "runs": runs, "summary": summary, "met": met,
+            "all_met": all(met.values())}
 
 
 def print_summary(out: dict[str, Any]) -> None:
@@ -242,10 +293,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=2, help="alternating bare/real rounds (median reported)")
     parser.add_argument("--tool", choices=("auto", "wrk", "python"), default="auto")
     parser.add_argument("--only", nargs="*", help="variants to run (queue-page, case-page, cases-api-name, …)")
+    parser.add_argument("--breakdown-only", action="store_true", help="the in-process timings, no load")
     args = parser.parse_args(argv)
     url = bench_url()
     out = run(url, workers=args.workers, connections=args.connections, duration=args.duration,
-              rounds=args.rounds, tool=args.tool, only=args.only)
+              rounds=args.rounds, tool=args.tool, only=args.only, breakdown_only=args.breakdown_only)
+    if args.breakdown_only:
+        return
     out["machine"] = machine(url)
     path = write_results(out, OUT / "pages.json")
     print_summary(out)

@@ -253,6 +253,10 @@ def test_name_search_is_served_by_the_trigram_index_on_postgresql(session: Sessi
         """EXPLAIN SELECT id FROM "case" WHERE title ILIKE '%力行健身%' OR enterprise_name ILIKE '%力行健身%'"""
     )).scalars())
     assert "ix_case_title_trgm" in plan and "ix_case_enterprise_name_trgm" in plan, plan
+    targets = dict(session.execute(text(
+        """SELECT attname, attstattarget FROM pg_attribute WHERE attrelid = '"case"'::regclass
+           AND attname IN ('title', 'enterprise_name')""")).tuples().all())
+    assert targets == {"title": 1000, "enterprise_name": 1000}
     session.rollback()
 
 

@@ -72,6 +72,10 @@ def search_condition(actor: User, q: str) -> ColumnElement[bool]:
     if PHONE_SHAPE.fullmatch(text) and len(digits) >= PHONE_MIN_DIGITS:
         return and_(personal_data_sql(actor), col(Case.complainant_phone).in_(sorted({text, digits})))
     pattern = f"%{escape_like(text)}%"
+    if text.lower() == text.upper():
+        # Nothing to fold (Chinese, digits): LIKE gives the same rows and is about 3× cheaper per row
+        # where the plan filters rows rather than asking the trigram index.
+        return or_(col(Case.title).like(pattern, escape="\\"), col(Case.enterprise_name).like(pattern, escape="\\"))
     return or_(col(Case.title).ilike(pattern, escape="\\"), col(Case.enterprise_name).ilike(pattern, escape="\\"))
 
 
