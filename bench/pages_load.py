@@ -89,8 +89,8 @@ def pick_people(session: Session) -> list[dict[str, Any]]:
         "SELECT department_id FROM case_share WHERE department_id <> :d GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"),
         {"d": most_lead}).scalar_one()
     small = session.execute(text(
-        """SELECT lead_department_id FROM "case" GROUP BY 1 HAVING count(*) >= 200
-           ORDER BY count(*), lead_department_id LIMIT 1""")).scalar_one()
+        """SELECT lead_department_id FROM "case" GROUP BY 1 HAVING count(*) >= :n
+           ORDER BY count(*), lead_department_id LIMIT 1"""), {"n": PER_PERSON}).scalar_one()
     people = []
     for label, dept in (("most-lead", most_lead), ("most-shared", most_shared), ("small", small)):
         uid = session.execute(text(
@@ -108,9 +108,9 @@ def samples(session: Session, person: dict[str, Any]) -> dict[str, list[dict[str
     """Cases of the person's own lead department (so the phone is theirs to search), recent and older."""
     rows = session.execute(text(
         """SELECT id, reference, enterprise_credit_code, enterprise_name, title, complainant_phone
-           FROM "case" TABLESAMPLE SYSTEM (2) REPEATABLE (7)
+           FROM "case"
            WHERE lead_department_id = :d AND enterprise_name IS NOT NULL AND complainant_phone IS NOT NULL
-           LIMIT :n"""), {"d": person["department_id"], "n": PER_PERSON}).mappings().all()
+           ORDER BY md5(id::text) LIMIT :n"""), {"d": person["department_id"], "n": PER_PERSON}).mappings().all()
     recent = session.execute(text(
         """SELECT id FROM "case" WHERE lead_department_id = :d ORDER BY created_at DESC LIMIT :n"""),
         {"d": person["department_id"], "n": PER_PERSON}).scalars().all()
