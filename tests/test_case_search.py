@@ -283,3 +283,22 @@ def test_statement_timeout_cancels_a_long_query_on_postgresql(settings: Any, eng
             assert conn.execute(text("SHOW statement_timeout")).scalar() == "5s"
     finally:
         dispose_engines()
+
+
+def test_the_queue_exports_its_own_department_only(app: Any, world: World, make_case: Any, dispatch: Any) -> None:
+    mine = make_case(lead="XFXH", title="本部门的任务")
+    theirs = make_case(lead="GAJ", title="公安局的任务")
+    a = dispatch(mine, "XFXH", days=3)
+    dispatch(theirs, "GAJ", days=3)
+    page = browser(app, world.liaison("XFXH"))
+    r = page.get("/queue")
+    assert 'href="/queue?format=xlsx" download' in r.text
+    for params in ({"format": "xlsx"}, {"format": "xlsx", "department_id": str(world.dept("GAJ").id)},
+                   {"format": "xlsx", "bucket": "to_accept"}):
+        got = page.get("/queue", params=params)
+        assert got.status_code == 200 and got.headers["content-type"] == case_export.XLSX_MEDIA_TYPE
+        rows = xlsx_rows(got.content)
+        assert rows[0] == ["任务", "案件编号", "标题", "承办部门", "承办人", "状态", "派发时间", "签收期限",
+                           "反馈期限", "已逾期"]
+        assert [(r[0], r[1], r[3]) for r in rows[1:]] == [(a.id, mine.reference, "消费者协会")], params
+        assert "公安局的任务" not in str(rows)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 15:05:34.863351
+Create Date: 2026-12-02 15:05:41.635164
 
 """
 from typing import Sequence, Union
