@@ -1,5 +1,6 @@
 -- wrk script: rotate over (bearer token, path) pairs read from $WRK_PLAN
--- (one "token<TAB>path" per line; token "-" sends no Authorization header),
+-- (one "token<TAB>path" per line; token "-" sends no Authorization header, "s:TOKEN" sends
+-- TOKEN as the pages' session cookie instead of a bearer header),
 -- and print a one-line JSON summary prefixed with WRKJSON.  $WRK_ACCEPT_ENCODING, when set,
 -- is sent as Accept-Encoding (browsers send "gzip, deflate, br"; wrk alone sends none).
 
@@ -11,7 +12,11 @@ if file then
     local token, path = line:match("^(%S+)\t(%S+)$")
     if token then
       local headers = {}
-      if token ~= "-" then headers["Authorization"] = "Bearer " .. token end
+      if token:sub(1, 2) == "s:" then
+        headers["Cookie"] = "gongzhi_session=" .. token:sub(3)
+      elseif token ~= "-" then
+        headers["Authorization"] = "Bearer " .. token
+      end
       if accept_encoding and accept_encoding ~= "" then headers["Accept-Encoding"] = accept_encoding end
       table.insert(plan, wrk.format("GET", path, headers))
     end
@@ -43,8 +48,8 @@ function done(summary, latency, requests)
   io.write(string.format(
     'WRKJSON {"requests": %d, "duration_us": %d, "bytes": %d, "errors": {"connect": %d, "read": %d, ' ..
     '"write": %d, "status": %d, "timeout": %d}, "latency_us": {"min": %d, "max": %d, "mean": %.1f, ' ..
-    '"stdev": %.1f, "p50": %d, "p75": %d, "p90": %d, "p99": %d, "p999": %d}}\n',
+    '"stdev": %.1f, "p50": %d, "p75": %d, "p90": %d, "p95": %d, "p99": %d, "p999": %d}}\n',
     summary.requests, summary.duration, summary.bytes, e.connect, e.read, e.write, e.status, e.timeout,
     latency.min, latency.max, latency.mean, latency.stdev, latency:percentile(50), latency:percentile(75),
-    latency:percentile(90), latency:percentile(99), latency:percentile(99.9)))
+    latency:percentile(90), latency:percentile(95), latency:percentile(99), latency:percentile(99.9)))
 end

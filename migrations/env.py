@@ -10,6 +10,7 @@ from sqlmodel.sql.sqltypes import AutoString
 import shared.models  # noqa: F401  (registers every table)
 from shared.columns import StrEnumType
 from shared.db import UTCDateTime, make_engine
+from shared.migrate import on_dialect
 from shared.settings import get_settings
 
 config = context.config
@@ -46,6 +47,7 @@ def _run(connection: object) -> None:
         render_as_batch=True,
         compare_type=True,
         render_item=_render_item,
+        include_object=on_dialect(connection.dialect.name),  # type: ignore[attr-defined]
     )
     with context.begin_transaction():
         context.run_migrations()

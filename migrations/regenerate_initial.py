@@ -17,8 +17,9 @@ from alembic import command
 
 import shared.models  # noqa: F401  (every table, so every append-only one is registered)
 from shared import append_only
+from shared.cases.models import SEARCH_STATISTICS, TRIGRAM_EXTENSION
 from shared.departments.models import QUEUE_STAMP_DROP, QUEUE_STAMP_TRIGGERS
-from shared.migrate import MIGRATIONS, alembic_config
+from shared.migrate import MIGRATIONS, alembic_config, dialect_only_ddl
 from shared.outbox.models import LZ4_BODIES_SQL
 
 # Autogenerate cannot see column compression either: the same statement as the model's.
@@ -47,6 +48,10 @@ TRIGGER = _per_dialect({"postgresql": [sql for t in append_only.TABLES for sql i
                        "The audit trails are append-only even for the application's own database user.")
 DROP_TRIGGER = _per_dialect({"postgresql": [sql for t in append_only.TABLES for sql in append_only.drop_statements(t)]},
                             "The append-only triggers.")
+# Indexes the models create on PostgreSQL only (the search's trigram indexes), after the extension they need.
+PG_ONLY_INDEXES = _per_dialect({"postgresql": [TRIGRAM_EXTENSION, *dialect_only_ddl("postgresql"), SEARCH_STATISTICS]},
+                               "Search: trigram indexes for fragments of titles and enterprise names, finer "
+                               "statistics for their estimates (shared.cases.models).")
 
 
 def main() -> None:
@@ -60,7 +65,7 @@ def main() -> None:
     text = path.read_text()
     marker = "    # ### end Alembic commands ###"
     upgrade_end = text.index(marker)
-    added = TRIGGER + LZ4_BODIES + QUEUE_STAMPS
+    added = TRIGGER + LZ4_BODIES + QUEUE_STAMPS + PG_ONLY_INDEXES
     text = text[:upgrade_end] + marker + "\n" + added + text[upgrade_end + len(marker) + 1:]
     downgrade_start = text.index('"""Downgrade schema."""')
     body_start = text.index("\n", downgrade_start) + 1

@@ -64,7 +64,12 @@ def _configure_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+def make_engine(url: str, *, statement_timeout_ms: int | None = None, **kwargs: Any) -> Engine:
+    """STATEMENT_TIMEOUT_MS (PostgreSQL): the server cancels any statement running longer.
+
+    The API sets it (Settings.statement_timeout_ms): a page whose browser went away
+    stops costing the database within that time, instead of running to the end.
+    """
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -86,14 +91,19 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     # a smaller pool opens and closes connections under load.
     kwargs.setdefault("pool_size", 20)
     kwargs.setdefault("max_overflow", 20)
+    if statement_timeout_ms:
+        connect_args = dict(kwargs.pop("connect_args", {}))
+        connect_args["options"] = f"{connect_args.get('options', '')} -c statement_timeout={int(statement_timeout_ms)}"
+        kwargs["connect_args"] = connect_args
     return create_engine(url, **kwargs)
 
 
-def get_engine(url: str | None = None) -> Engine:
+def get_engine(url: str | None = None, *, statement_timeout_ms: int | None = None) -> Engine:
     url = url or get_settings().database_url
-    engine = _engines.get(url)
+    key = url if not statement_timeout_ms else f"{url}#statement_timeout={statement_timeout_ms}"
+    engine = _engines.get(key)
     if engine is None:
-        engine = _engines[url] = make_engine(url)
+        engine = _engines[key] = make_engine(url, statement_timeout_ms=statement_timeout_ms)
     return engine
 
 

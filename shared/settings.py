@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     working_hours_start: time = time(8, 30)
     max_upload_bytes: int = 20 * 1024 * 1024
     token_ttl_hours: int = 12
+    # The API's PostgreSQL statements are cancelled after this long (0: never), so a page
+    # whose browser went away stops costing the database (shared/db.make_engine).
+    statement_timeout_ms: int = Field(default=5000, ge=0, le=600_000)
     # Sign-in throttling (shared/users/throttle.py): failures in a row one address may make
     # on one account before each next try waits 1, 2, 4 … seconds (at most the window), and
     # failures one address may make across all accounts within the window.

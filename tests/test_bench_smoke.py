@@ -154,6 +154,22 @@ def test_queue_benchmark_serves_correct_queues_with_constant_statements(
         assert per_request["queue"] * 3 < per_request["queue-identity"], per_request
 
 
+def test_pages_benchmark_checks_every_search_and_measures_every_page(bench_db: tuple[str, dict[str, Any]]) -> None:
+    from bench import pages_load
+
+    url, _meta = bench_db
+    out = pages_load.run(url, workers=1, connections=2, duration=1, rounds=1, warmup=0.5)
+    assert out["indexes_built"] == []  # the generator's schema already has the search's indexes
+    kinds = {f"cases-{where}-{kind}" for where in ("page", "api") for kind in pages_load.SEARCH_KINDS}
+    assert {"bare", "queue-page", "case-page", "cases-page", "cases-api"} | kinds == set(out["summary"])
+    for name, check in out["checks"].items():
+        assert check["ok"] and check["requests"] > 0, (name, check)
+    for name, summary in out["summary"].items():
+        assert summary["rps"] > 0 and summary["non_2xx"] == 0, (name, summary)
+        assert summary["p95_ms"] > 0
+    assert set(out["in_process"]) == set(out["summary"]) - {"bare"}
+
+
 def test_reminder_benchmark_runs_the_pass_and_leaves_nothing_behind(bench_db: tuple[str, dict[str, Any]]) -> None:
     from bench import reminders
 

@@ -73,7 +73,8 @@ def create_app(
         lifespan=_serving,
     )
     app.state.settings = settings
-    app.state.engine = engine or get_engine(settings.database_url)
+    app.state.engine = engine or get_engine(settings.database_url,
+                                            statement_timeout_ms=settings.statement_timeout_ms)
     app.state.clock = clock or SystemClock()
     errors.install(app)
     signin.install(app)  # after errors: it wraps their handler to add Retry-After to 429s

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Index
+from sqlalchemy import DDL, Index, event
 from sqlmodel import Field, SQLModel
 
 from shared.columns import enum_field, utc_field
@@ -30,6 +30,17 @@ class CaseStatus(StrEnum):
     CLOSED = "closed"
 
 
+def _trigram_index(name: str, column: str) -> Index:
+    """A GIN trigram index for ILIKE '%fragment%' search, on PostgreSQL only (SQLite has no pg_trgm)."""
+    return Index(name, column, postgresql_using="gin", postgresql_ops={column: "gin_trgm_ops"}).ddl_if(
+        dialect="postgresql")
+
+
+# Created before the tables: the trigram indexes need its operator class.
+TRIGRAM_EXTENSION = "CREATE EXTENSION IF NOT EXISTS pg_trgm"
+event.listen(SQLModel.metadata, "before_create", DDL(TRIGRAM_EXTENSION).execute_if(dialect="postgresql"))
+
+
 class Case(SQLModel, table=True):
     """案件: a shared matter with an owner, a trail and a result."""
 
@@ -37,7 +48,13 @@ class Case(SQLModel, table=True):
     __table_args__ = (
         Index("ix_case_lead_status", "lead_department_id", "status"),
         Index("ix_case_created_at", "created_at"),
+        # A department's own cases newest first (shared.scope.visible_case_parts).
+        Index("ix_case_lead_created", "lead_department_id", "created_at", "id"),
         Index("ix_case_closed_at", "closed_at"),
+        # Search (shared/cases/queries.py): exact matches on the phone, fragments of title and name.
+        Index("ix_case_complainant_phone", "complainant_phone"),
+        _trigram_index("ix_case_title_trgm", "title"),
+        _trigram_index("ix_case_enterprise_name_trgm", "enterprise_name"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -63,6 +80,14 @@ class Case(SQLModel, table=True):
     updated_at: datetime = utc_field()
     closed_at: datetime | None = utc_field(nullable=True, default=None)
     version: int = 1
+
+
+# A fragment's share of the rows is estimated by trying it on the column's sampled values:
+# with PostgreSQL's default 100 a rare name looked 10× commoner than it is, and a small
+# department's search walked every case newest first (0.9 s) instead of asking the index (6 ms).
+SEARCH_STATISTICS = ('ALTER TABLE "case" ALTER COLUMN title SET STATISTICS 1000, '
+                     "ALTER COLUMN enterprise_name SET STATISTICS 1000")
+event.listen(Case.__table__, "after_create", DDL(SEARCH_STATISTICS).execute_if(dialect="postgresql"))  # type: ignore[attr-defined]
 
 
 class CaseShare(SQLModel, table=True):

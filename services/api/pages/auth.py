@@ -99,3 +99,10 @@ def logout(page: PageDep) -> Response:
 def stylesheet() -> FileResponse:
     return FileResponse(STATIC_DIR / "pages.css", media_type="text/css",
                         headers={"Cache-Control": "public, max-age=3600"})
+
+
+@router.get("/static/print.css")
+def print_stylesheet() -> FileResponse:
+    """A4 work orders: every page links it with media="print"."""
+    return FileResponse(STATIC_DIR / "print.css", media_type="text/css",
+                        headers={"Cache-Control": "public, max-age=3600"})

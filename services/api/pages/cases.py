@@ -12,13 +12,15 @@ first, the page shows what they changed next to what was typed.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter
 from fastapi.responses import Response
 from pydantic import ValidationError
-from sqlmodel import Session
+from sqlalchemy import select
+from sqlmodel import Session, col
 
 from services.api.pages import callbacks, conflicts, intake, timeline
 from services.api.pages.common import (
@@ -47,9 +49,11 @@ from shared.assignments.schemas import DispatchIn
 from shared.attachments.service import list_for_case
 from shared.campaigns.models import Campaign
 from shared.cases import service
+from shared.cases.export import XLSX_MEDIA_TYPE, export_cases
+from shared.cases.export import filename as export_filename
 from shared.cases.models import CaseSource, CaseStatus
 from shared.cases.permissions import may_open_case
-from shared.cases.queries import CaseFilter, list_cases
+from shared.cases.queries import CaseFilter, list_cases, local_days
 from shared.cases.schemas import CasePublic, CommentIn, ReasonIn
 from shared.cases.views import case_public
 from shared.errors import DomainError, Invalid
@@ -71,34 +75,69 @@ def _choice(value: str | None, allowed: type[CaseStatus] | type[CaseSource]) -> 
         return None
 
 
+def _day(page: Page, name: str, value: str | None) -> date | None:
+    """A yyyy-mm-dd filter; anything else is said (naming the field) and left out."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text[:10])
+    except ValueError:
+        page.flashes.append(Flash("error", error_text(page, Invalid(name, "field_invalid"))))
+        return None
+
+
 @router.get("/cases")
 def cases_page(page: PageDep, status: str | None = None, source: str | None = None, category: str | None = None,
-               lead_department_id: str | None = None, typical: str | None = None, q: str | None = None,
-               cursor: str | None = None) -> Response:
+               lead_department_id: str | None = None, campaign_id: str | None = None, typical: str | None = None,
+               overdue: str | None = None, date_from: str | None = None, date_to: str | None = None,
+               q: str | None = None, cursor: str | None = None, format: str | None = None) -> Response:
     if page.user is None:
         return login_redirect(page)
-    filters = {
+    first, last = _day(page, "date_from", date_from), _day(page, "date_to", date_to)
+    filters: dict[str, Any] = {
         "status": _choice(status, CaseStatus),
         "source": _choice(source, CaseSource),
         "category": (category or "").strip()[:64] or None,
         "lead_department_id": parse_optional_id(lead_department_id),
+        "campaign_id": parse_optional_id(campaign_id),
         "typical": True if typical == "1" else None,
+        "overdue": True if overdue == "1" else None,
         "q": (q or "").strip()[:100] or None,
     }
-    case_filter = CaseFilter(**filters)  # type: ignore[arg-type]
+    created_from, created_before = local_days(first, last, page.settings.tz)
+    case_filter = CaseFilter(**filters, created_from=created_from, created_before=created_before)
+    now = page.now()
+    if format == "xlsx":
+        body = export_cases(page.session, page.user, case_filter, now=now, language=page.lang,
+                            timezone=page.settings.timezone)
+        return Response(body, media_type=XLSX_MEDIA_TYPE, headers={
+            "Content-Disposition": f'attachment; filename="{export_filename("cases", now)}"',
+            "Cache-Control": "no-store"})
     try:
-        items, next_cursor = list_cases(page.session, page.user, case_filter, cursor=cursor or None, limit=PAGE_SIZE)
+        items, next_cursor = list_cases(page.session, page.user, case_filter, cursor=cursor or None,
+                                        limit=PAGE_SIZE, now=now)
     except Invalid as exc:  # a cursor someone edited: show the first page and say so
         page.session.rollback()
         page.flashes.append(Flash("error", error_text(page, exc)))
-        items, next_cursor = list_cases(page.session, page.user, case_filter, limit=PAGE_SIZE)
+        items, next_cursor = list_cases(page.session, page.user, case_filter, limit=PAGE_SIZE, now=now)
     query = {k: (v.value if hasattr(v, "value") else ("1" if v is True else v))
              for k, v in filters.items() if v is not None}
+    if first:
+        query["date_from"] = first.isoformat()
+    if last:
+        query["date_to"] = last.isoformat()
     next_url = f"/cases?{urlencode({**query, 'cursor': next_cursor})}" if next_cursor else None
     return html(page, "cases/list.html", cases=items, next_url=next_url, filters=query,
+                first_url=f"/cases?{urlencode(query)}", export_url=f"/cases?{urlencode({**query, 'format': 'xlsx'})}",
                 paged=bool(cursor), names=department_names(page.session),
                 departments=active_departments(page.session), statuses=[s.value for s in CaseStatus],
-                sources=[s.value for s in CaseSource], may_open=may_open_case(page.user))
+                sources=[s.value for s in CaseSource], campaigns=_campaigns(page),
+                may_open=may_open_case(page.user))
+
+
+def _campaigns(page: Page) -> list[Campaign]:
+    return list(page.session.scalars(select(Campaign).order_by(col(Campaign.id).desc()).limit(200)))
 
 
 def _timeline(page: Page, case_id: int) -> tuple[list[Any], str | None, bool]:

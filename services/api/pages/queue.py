@@ -8,6 +8,7 @@ to review, assignments returned twice (审定) and other returns.
 from __future__ import annotations
 
 from datetime import datetime
+from urllib.parse import urlencode
 
 from fastapi import APIRouter
 from fastapi.responses import Response
@@ -25,9 +26,12 @@ from services.api.pages.common import (
 )
 from shared.assignments import queries
 from shared.assignments import queue as queue_read
+from shared.assignments.export import export_assignments
 from shared.assignments.models import AssignmentState, ExtensionRequest, ExtensionState
 from shared.assignments.queries import AssignmentFilter
 from shared.assignments.schemas import AssignmentPublic
+from shared.cases.export import XLSX_MEDIA_TYPE
+from shared.cases.export import filename as export_filename
 from shared.i18n import N_
 from shared.scope import sees_everything
 from shared.supervision import service as supervision
@@ -74,8 +78,22 @@ def _coordination_lists(page: Page, now: datetime) -> list[tuple[str, list[Assig
     return lists
 
 
+def _export(page: Page, department_id: int | None, bucket: str | None) -> Response:
+    """The department's open work (or one bucket of it) as a workbook, scoped like the page."""
+    assert page.user is not None
+    now = page.now()
+    dept = queue_read.queue_department(page.user, department_id)
+    f = (_bucket_filter(bucket, dept) if bucket in BUCKETS
+         else AssignmentFilter(state=[AssignmentState.DISPATCHED, AssignmentState.ACCEPTED], department_id=dept))
+    body = export_assignments(page.session, page.user, now, f, language=page.lang, timezone=page.settings.timezone,
+                              sheet_key=N_("page.nav.queue"))
+    return Response(body, media_type=XLSX_MEDIA_TYPE, headers={
+        "Content-Disposition": f'attachment; filename="{export_filename("queue", now)}"', "Cache-Control": "no-store"})
+
+
 @router.get("/queue")
-def queue_page(page: PageDep, department_id: str | None = None, bucket: str | None = None) -> Response:
+def queue_page(page: PageDep, department_id: str | None = None, bucket: str | None = None,
+               format: str | None = None) -> Response:
     if page.user is None:
         return login_redirect(page)
     user, session, now = page.user, page.session, page.now()
@@ -84,6 +102,8 @@ def queue_page(page: PageDep, department_id: str | None = None, bucket: str | No
     requested = parse_optional_id(department_id) if global_reader else None
     if requested not in names:
         requested = None
+    if format == "xlsx":
+        return _export(page, requested, bucket)
     read = queue_read.queue(session, user, now, requested, limit=LIMIT, settings=page.settings)
     dept, counts, items = read.department_id, read.counts, read.items
     if bucket in BUCKETS:
@@ -100,4 +120,6 @@ def queue_page(page: PageDep, department_id: str | None = None, bucket: str | No
         names=names, counts=counts, items=items, bucket=bucket, buckets=BUCKETS,
         global_reader=global_reader, coordination=coordination, pending=pending, supervised=supervised,
         read_only=user.role.value == "leader", due_soon_days=page.settings.reminder_due_soon_working_days,
+        export_url="/queue?" + urlencode({k: v for k, v in (("department_id", requested), ("bucket", bucket),
+                                                              ("format", "xlsx")) if v}),
     )

@@ -1,16 +1,29 @@
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import date
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
 from sqlmodel import Session
 
 from services.api.caching import NO_STORE
-from services.api.deps import ClockDep, CurrentUser, IdPath, IdQuery, IfMatch, SessionDep, etag
+from services.api.deps import (
+    ClockDep,
+    CurrentUser,
+    IdPath,
+    IdQuery,
+    IfMatch,
+    LanguageDep,
+    SessionDep,
+    SettingsDep,
+    etag,
+)
 from services.api.idempotency import Idempotent, IdempotentRoute
 from shared.cases import queries, service
+from shared.cases.export import XLSX_MEDIA_TYPE, export_cases
+from shared.cases.export import filename as export_filename
 from shared.cases.models import Case, CaseSource, CaseStatus
-from shared.cases.queries import CaseFilter
+from shared.cases.queries import CaseFilter, local_days
 from shared.cases.schemas import (
     CaseCreate,
     CasePage,
@@ -48,23 +61,38 @@ def create_case(body: CaseCreate, session: SessionDep, clock: ClockDep, user: Cu
     return _respond(session, clock, user, case, response)
 
 
-@router.get("/cases", response_model=CasePage)
+@router.get("/cases", response_model=CasePage,
+            responses={200: {"content": {XLSX_MEDIA_TYPE: {}},
+                             "description": "The page, or with `format=xlsx` the same list as a workbook"}})
 def list_cases(
-    session: SessionDep, user: CurrentUser,
+    session: SessionDep, user: CurrentUser, clock: ClockDep, settings: SettingsDep, lang: LanguageDep,
     status: CaseStatus | None = None,
     campaign_id: IdQuery = None,
     category: str | None = Query(default=None, max_length=64),
     source: CaseSource | None = None,
     lead_department_id: IdQuery = None,
     typical: bool | None = None,
-    q: Annotated[str | None, Query(max_length=100, description="标题或企业名称")] = None,
+    overdue: Annotated[bool | None, Query(description="只看有逾期任务的案件")] = None,
+    date_from: Annotated[date | None, Query(description="开案日期起（含）")] = None,
+    date_to: Annotated[date | None, Query(description="开案日期止（含）")] = None,
+    q: Annotated[str | None, Query(max_length=100,
+                                   description="案件编号、信用代码、投诉人电话、标题或企业名称")] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-) -> CasePage:
-    """Cases you can see, newest first, with keyset pagination."""
+    format: Annotated[Literal["json", "xlsx"],
+                      Query(description="xlsx: the whole list (capped) as a workbook")] = "json",
+) -> CasePage | Response:
+    """Cases you can see, newest first, with keyset pagination; search by shape (shared/cases/queries.py)."""
+    created_from, created_before = local_days(date_from, date_to, settings.tz)
     f = CaseFilter(status=status, campaign_id=campaign_id, category=category, source=source,
-                   lead_department_id=lead_department_id, typical=typical, q=q)
-    rows, next_cursor = queries.list_cases(session, user, f, cursor=cursor, limit=limit)
+                   lead_department_id=lead_department_id, typical=typical, q=q, overdue=overdue or None,
+                   created_from=created_from, created_before=created_before)
+    now = clock.now()
+    if format == "xlsx":
+        body = export_cases(session, user, f, now=now, language=lang, timezone=settings.timezone)
+        return Response(body, media_type=XLSX_MEDIA_TYPE, headers={
+            "Content-Disposition": f'attachment; filename="{export_filename("cases", now)}"'})
+    rows, next_cursor = queries.list_cases(session, user, f, cursor=cursor, limit=limit, now=now)
     return CasePage(items=[CaseSummary.model_validate(c, from_attributes=True) for c in rows],
                     next_cursor=next_cursor)
 

@@ -316,3 +316,15 @@ def render_xlsx(report: WeeklyReport, rows: ReportRows, *, language: str,
     _overdue_sheet(book, rows)
     _callback_sheet(book, rows)
     return book.bytes()
+
+
+def table_workbook(sheet_key: str, columns: Sequence[Column], rows: Sequence[Sequence[Any]], *, language: str,
+                   notes: Sequence[str] = (), timezone: str = c.DEFAULT_TIMEZONE) -> bytes:
+    """A list page's export: one sheet, headers from message keys, the header row frozen, widths fitted.
+
+    Times in ROWS are aware datetimes; they are written as local wall time.
+    """
+    book = _Book(normalise_language(language), ZoneInfo(timezone))
+    local = [[book.time(v) if isinstance(v, datetime) else v for v in row] for row in rows]
+    book.sheet(sheet_key, columns, local, notes=notes)
+    return book.bytes()

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 14:17:35.664086
+Create Date: 2026-12-02 15:14:46.505361
 
 """
 from typing import Sequence, Union
@@ -169,9 +169,11 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_case_campaign_id'), ['campaign_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_case_category'), ['category'], unique=False)
         batch_op.create_index('ix_case_closed_at', ['closed_at'], unique=False)
+        batch_op.create_index('ix_case_complainant_phone', ['complainant_phone'], unique=False)
         batch_op.create_index(batch_op.f('ix_case_coordinator_id'), ['coordinator_id'], unique=False)
         batch_op.create_index('ix_case_created_at', ['created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_case_enterprise_credit_code'), ['enterprise_credit_code'], unique=False)
+        batch_op.create_index('ix_case_lead_created', ['lead_department_id', 'created_at', 'id'], unique=False)
         batch_op.create_index('ix_case_lead_status', ['lead_department_id', 'status'], unique=False)
         batch_op.create_index(batch_op.f('ix_case_source'), ['source'], unique=False)
 
@@ -631,6 +633,12 @@ def upgrade() -> None:
         op.execute('CREATE TRIGGER queue_stamp_extension_request_update AFTER UPDATE ON extension_request BEGIN INSERT INTO queue_stamp (department_id, generation) SELECT department_id, 1 FROM assignment WHERE id = NEW.assignment_id ON CONFLICT (department_id) DO UPDATE SET generation = generation + 1; END')
         op.execute('CREATE TRIGGER queue_stamp_extension_request_delete AFTER DELETE ON extension_request BEGIN INSERT INTO queue_stamp (department_id, generation) SELECT department_id, 1 FROM assignment WHERE id = OLD.assignment_id ON CONFLICT (department_id) DO UPDATE SET generation = generation + 1; END')
         op.execute('CREATE TRIGGER queue_stamp_case_update AFTER UPDATE OF reference, title, lead_department_id, coordinator_id ON "case" BEGIN INSERT INTO queue_stamp (department_id, generation) SELECT DISTINCT department_id, 1 FROM assignment WHERE case_id = NEW.id ON CONFLICT (department_id) DO UPDATE SET generation = generation + 1; END')
+    # Search: trigram indexes for fragments of titles and enterprise names, finer statistics for their estimates (shared.cases.models).
+    if op.get_bind().dialect.name == 'postgresql':
+        op.execute('CREATE EXTENSION IF NOT EXISTS pg_trgm')
+        op.execute('CREATE INDEX ix_case_enterprise_name_trgm ON "case" USING gin (enterprise_name gin_trgm_ops)')
+        op.execute('CREATE INDEX ix_case_title_trgm ON "case" USING gin (title gin_trgm_ops)')
+        op.execute('ALTER TABLE "case" ALTER COLUMN title SET STATISTICS 1000, ALTER COLUMN enterprise_name SET STATISTICS 1000')
 
 
 def downgrade() -> None:
@@ -765,9 +773,11 @@ def downgrade() -> None:
     with op.batch_alter_table('case', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_case_source'))
         batch_op.drop_index('ix_case_lead_status')
+        batch_op.drop_index('ix_case_lead_created')
         batch_op.drop_index(batch_op.f('ix_case_enterprise_credit_code'))
         batch_op.drop_index('ix_case_created_at')
         batch_op.drop_index(batch_op.f('ix_case_coordinator_id'))
+        batch_op.drop_index('ix_case_complainant_phone')
         batch_op.drop_index('ix_case_closed_at')
         batch_op.drop_index(batch_op.f('ix_case_category'))
         batch_op.drop_index(batch_op.f('ix_case_campaign_id'))
