@@ -285,6 +285,35 @@ def test_statement_timeout_cancels_a_long_query_on_postgresql(settings: Any, eng
         dispose_engines()
 
 
+def test_a_search_stopped_by_the_statement_timeout_says_so_and_may_be_retried(
+        settings: Any, engine: Any, clock: Any, world: World, three: dict[str, Any]) -> None:
+    """A list whose statement the timeout cancels answers 503 with Retry-After and a sentence in
+    the reader's language (envelope for the API, a page for the browser), not a bare 500."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("a PostgreSQL setting")
+    from services.api.app import create_app
+    from shared.db import dispose_engines
+    from tests.conftest import Api
+
+    app = create_app(settings.model_copy(update={"statement_timeout_ms": 300}), clock=clock)
+    try:
+        client = Api(app).as_user(world.coordinator)
+        page = browser(app, world.coordinator)
+        english = Api(app).as_user(world.coordinator, lang="en")
+        with engine.connect() as blocker:  # another transaction holds the table: every read of it waits
+            blocker.execute(text('LOCK TABLE "case" IN ACCESS EXCLUSIVE MODE'))
+            r = client.get("/api/v1/cases", params={"q": "健身"})
+            assert r.status_code == 503 and r.headers["Retry-After"] == "5"
+            assert r.json()["error"]["code"] == "query_timeout" and "缩小查询范围" in r.json()["error"]["message"]
+            assert "Narrow it" in english.get("/api/v1/cases").json()["error"]["message"]
+            shown = page.get("/cases", params={"q": "健身"})
+            assert shown.status_code == 503 and "查询用时过长" in shown.text
+            blocker.rollback()
+        assert client.get("/api/v1/cases", params={"q": "健身"}).status_code == 200  # tried again, it works
+    finally:
+        dispose_engines()
+
+
 def test_the_queue_exports_its_own_department_only(app: Any, world: World, make_case: Any, dispatch: Any) -> None:
     mine = make_case(lead="XFXH", title="本部门的任务")
     theirs = make_case(lead="GAJ", title="公安局的任务")

@@ -20,14 +20,15 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+from html import escape as html_escape
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
-from sqlalchemy.exc import DataError, IntegrityError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -36,6 +37,8 @@ from shared.i18n import N_, has_message, pick_language, translate
 from shared.inputs import json_input
 
 API_PATH = "/api/"
+# PostgreSQL's query_canceled: the statement timeout (or a cancel request) stopped a statement.
+QUERY_CANCELED = "57014"
 log = logging.getLogger("gongzhi.api")
 
 _PYDANTIC_REASONS = {
@@ -185,6 +188,24 @@ def install(app: FastAPI) -> None:
         # race lost to another request (two creations of one unique name): a conflict.
         log.warning("integrity error on %s %s: %s", request.method, request.url.path, exc.orig)
         return error_response(request, 409, "conflict")
+
+    @app.exception_handler(OperationalError)
+    async def database_unavailable(request: Request, exc: OperationalError) -> Response:
+        # A statement the statement timeout cancelled (a search too broad for its indexes), or a
+        # database that cannot be reached: the request changed nothing and may be tried again,
+        # so 503 with Retry-After and a sentence a person can act on, never a bare 500.
+        cancelled = getattr(exc.orig, "sqlstate", None) == QUERY_CANCELED
+        key = N_("query_timeout") if cancelled else N_("database_unavailable")
+        log.warning("%s on %s %s: %s", key, request.method, request.url.path, exc.orig)
+        headers = {"Retry-After": "5"}
+        if request.url.path.startswith(API_PATH):
+            return error_response(request, 503, key, headers=headers)
+        lang = language(request)
+        title = html_escape(translate("page.error.title", lang))
+        text = html_escape(translate(key, lang))
+        # No page template here: the page's own dependencies (the session) are what failed.
+        return HTMLResponse(f'<!doctype html><html lang="{lang}"><meta charset="utf-8"><title>{title}</title>'
+                            f"<h1>503 · {title}</h1><p>{text}</p></html>", status_code=503, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
