@@ -263,6 +263,7 @@ class Watch:
         self._thread: threading.Thread | None = None
         self._users = 0
         self.notifications = 0  # applied so far (the benchmark and tests read it)
+        self.last_notification = ""  # its payload
 
     def store(self, name: str, kind: str, limit: int) -> Kept[Any, Any]:
         with self.lock:
@@ -311,6 +312,12 @@ class Watch:
         self._thread.join(timeout=PING_SECONDS + 5)
         self._thread = None
         os.read(self._wake_r, 64)
+
+    @property
+    def backend_pid(self) -> int | None:
+        """The listener's PostgreSQL backend while it listens (pg_stat_activity's pid)."""
+        conn = self._conn
+        return None if conn is None else int(conn.pgconn.backend_pid)
 
     def wait_listening(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
@@ -385,12 +392,16 @@ class Watch:
     def _notified(self, payload: str) -> None:
         """A notification (the lock is held: by _drain or by the health check)."""
         self.notifications += 1
+        self.last_notification = payload
         self._drop_named(payload)
 
     def _drop_named(self, payload: str) -> None:
         """Drop what PAYLOAD (a notification's: `d:3,7`, `u:*`, `*`) names; the lock is held."""
         kind, _, ids = payload.partition(":")
-        subjects = None if ids in ("", "*") else {int(i) for i in ids.split(",")}
+        try:
+            subjects = None if ids in ("", "*") else {int(i) for i in ids.split(",")}
+        except ValueError:  # not one of ours: whatever it names of a kind we keep, drop all of it
+            subjects = None
         for kept in self._stores.values():
             if kind == "*" or kept.kind == kind:
                 kept._drop(subjects)
