@@ -84,7 +84,8 @@ def test_a_kept_request_runs_no_statement_and_a_raw_sql_update_shows_in_the_next
     assert q["counts"]["to_accept"] == 1 and q["counts"]["in_progress"] == 1
     assert shown(q) == expected(engine, xfxh, clock.now())
 
-    outside.execute("UPDATE assignment SET feedback_due_at = %s WHERE id = %s", (clock.now() - timedelta(hours=1), b.id))
+    outside.execute("UPDATE assignment SET feedback_due_at = %s WHERE id = %s",
+                    (clock.now() - timedelta(hours=1), b.id))
     outside.execute('UPDATE "case" SET title = %s WHERE id = %s', ("某健身房集中退费投诉", case.id))
     _delivered(watch, outside)
     q = read(liaison)
