@@ -10,7 +10,9 @@ level; the middleware passes an encoded answer through.
 
 The route runs on the event loop: when the sign-in and the answer are both
 kept (shared.users.kept_tokens, queue.kept_body) it answers without a
-statement or a thread; otherwise it reads in the thread pool.
+statement or a thread; otherwise it reads in the thread pool.  The two query
+parameters are declared one by one: with this FastAPI, a pydantic model as the
+query costs more per request than both (bench: BENCHMARKS.md §1).
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
@@ -35,13 +36,6 @@ from shared.users.models import User
 router = APIRouter(tags=["assignments"])
 
 
-class QueueQuery(BaseModel):
-    """The query, parsed as one model: FastAPI validates one parameter instead of two."""
-
-    department_id: int | None = Field(None, ge=1, le=MAX_ID, description="另一部门的工作台（仅协调员、领导、管理员）")
-    limit: int = Field(50, ge=1, le=200, description="每个工作台返回的事项数")
-
-
 def _matches(if_none_match: str | None, tag: str) -> bool:
     """If-None-Match uses the weak comparison (RFC 9110 13.1.2)."""
     if not if_none_match:
@@ -49,24 +43,29 @@ def _matches(if_none_match: str | None, tag: str) -> bool:
     return any(t.strip() in ("*", tag, tag.removeprefix("W/")) for t in if_none_match.split(","))
 
 
-def _read_body(engine: Engine, user: User, now: datetime, query: QueueQuery,
+def _read_body(engine: Engine, user: User, now: datetime, department_id: int | None, limit: int,
                settings: Settings) -> queue_read.QueueBody:
     with Session(engine, expire_on_commit=False) as session:
-        return queue_read.queue_body(session, user, now, query.department_id, query.limit, settings)
+        return queue_read.queue_body(session, user, now, department_id, limit, settings)
 
 
 @router.get("/queue", response_model=QueueOut,
             responses={304: {"description": "Not Modified: the queue is unchanged since the ETag sent"}})
-async def department_queue(request: Request, user: CurrentUser, query: Annotated[QueueQuery, Query()]) -> Response:
+async def department_queue(
+    request: Request, user: CurrentUser,
+    department_id: Annotated[int | None, Query(ge=1, le=MAX_ID,
+                                               description="另一部门的工作台（仅协调员、领导、管理员）")] = None,
+    limit: Annotated[int, Query(ge=1, le=200, description="每个工作台返回的事项数")] = 50,
+) -> Response:
     """The department's queue: to accept, in progress, due soon, overdue, awaiting review.
 
     Sends an ETag; with If-None-Match the answer is 304 while the queue is unchanged.
     """
     state = request.app.state
     now = state.clock.now()
-    body = queue_read.kept_body(state.engine, user, now, query.department_id, query.limit, state.settings)
+    body = queue_read.kept_body(state.engine, user, now, department_id, limit, state.settings)
     if body is None:
-        body = await run_in_threadpool(_read_body, state.engine, user, now, query, state.settings)
+        body = await run_in_threadpool(_read_body, state.engine, user, now, department_id, limit, state.settings)
     headers = request.headers
     if _matches(headers.get("if-none-match"), body.etag):
         return Response(status_code=304, headers={"ETag": body.etag})
