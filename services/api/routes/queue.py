@@ -10,17 +10,20 @@ level; the middleware passes an encoded answer through.
 
 The route runs on the event loop: when the sign-in and the answer are both
 kept (shared.users.kept_tokens, queue.kept_body) it answers without a
-statement or a thread; otherwise it reads in the thread pool.  The two query
-parameters are declared one by one: with this FastAPI, a pydantic model as the
-query costs more per request than both (bench: BENCHMARKS.md §1).
+statement or a thread; otherwise it reads in the thread pool.  The query is
+parsed by one pydantic model (`QueueQuery`) here rather than by FastAPI's
+parameter machinery, which cost more per request than the rest of a kept
+answer (BENCHMARKS.md §1); a bad value is the same 422 naming the field, and
+the OpenAPI document declares the parameters from the same model.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Request, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import Engine
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
@@ -36,6 +39,29 @@ from shared.users.models import User
 router = APIRouter(tags=["assignments"])
 
 
+class QueueQuery(BaseModel):
+    department_id: int | None = Field(None, ge=1, le=MAX_ID, description="另一部门的工作台（仅协调员、领导、管理员）")
+    limit: int = Field(50, ge=1, le=200, description="每个工作台返回的事项数")
+
+
+_DEFAULT = QueueQuery()
+_NAMES = tuple(QueueQuery.model_fields)
+_PARAMETERS = [{"name": name, "in": "query", "required": False, "description": schema.get("description"),
+                "schema": schema}
+               for name, schema in QueueQuery.model_json_schema()["properties"].items()]
+
+
+def _query(request: Request) -> QueueQuery:
+    """The query string through QueueQuery; unknown parameters are ignored, a repeated one's last value counts."""
+    params = request.query_params
+    if not params:
+        return _DEFAULT
+    try:
+        return QueueQuery.model_validate({name: params[name] for name in _NAMES if name in params})
+    except ValidationError as exc:
+        raise RequestValidationError([{**e, "loc": ("query", *e["loc"])} for e in exc.errors()]) from None
+
+
 def _matches(if_none_match: str | None, tag: str) -> bool:
     """If-None-Match uses the weak comparison (RFC 9110 13.1.2)."""
     if not if_none_match:
@@ -49,18 +75,15 @@ def _read_body(engine: Engine, user: User, now: datetime, department_id: int | N
         return queue_read.queue_body(session, user, now, department_id, limit, settings)
 
 
-@router.get("/queue", response_model=QueueOut,
+@router.get("/queue", response_model=QueueOut, openapi_extra={"parameters": _PARAMETERS},
             responses={304: {"description": "Not Modified: the queue is unchanged since the ETag sent"}})
-async def department_queue(
-    request: Request, user: CurrentUser,
-    department_id: Annotated[int | None, Query(ge=1, le=MAX_ID,
-                                               description="另一部门的工作台（仅协调员、领导、管理员）")] = None,
-    limit: Annotated[int, Query(ge=1, le=200, description="每个工作台返回的事项数")] = 50,
-) -> Response:
+async def department_queue(request: Request, user: CurrentUser) -> Response:
     """The department's queue: to accept, in progress, due soon, overdue, awaiting review.
 
     Sends an ETag; with If-None-Match the answer is 304 while the queue is unchanged.
     """
+    query = _query(request)
+    department_id, limit = query.department_id, query.limit
     state = request.app.state
     now = state.clock.now()
     body = queue_read.kept_body(state.engine, user, now, department_id, limit, state.settings)
