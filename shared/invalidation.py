@@ -266,6 +266,9 @@ class Watch:
         self.last_notification = ""  # its payload
 
     def store(self, name: str, kind: str, limit: int) -> Kept[Any, Any]:
+        kept = self._stores.get(name)
+        if kept is not None:  # every request asks: no lock once it exists
+            return kept
         with self.lock:
             kept = self._stores.get(name)
             if kept is None:
