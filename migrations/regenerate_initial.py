@@ -16,7 +16,7 @@ from pathlib import Path
 from alembic import command
 
 import shared.models  # noqa: F401  (every table, so every append-only one is registered)
-from shared import append_only
+from shared import append_only, invalidation
 from shared.cases.models import SEARCH_STATISTICS, TRIGRAM_EXTENSION
 from shared.departments.models import QUEUE_STAMP_DROP, QUEUE_STAMP_TRIGGERS
 from shared.migrate import MIGRATIONS, alembic_config, dialect_only_ddl
@@ -44,6 +44,9 @@ def _per_dialect(statements: dict[str, list[str]], comment: str) -> str:
 QUEUE_STAMPS = _per_dialect(QUEUE_STAMP_TRIGGERS, "Every write a queue shows bumps its department's stamp "
                                                   "(shared.departments.models.QueueStamp).")
 DROP_QUEUE_STAMPS = _per_dialect(QUEUE_STAMP_DROP, "The queue stamp triggers.")
+KEPT = _per_dialect(invalidation.TRIGGERS, "Every write to what a kept queue or sign-in was read from notifies "
+                                           "the API processes (shared.invalidation).")
+DROP_KEPT = _per_dialect(invalidation.DROP, "The kept-copy notification triggers.")
 TRIGGER = _per_dialect({"postgresql": [sql for t in append_only.TABLES for sql in append_only.statements(t)]},
                        "The audit trails are append-only even for the application's own database user.")
 DROP_TRIGGER = _per_dialect({"postgresql": [sql for t in append_only.TABLES for sql in append_only.drop_statements(t)]},
@@ -65,11 +68,11 @@ def main() -> None:
     text = path.read_text()
     marker = "    # ### end Alembic commands ###"
     upgrade_end = text.index(marker)
-    added = TRIGGER + LZ4_BODIES + QUEUE_STAMPS + PG_ONLY_INDEXES
+    added = TRIGGER + LZ4_BODIES + QUEUE_STAMPS + KEPT + PG_ONLY_INDEXES
     text = text[:upgrade_end] + marker + "\n" + added + text[upgrade_end + len(marker) + 1:]
     downgrade_start = text.index('"""Downgrade schema."""')
     body_start = text.index("\n", downgrade_start) + 1
-    text = text[:body_start] + DROP_TRIGGER + DROP_QUEUE_STAMPS + text[body_start:]
+    text = text[:body_start] + DROP_TRIGGER + DROP_QUEUE_STAMPS + DROP_KEPT + text[body_start:]
     path.write_text(text)
     print(f"wrote {path.relative_to(MIGRATIONS.parent)}")
 

@@ -2,6 +2,7 @@
 
 from sqlmodel import SQLModel
 
+import shared.invalidation  # noqa: F401  (its triggers are created with the tables)
 from shared.assignments.models import Assignment, AssignmentDispatch, AssignmentReturn, ExtensionRequest
 from shared.attachments.models import Attachment
 from shared.audit.models import AuditEntry

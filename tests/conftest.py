@@ -154,7 +154,14 @@ def settings(db_url: str, tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def app(settings: Settings, engine: Engine, clock: FrozenClock):  # type: ignore[no-untyped-def]
-    return create_app(settings, engine=engine, clock=clock)
+    """The API as it serves: on PostgreSQL listening for what invalidates its kept copies (as its start-up does)."""
+    from shared import invalidation
+
+    invalidation.start(engine)
+    watch = invalidation.watch(engine)
+    assert watch is None or watch.wait_listening(10), "the kept-copy listener did not start"
+    yield create_app(settings, engine=engine, clock=clock)
+    invalidation.stop(engine)
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from starlette.middleware.gzip import GZipMiddleware
 
 from services.api import docs, errors, openapi, routes, security_headers, signin
+from shared import invalidation
 from shared.clock import Clock, SystemClock
 from shared.db import get_engine
 from shared.outbox.service import install_relay_kick
@@ -48,11 +49,16 @@ def kick_relay() -> bool:
 
 
 @asynccontextmanager
-async def _serving(_app: FastAPI) -> AsyncIterator[None]:
+async def _serving(app: FastAPI) -> AsyncIterator[None]:
     # Modules, routes and schemas loaded by now live as long as the server: without this,
     # every full cyclic-GC pass rescans them (100+ ms pauses under load, the queue's p99).
     gc.freeze()
-    yield
+    # Kept sign-ins and queues, which the database invalidates (nothing is kept until it listens).
+    invalidation.start(app.state.engine)
+    try:
+        yield
+    finally:
+        invalidation.stop(app.state.engine)
 
 
 def create_app(

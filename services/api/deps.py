@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Header, Path, Query, Request
+from sqlalchemy import Engine
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -15,7 +16,7 @@ from shared.errors import PreconditionRequired, Stale, Unauthorized
 from shared.i18n import pick_language
 from shared.ids import MAX_ID
 from shared.settings import Settings
-from shared.users import service as users
+from shared.users import kept_tokens
 from shared.users.models import User
 
 SESSION_COOKIE = "gongzhi_session"
@@ -31,7 +32,10 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     try:
         yield session
     finally:
-        await run_in_threadpool(session.close)
+        if session.in_transaction():
+            await run_in_threadpool(session.close)
+        else:  # never used (a kept answer): nothing to say to the database
+            session.close()
 
 
 async def get_clock(request: Request) -> Clock:
@@ -65,13 +69,27 @@ def bearer_or_cookie(request: Request) -> str | None:
     return None
 
 
-def get_current_user(request: Request, session: SessionDep, clock: ClockDep) -> User:
+async def get_current_user(request: Request) -> User:
+    """The one sign-in of every route: the token's user kept (no statement, no thread) or read and kept.
+
+    shared.users.kept_tokens decides what may be kept and the database says
+    when it no longer holds, so revocation, deactivation and a new password or
+    role count at the next request.
+    """
     token = bearer_or_cookie(request)
     if not token:
         raise Unauthorized()
-    user = users.user_for_token(session, clock, token)
+    state = request.app.state
+    user = kept_tokens.kept_user(state.engine, token, state.clock.now())
+    if user is None:
+        user = await run_in_threadpool(_read_token, state.engine, state.clock, token)
     request.state.user = user
     return user
+
+
+def _read_token(engine: Engine, clock: Clock, token: str) -> User:
+    with Session(engine, expire_on_commit=False) as session:
+        return kept_tokens.user_for_token(session, clock, token)
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]

@@ -104,6 +104,15 @@ def available_actions(actor: User, a: AssignmentFacts, case: CaseFacts) -> list[
     return sorted(allowed & mine, key=lambda x: x.value)
 
 
+def actor_key(actor: User) -> tuple[object, ...]:
+    """What available_actions reads of the actor: two actors with the same key are offered the same actions.
+
+    Role and department (works_for, can_manage_case), and the id only where it
+    counts: a coordinator manages the cases he coordinates.
+    """
+    return (actor.role, actor.department_id, actor.id if actor.role == Role.COORDINATOR else None)
+
+
 def _acts_for(actor: User, a: AssignmentFacts, case: CaseFacts, action: Action) -> bool:
     """Is `action` this actor's kind of work on this assignment at all, whatever its state?"""
     return ((action in DEPARTMENT_ACTIONS and works_for(actor, a))

@@ -3,33 +3,32 @@
 Read by GET /api/v1/queue and by the /queue page, for the user that the one
 authentication dependency signed in.  Whose queue a user may read is decided by
 `queue_department`; what is open, overdue or due soon by
-shared.assignments.status; what each item offers the reader by the item
-builder of shared.assignments.queries, for that reader, on every request.
+shared.assignments.status; what each item offers the reader by
+shared.assignments.permissions, for that reader.
 
 Counting a department's open work costs milliseconds (18,000 open items in the
 benchmark), and the queue is read far more often than it changes, so each
 process keeps the department's rows (counts and the most urgent items, not
-the items as one reader sees them) and serves them while three things hold:
+the items as one reader sees them) per (department, limit), and serves them
+while three things hold:
 
-* the department's `queue_stamp.generation` is the one read before they were.
-  The DATABASE bumps it (shared.departments.models: triggers on assignment,
-  case and extension_request), so every write counts, an UPDATE typed in psql
-  as much as a use case's, in whichever process or script it commits;
-* the "due soon" cutoff is the same (it moves at local midnight, or with the
-  calendar);
-* `now` has not passed a due time that the counts or the flags depend on.
+* nothing they were read from changed.  On PostgreSQL the database says so
+  (shared.invalidation: triggers on assignment, extension_request and case
+  notify the department, a listener drops its rows), so a kept read costs no
+  statement; while the listener is not listening nothing is kept.  On SQLite
+  the department's `queue_stamp.generation`, which its triggers bump
+  (shared.departments.models), is read on every request and must be the one
+  read before the rows were;
+* the working calendar and the due-soon setting are the ones they were read
+  with;
+* `now` is within status.unchanged_through: no due time they depend on has
+  passed and the due-soon window has not moved.
 
-One statement reads the stamp on every request; a second reads counts and
-items when the kept rows no longer hold.
-
-The JSON API also keeps, with the rows, the bodies it answered (`queue_body`):
-serialised, hashed for the ETag and gzip-encoded once.  A body is keyed by the
-actions offered on each item, which `available_actions` decides for the reader
-of THIS request from the kept rows; so two readers share a body exactly when
-every item offers each of them the same actions, and a change of role or
-department (read by the sign-in of this request) changes the key at once.
-Everything else in a body comes from the kept rows, whose flags hold as long
-as the rows do.
+The JSON API also keeps, with the rows, the answers it gave (`QueueBody`):
+serialised, hashed for the ETag and gzip-encoded once, per set of actions the
+items offer; each reader's set is worked out once per kept rows (keyed by
+permissions.actor_key, which changes with the reader's role or department).
+`kept_body` answers from them without a statement or a thread, or says to read.
 """
 
 from __future__ import annotations
@@ -46,23 +45,27 @@ from weakref import WeakKeyDictionary
 from sqlalchemy import Engine, Integer, RowMapping, Select, bindparam, func, select, true, type_coerce
 from sqlmodel import Session, col
 
+from shared import invalidation
 from shared.assignments import status
 from shared.assignments.models import Assignment, AssignmentState
-from shared.assignments.permissions import CaseFacts, available_actions
-from shared.assignments.queries import LIST_COLUMNS, due_soon_cutoff, public_from_row
+from shared.assignments.permissions import CaseFacts, actor_key, available_actions
+from shared.assignments.queries import LIST_COLUMNS, public_from_row
 from shared.assignments.schemas import QueueCounts, QueueOut
+from shared.calendar.rules import WorkingCalendar
+from shared.calendar.service import recently_checked_calendar, working_calendar
 from shared.cases.models import Case
 from shared.db import UTCDateTime
 from shared.departments.models import QueueStamp
 from shared.errors import Forbidden
 from shared.scope import DEPARTMENT_ROLES
-from shared.settings import Settings
+from shared.settings import Settings, get_settings
 from shared.users.models import User
 
 _A = Assignment.__table__.c  # type: ignore[attr-defined]
 S = AssignmentState
 KEPT_PER_PROCESS = 256  # (department, limit) pairs; the oldest kept is dropped beyond it
 BODIES_PER_KEPT = 32  # distinct sets of offered actions per kept rows; the oldest is dropped beyond it
+READERS_PER_KEPT = 256  # readers whose set of offered actions is remembered per kept rows
 GZIP_MINIMUM_BYTES = 1024  # smaller bodies are sent as they are, as GZipMiddleware does
 
 
@@ -78,7 +81,7 @@ def queue_department(actor: User, department_id: int | None) -> int:
 def _bucket_counts(department: Any, now: Any, soon: Any) -> Select[Any]:
     """The five counts in one row, from ix_assignment_queue (department, state, due time) alone.
 
-    `next_due`: the first due time `now` has not passed; the counts hold until it does.
+    `next_due`: the first due time `now` has not passed (status.next_due_sql).
     """
     def count(condition: Any) -> Any:
         return func.count().filter(condition)
@@ -89,8 +92,7 @@ def _bucket_counts(department: Any, now: Any, soon: Any) -> Select[Any]:
         count(status.due_soon_sql(now, soon)).label("due_soon"),
         count(status.overdue_sql(now)).label("overdue"),
         count(status.states_in(_A.state, (S.SUBMITTED,))).label("awaiting_review"),
-        type_coerce(func.min(_A.feedback_due_at).filter(status.active_sql(), _A.feedback_due_at >= now),
-                    UTCDateTime()).label("next_due"),
+        type_coerce(status.next_due_sql(now), UTCDateTime()).label("next_due"),
     ).where(_A.department_id == department, status.states_in(_A.state, (*status.ACTIVE_STATES, S.SUBMITTED)))
 
 
@@ -160,84 +162,143 @@ class QueueBody:
         return self._gzip
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Kept:
-    generation: int
-    soon: datetime
+    department_id: int
+    calendar: WorkingCalendar  # the due-soon window was worked out on this one…
+    working_days: int  # …with this setting
     read_at: datetime
-    holds_through: datetime | None  # the last instant the counts and flags hold (None: no due time ahead)
+    through: datetime  # status.unchanged_through at read_at
     counts: QueueCounts
     rows: Sequence[RowMapping]
     facts: tuple[tuple[_Held, CaseFacts], ...]  # what available_actions reads of each row
+    generation: int | None = None  # SQLite: the department's stamp when read
     bodies: dict[tuple[tuple[str, ...], ...], QueueBody] = field(default_factory=dict)
+    readers: dict[tuple[object, ...], QueueBody] = field(default_factory=dict)
 
-    def holds(self, generation: int, soon: datetime, now: datetime) -> bool:
-        return (generation == self.generation and soon == self.soon and self.read_at <= now
-                and (self.holds_through is None or now <= self.holds_through))
-
-
-_kept: WeakKeyDictionary[Engine, dict[tuple[int, int], _Kept]] = WeakKeyDictionary()  # per database
-_kept_lock = threading.Lock()
+    def holds(self, calendar: WorkingCalendar, working_days: int, now: datetime) -> bool:
+        return (calendar is self.calendar and working_days == self.working_days
+                and self.read_at <= now <= self.through)
 
 
-def _read(session: Session, department_id: int, now: datetime, soon: datetime, limit: int,
-          generation: int) -> _Kept:
+# SQLite: per database, checked against the stamp on every read.
+_stamped: WeakKeyDictionary[Engine, dict[tuple[int, int], _Kept]] = WeakKeyDictionary()
+_stamped_lock = threading.Lock()
+_bodies_lock = threading.Lock()
+_urls: WeakKeyDictionary[Engine, str] = WeakKeyDictionary()
+
+
+def _store(engine: Engine) -> invalidation.Kept[tuple[int, int], _Kept] | None:
+    return invalidation.kept(engine, "queue", invalidation.DEPARTMENT, KEPT_PER_PROCESS)
+
+
+def _read(session: Session, department_id: int, now: datetime, calendar: WorkingCalendar, working_days: int,
+          limit: int, generation: int | None) -> _Kept:
+    soon = status.due_soon_cutoff(calendar, now, working_days)
     rows = session.execute(QUEUE_FILL, {"department_id": department_id, "now": now, "soon": soon,
                                         "limit": limit}).mappings().all()
     first = rows[0]
     items = [row for row in rows if row["id"] is not None]
     # The flags shown change when `now` passes an acceptance due time too.
-    upcoming = [first["next_due"], *(row["acceptance_due_at"] for row in items
-                                     if row["state"] == S.DISPATCHED and row["acceptance_due_at"] >= now)]
-    known = [t for t in upcoming if t is not None]
+    due_times = [first["next_due"], *(row["acceptance_due_at"] for row in items if row["state"] == S.DISPATCHED)]
     counts = QueueCounts(to_accept=first["to_accept"], in_progress=first["in_progress"],
                          due_soon=first["due_soon"], overdue=first["overdue"],
                          awaiting_review=first["awaiting_review"])
     facts = tuple((_Held(S(row["state"]), row["department_id"], row["return_count"]),
                    CaseFacts(row["case_lead_department_id"], row["case_coordinator_id"],
                              bool(row["extension_pending"]))) for row in items)
-    return _Kept(generation, soon, now, min(known) if known else None, counts, items, facts)
+    return _Kept(department_id, calendar, working_days, now, status.unchanged_through(calendar, now, due_times),
+                 counts, items, facts, generation)
 
 
 def _current(session: Session, actor: User, now: datetime, department_id: int | None, limit: int,
-             settings: Settings | None) -> tuple[int, _Kept]:
+             settings: Settings | None) -> _Kept:
+    settings = settings or get_settings()
     dept = queue_department(actor, department_id)
-    soon = due_soon_cutoff(session, now, settings)
+    calendar = working_calendar(session, settings)
+    days = settings.reminder_due_soon_working_days
+    engine = session.get_bind().engine
+    store = _store(engine)
+    key = (dept, limit)
+    if store is not None:  # PostgreSQL: kept while the database says nothing changed
+        kept = store.get(key)
+        if kept is not None and kept.holds(calendar, days, now):
+            return kept
+        ticket = store.ticket(dept)
+        kept = _read(session, dept, now, calendar, days, limit, None)
+        store.put(ticket, key, dept, kept)
+        return kept
+    # SQLite: kept while the department's stamp is the one read before the rows were.
     generation = session.execute(STAMP, {"department_id": dept}).scalar() or 0
-    kept_here = _kept.setdefault(session.get_bind().engine, {})
-    kept = kept_here.get((dept, limit))
-    if kept is None or not kept.holds(generation, soon, now):
-        kept = _read(session, dept, now, soon, limit, generation)
-        with _kept_lock:  # requests run in a thread pool
-            kept_here.pop((dept, limit), None)
+    kept_here = _stamped.setdefault(engine, {})
+    kept = kept_here.get(key)
+    if kept is None or kept.generation != generation or not kept.holds(calendar, days, now):
+        kept = _read(session, dept, now, calendar, days, limit, generation)
+        with _stamped_lock:  # requests run in a thread pool
+            kept_here.pop(key, None)
             while len(kept_here) >= KEPT_PER_PROCESS:
                 kept_here.pop(next(iter(kept_here)))
-            kept_here[(dept, limit)] = kept
-    return dept, kept
+            kept_here[key] = kept
+    return kept
 
 
 def queue(session: Session, actor: User, now: datetime, department_id: int | None = None, limit: int = 50,
           settings: Settings | None = None) -> QueueOut:
     """The queue `actor` may read: counts by bucket and the `limit` most urgent items, as `actor` sees them."""
-    dept, kept = _current(session, actor, now, department_id, limit, settings)
+    kept = _current(session, actor, now, department_id, limit, settings)
     # Built for this reader, every time: what an item offers depends on who asks.
     items = [public_from_row(row, now, actor) for row in kept.rows]
-    return QueueOut.model_construct(department_id=dept, counts=kept.counts, items=items)
+    return QueueOut.model_construct(department_id=kept.department_id, counts=kept.counts, items=items)
+
+
+def _body(kept: _Kept, actor: User, now: datetime) -> QueueBody:
+    """The kept answer for this reader: found by who he is, or by the actions offered, or built once."""
+    reader = actor_key(actor)
+    body = kept.readers.get(reader)
+    if body is not None:
+        return body
+    offered = tuple(tuple(a.value for a in available_actions(actor, held, case)) for held, case in kept.facts)
+    body = kept.bodies.get(offered)
+    if body is None:
+        items = [public_from_row(row, now, actor) for row in kept.rows]
+        json = QueueOut.model_construct(department_id=kept.department_id, counts=kept.counts,
+                                        items=items).model_dump_json().encode()
+        # Weak: the same tag stands for the identity and the gzip-encoded representation.
+        body = QueueBody(json, f'W/"{hashlib.blake2b(json, digest_size=12).hexdigest()}"')
+    with _bodies_lock:
+        while len(kept.bodies) >= BODIES_PER_KEPT:
+            kept.bodies.pop(next(iter(kept.bodies)))
+        body = kept.bodies.setdefault(offered, body)
+        while len(kept.readers) >= READERS_PER_KEPT:
+            kept.readers.pop(next(iter(kept.readers)))
+        kept.readers[reader] = body
+    return body
 
 
 def queue_body(session: Session, actor: User, now: datetime, department_id: int | None = None, limit: int = 50,
                settings: Settings | None = None) -> QueueBody:
     """`queue(...)` serialised, with its ETag: built once per kept rows and set of offered actions."""
-    dept, kept = _current(session, actor, now, department_id, limit, settings)
-    offered = tuple(tuple(a.value for a in available_actions(actor, held, case)) for held, case in kept.facts)
-    body = kept.bodies.get(offered)
-    if body is None:
-        items = [public_from_row(row, now, actor) for row in kept.rows]
-        json = QueueOut.model_construct(department_id=dept, counts=kept.counts, items=items).model_dump_json().encode()
-        # Weak: the same tag stands for the identity and the gzip-encoded representation.
-        body = QueueBody(json, f'W/"{hashlib.blake2b(json, digest_size=12).hexdigest()}"')
-        with _kept_lock:
-            while len(kept.bodies) >= BODIES_PER_KEPT:
-                kept.bodies.pop(next(iter(kept.bodies)))
-            kept.bodies[offered] = body
-    return body
+    return _body(_current(session, actor, now, department_id, limit, settings), actor, now)
+
+
+def kept_body(engine: Engine, actor: User, now: datetime, department_id: int | None = None, limit: int = 50,
+              settings: Settings | None = None) -> QueueBody | None:
+    """`queue_body(...)` without a statement when it is kept and holds (PostgreSQL); else None: read it.
+
+    Scoping is decided first, as on every read: 403 for another department's queue.
+    """
+    dept = queue_department(actor, department_id)
+    store = _store(engine)
+    if store is None:
+        return None
+    kept = store.get((dept, limit))
+    if kept is None:
+        return None
+    settings = settings or get_settings()
+    url = _urls.get(engine)
+    if url is None:
+        url = _urls[engine] = str(engine.url)
+    calendar = recently_checked_calendar(url, settings)
+    if calendar is None or not kept.holds(calendar, settings.reminder_due_soon_working_days, now):
+        return None
+    return _body(kept, actor, now)

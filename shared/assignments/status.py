@@ -31,15 +31,21 @@ rows to both and checks they agree one second before, at and after a due time.
   his department late (his delay is chased by the sign-off reminder instead).  On time by
   extension (延期后按时): on time, but after the original due time.
 - accepted on time (按时签收): accepted by the acceptance due time.
+
+When time alone changes these (`unchanged_through`): a flag or count decided
+at `now` holds through the earliest due time `now` has not yet passed (at that
+instant nothing is overdue yet; just after it, that item is), and the due-soon
+window moves at local midnight.  Whatever keeps an answer built from them
+(the queue) keeps it no longer than that.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, literal_column
+from sqlalchemy import and_, func, literal_column
 from sqlalchemy.sql.elements import ColumnElement
 
 from shared.assignments.models import Assignment, AssignmentState
@@ -123,6 +129,27 @@ def is_due_soon(state: AssignmentState | str, feedback_due_at: datetime, now: da
 
 def due_soon_sql(now: Any, cutoff: Any, columns: Any = _COLUMNS) -> ColumnElement[bool]:
     return and_(active_sql(columns), columns.feedback_due_at >= now, columns.feedback_due_at <= cutoff)
+
+
+# ------------------------------------------------------------------ when time alone changes them
+
+def next_due_sql(now: Any, columns: Any = _COLUMNS) -> Any:
+    """The earliest feedback due time of active work that `now` has not passed (an aggregate; NULL: none)."""
+    return func.min(columns.feedback_due_at).filter(and_(active_sql(columns), columns.feedback_due_at >= now))
+
+
+def unchanged_through(calendar: WorkingCalendar, now: datetime, due_times: Iterable[datetime | None]) -> datetime:
+    """The last instant through which every flag and count decided at `now` stays as it was.
+
+    DUE_TIMES are the due times they were decided on (feedback due times of
+    active work, acceptance due times of dispatched work; None ignored).
+    Overdue is strict, so at a due instant itself nothing changes yet; the
+    due-soon window (due_soon_cutoff) moves at the next local midnight.
+    """
+    local = now.astimezone(calendar.tz)
+    midnight = datetime.combine(local.date() + timedelta(days=1), datetime.min.time(), tzinfo=calendar.tz)
+    ahead = [t for t in due_times if t is not None and t >= now]
+    return min([*ahead, midnight - timedelta(microseconds=1)])
 
 
 # ------------------------------------------------------------------ on time

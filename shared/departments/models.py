@@ -38,15 +38,16 @@ class Department(SQLModel, table=True):
 
 
 class QueueStamp(SQLModel, table=True):
-    """How often a department's queue changed: the database bumps it with every change a queue shows.
+    """SQLite: how often a department's queue changed; the database bumps it with every change a queue shows.
 
-    Each API process keeps department queues (shared.assignments.queue) and
-    compares this number on every read.  Triggers (QUEUE_STAMP_TRIGGERS) bump it
-    in the transaction of every INSERT, UPDATE or DELETE on assignment and
-    extension_request, and of every change to what a queue item shows of its
-    case, whoever issues the statement: a use case, an admin in psql, a data
-    fix or a migration.  A department without a row has never changed: it
-    reads as 0.
+    Each API process keeps department queues (shared.assignments.queue).  On
+    SQLite, which has no NOTIFY, it compares this number on every read:
+    triggers (QUEUE_STAMP_TRIGGERS) bump it in the transaction of every INSERT,
+    UPDATE or DELETE on assignment and extension_request, and of every change
+    to what a queue item shows of its case, whoever issues the statement.  A
+    department without a row has never changed: it reads as 0.  PostgreSQL
+    notifies the processes instead (shared.invalidation), so this table stays
+    empty there.
     """
 
     __tablename__ = "queue_stamp"
@@ -55,55 +56,6 @@ class QueueStamp(SQLModel, table=True):
                                sa_column_kwargs={"autoincrement": False})
     generation: int = 0
 
-
-# PostgreSQL: one call per statement, over its transition tables, so a bulk load
-# bumps each department once; departments in id order, so two transactions
-# bumping the same ones queue instead of deadlocking.
-_PG_FUNCTION = """
-CREATE OR REPLACE FUNCTION queue_stamp_bump() RETURNS trigger AS $$
-DECLARE
-    departments integer[] := '{}';
-BEGIN
-    IF TG_TABLE_NAME = 'case' THEN
-        departments := ARRAY(
-            SELECT a.department_id FROM new_rows n JOIN old_rows o ON o.id = n.id
-            JOIN assignment a ON a.case_id = n.id
-            WHERE (n.reference, n.title, n.lead_department_id, n.coordinator_id)
-                  IS DISTINCT FROM (o.reference, o.title, o.lead_department_id, o.coordinator_id));
-    ELSIF TG_TABLE_NAME = 'extension_request' THEN
-        IF TG_OP = 'DELETE' THEN
-            departments := ARRAY(SELECT a.department_id FROM old_rows o JOIN assignment a ON a.id = o.assignment_id);
-        ELSE
-            departments := ARRAY(SELECT a.department_id FROM new_rows n JOIN assignment a ON a.id = n.assignment_id);
-        END IF;
-    ELSE
-        IF TG_OP <> 'DELETE' THEN
-            departments := ARRAY(SELECT department_id FROM new_rows);
-        END IF;
-        IF TG_OP <> 'INSERT' THEN
-            departments := departments || ARRAY(SELECT department_id FROM old_rows);
-        END IF;
-    END IF;
-    INSERT INTO queue_stamp AS s (department_id, generation)
-    SELECT DISTINCT d, 1 FROM unnest(departments) AS d ORDER BY d
-    ON CONFLICT (department_id) DO UPDATE SET generation = s.generation + 1;
-    RETURN NULL;
-END;
-$$ LANGUAGE plpgsql
-"""
-_PG_TRIGGERS = [
-    f'CREATE TRIGGER queue_stamp_{table.strip(chr(34))}_{op.lower()} AFTER {op} ON {table} REFERENCING {refs} '
-    "FOR EACH STATEMENT EXECUTE FUNCTION queue_stamp_bump()"
-    for table, op, refs in (
-        ("assignment", "INSERT", "NEW TABLE AS new_rows"),
-        ("assignment", "UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows"),
-        ("assignment", "DELETE", "OLD TABLE AS old_rows"),
-        ("extension_request", "INSERT", "NEW TABLE AS new_rows"),
-        ("extension_request", "UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows"),
-        ("extension_request", "DELETE", "OLD TABLE AS old_rows"),
-        ('"case"', "UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows"),
-    )
-]
 
 # SQLite: row triggers (it has no statement triggers); writers are serialised anyway.
 _SQLITE_BUMP = ("INSERT INTO queue_stamp (department_id, generation) {source} "
@@ -128,10 +80,8 @@ _SQLITE_TRIGGERS = [
                     "SELECT DISTINCT department_id, 1 FROM assignment WHERE case_id = NEW.id"),
 ]
 
-QUEUE_STAMP_TRIGGERS: dict[str, list[str]] = {"postgresql": [_PG_FUNCTION, *_PG_TRIGGERS],
-                                              "sqlite": _SQLITE_TRIGGERS}
+QUEUE_STAMP_TRIGGERS: dict[str, list[str]] = {"sqlite": _SQLITE_TRIGGERS}
 QUEUE_STAMP_DROP: dict[str, list[str]] = {
-    "postgresql": ["DROP FUNCTION IF EXISTS queue_stamp_bump() CASCADE"],
     "sqlite": [f"DROP TRIGGER IF EXISTS {t.split()[2]}" for t in _SQLITE_TRIGGERS],
 }
 

@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
+from typing import Any
 
 from sqlalchemy import bindparam, select, update
 from sqlmodel import Session, col
@@ -126,23 +127,28 @@ _SIGN_IN = (
 )
 
 
-def user_for_token(session: Session, clock: Clock, token: str) -> User:
-    """The token's user, read afresh from the database on every call.
-
-    No token is kept between requests: revocation, a password change,
-    deactivation or a new role must count at the next request in every
-    process, so a kept token would still need a read of the database per
-    request to check it, and this statement is that read.  The User is built
-    from the row, outside the session: a use case that changes a user reads
-    it itself (update_user, update_preferences).
-    """
+def token_row(session: Session, token: str) -> Any:
+    """The token's user's columns with the token's `expires_at` and `revoked` (one statement), or None."""
     row = session.connection().execute(_SIGN_IN, {"token_hash": token_hash(token)}).first()
-    if row is None:
-        raise Unauthorized()
-    values = row._mapping
-    if not token_admits(values["expires_at"], values["revoked"], values["active"], clock.now()):
+    return None if row is None else row._mapping
+
+
+def user_from_row(values: Any, now: datetime) -> User:
+    """The signed-in user of a token_row, or 401 when the token does not admit it now."""
+    if values is None or not token_admits(values["expires_at"], values["revoked"], values["active"], now):
         raise Unauthorized()
     return User(**{name: values[name] for name in _USER_FIELDS})
+
+
+def user_for_token(session: Session, clock: Clock, token: str) -> User:
+    """The token's user, read afresh from the database.
+
+    Requests sign in through shared.users.kept_tokens, which keeps what this
+    reads while the database says nothing about it changed.  The User is built
+    from the row, outside the session: a use case that changes a user reads it
+    itself (update_user, update_preferences).
+    """
+    return user_from_row(token_row(session, token), clock.now())
 
 
 def revoke_token(session: Session, token: str) -> None:

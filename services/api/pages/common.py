@@ -62,7 +62,7 @@ from shared.i18n import N_, has_message, pick_language, state_label, translate
 from shared.ids import MAX_ID
 from shared.settings import Settings
 from shared.templating import normalise_language, render
-from shared.users import service as users
+from shared.users import kept_tokens
 from shared.users.models import User
 
 FLASH_COOKIE = "gongzhi_flash"
@@ -148,7 +148,7 @@ def get_page(request: Request, session: SessionDep, clock: ClockDep, settings: S
     user: User | None = None
     if token:
         try:
-            user = users.user_for_token(session, clock, token)
+            user = kept_tokens.user_for_token(session, clock, token)
         except Unauthorized:
             user, token = None, None
     lang = normalise_language(user.language) if user else pick_language(request.headers.get("accept-language"))

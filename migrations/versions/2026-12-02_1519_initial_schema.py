@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 15:14:46.505361
+Create Date: 2026-12-02 15:19:02.028211
 
 """
 from typing import Sequence, Union
@@ -616,15 +616,6 @@ def upgrade() -> None:
             """
         )
     # Every write a queue shows bumps its department's stamp (shared.departments.models.QueueStamp).
-    if op.get_bind().dialect.name == 'postgresql':
-        op.execute("CREATE OR REPLACE FUNCTION queue_stamp_bump() RETURNS trigger AS $$\nDECLARE\n    departments integer[] := '{}';\nBEGIN\n    IF TG_TABLE_NAME = 'case' THEN\n        departments := ARRAY(\n            SELECT a.department_id FROM new_rows n JOIN old_rows o ON o.id = n.id\n            JOIN assignment a ON a.case_id = n.id\n            WHERE (n.reference, n.title, n.lead_department_id, n.coordinator_id)\n                  IS DISTINCT FROM (o.reference, o.title, o.lead_department_id, o.coordinator_id));\n    ELSIF TG_TABLE_NAME = 'extension_request' THEN\n        IF TG_OP = 'DELETE' THEN\n            departments := ARRAY(SELECT a.department_id FROM old_rows o JOIN assignment a ON a.id = o.assignment_id);\n        ELSE\n            departments := ARRAY(SELECT a.department_id FROM new_rows n JOIN assignment a ON a.id = n.assignment_id);\n        END IF;\n    ELSE\n        IF TG_OP <> 'DELETE' THEN\n            departments := ARRAY(SELECT department_id FROM new_rows);\n        END IF;\n        IF TG_OP <> 'INSERT' THEN\n            departments := departments || ARRAY(SELECT department_id FROM old_rows);\n        END IF;\n    END IF;\n    INSERT INTO queue_stamp AS s (department_id, generation)\n    SELECT DISTINCT d, 1 FROM unnest(departments) AS d ORDER BY d\n    ON CONFLICT (department_id) DO UPDATE SET generation = s.generation + 1;\n    RETURN NULL;\nEND;\n$$ LANGUAGE plpgsql")
-        op.execute('CREATE TRIGGER queue_stamp_assignment_insert AFTER INSERT ON assignment REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION queue_stamp_bump()')
-        op.execute('CREATE TRIGGER queue_stamp_assignment_update AFTER UPDATE ON assignment REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION queue_stamp_bump()')
-        op.execute('CREATE TRIGGER queue_stamp_assignment_delete AFTER DELETE ON assignment REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION queue_stamp_bump()')
-        op.execute('CREATE TRIGGER queue_stamp_extension_request_insert AFTER INSERT ON extension_request REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION queue_stamp_bump()')
-        op.execute('CREATE TRIGGER queue_stamp_extension_request_update AFTER UPDATE ON extension_request REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION queue_stamp_bump()')
-        op.execute('CREATE TRIGGER queue_stamp_extension_request_delete AFTER DELETE ON extension_request REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION queue_stamp_bump()')
-        op.execute('CREATE TRIGGER queue_stamp_case_update AFTER UPDATE ON "case" REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION queue_stamp_bump()')
     if op.get_bind().dialect.name == 'sqlite':
         op.execute('CREATE TRIGGER queue_stamp_assignment_insert AFTER INSERT ON assignment BEGIN INSERT INTO queue_stamp (department_id, generation) VALUES (NEW.department_id, 1) ON CONFLICT (department_id) DO UPDATE SET generation = generation + 1; END')
         op.execute('CREATE TRIGGER queue_stamp_assignment_update AFTER UPDATE ON assignment BEGIN INSERT INTO queue_stamp (department_id, generation) VALUES (OLD.department_id, 1) ON CONFLICT (department_id) DO UPDATE SET generation = generation + 1; INSERT INTO queue_stamp (department_id, generation) VALUES (NEW.department_id, 1) ON CONFLICT (department_id) DO UPDATE SET generation = generation + 1; END')
@@ -633,6 +624,25 @@ def upgrade() -> None:
         op.execute('CREATE TRIGGER queue_stamp_extension_request_update AFTER UPDATE ON extension_request BEGIN INSERT INTO queue_stamp (department_id, generation) SELECT department_id, 1 FROM assignment WHERE id = NEW.assignment_id ON CONFLICT (department_id) DO UPDATE SET generation = generation + 1; END')
         op.execute('CREATE TRIGGER queue_stamp_extension_request_delete AFTER DELETE ON extension_request BEGIN INSERT INTO queue_stamp (department_id, generation) SELECT department_id, 1 FROM assignment WHERE id = OLD.assignment_id ON CONFLICT (department_id) DO UPDATE SET generation = generation + 1; END')
         op.execute('CREATE TRIGGER queue_stamp_case_update AFTER UPDATE OF reference, title, lead_department_id, coordinator_id ON "case" BEGIN INSERT INTO queue_stamp (department_id, generation) SELECT DISTINCT department_id, 1 FROM assignment WHERE case_id = NEW.id ON CONFLICT (department_id) DO UPDATE SET generation = generation + 1; END')
+    # Every write to what a kept queue or sign-in was read from notifies the API processes (shared.invalidation).
+    if op.get_bind().dialect.name == 'postgresql':
+        op.execute("CREATE OR REPLACE FUNCTION kept_copies_notify() RETURNS trigger AS $$\nDECLARE\n    kind text := 'd';\n    ids integer[] := '{}';\n    payload text;\nBEGIN\n    IF TG_OP = 'TRUNCATE' THEN\n        PERFORM pg_notify('gongzhi_kept', '*');\n        RETURN NULL;\n    END IF;\n    IF TG_TABLE_NAME = 'case' THEN\n        ids := ARRAY(\n            SELECT a.department_id FROM new_rows n JOIN old_rows o ON o.id = n.id\n            JOIN assignment a ON a.case_id = n.id\n            WHERE (n.reference, n.title, n.lead_department_id, n.coordinator_id)\n                  IS DISTINCT FROM (o.reference, o.title, o.lead_department_id, o.coordinator_id));\n    ELSIF TG_TABLE_NAME = 'extension_request' THEN\n        IF TG_OP <> 'DELETE' THEN\n            ids := ARRAY(SELECT a.department_id FROM new_rows n JOIN assignment a ON a.id = n.assignment_id);\n        END IF;\n        IF TG_OP <> 'INSERT' THEN\n            ids := ids || ARRAY(SELECT a.department_id FROM old_rows o JOIN assignment a ON a.id = o.assignment_id);\n        END IF;\n    ELSIF TG_TABLE_NAME = 'assignment' THEN\n        IF TG_OP <> 'DELETE' THEN\n            ids := ARRAY(SELECT department_id FROM new_rows);\n        END IF;\n        IF TG_OP <> 'INSERT' THEN\n            ids := ids || ARRAY(SELECT department_id FROM old_rows);\n        END IF;\n    ELSIF TG_TABLE_NAME = 'user' THEN\n        kind := 'u';\n        IF TG_OP <> 'DELETE' THEN\n            ids := ARRAY(SELECT id FROM new_rows);\n        END IF;\n        IF TG_OP <> 'INSERT' THEN\n            ids := ids || ARRAY(SELECT id FROM old_rows);\n        END IF;\n    ELSE  -- auth_token: a new token changes no kept one, so INSERT has no trigger\n        kind := 'u';\n        ids := ARRAY(SELECT user_id FROM old_rows);\n    END IF;\n    IF cardinality(ids) = 0 THEN\n        RETURN NULL;\n    END IF;\n    payload := kind || ':' || array_to_string(ARRAY(SELECT DISTINCT i FROM unnest(ids) AS i ORDER BY i), ',');\n    IF length(payload) > 7000 THEN  -- NOTIFY payloads stop at 8000 bytes\n        payload := kind || ':*';\n    END IF;\n    PERFORM pg_notify('gongzhi_kept', payload);\n    RETURN NULL;\nEND;\n$$ LANGUAGE plpgsql")
+        op.execute('CREATE TRIGGER kept_assignment_insert AFTER INSERT ON assignment REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION kept_copies_notify()')
+        op.execute('CREATE TRIGGER kept_assignment_update AFTER UPDATE ON assignment REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION kept_copies_notify()')
+        op.execute('CREATE TRIGGER kept_assignment_delete AFTER DELETE ON assignment REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION kept_copies_notify()')
+        op.execute('CREATE TRIGGER kept_extension_request_insert AFTER INSERT ON extension_request REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION kept_copies_notify()')
+        op.execute('CREATE TRIGGER kept_extension_request_update AFTER UPDATE ON extension_request REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION kept_copies_notify()')
+        op.execute('CREATE TRIGGER kept_extension_request_delete AFTER DELETE ON extension_request REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION kept_copies_notify()')
+        op.execute('CREATE TRIGGER kept_case_update AFTER UPDATE ON "case" REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION kept_copies_notify()')
+        op.execute('CREATE TRIGGER kept_user_update AFTER UPDATE ON "user" REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION kept_copies_notify()')
+        op.execute('CREATE TRIGGER kept_user_delete AFTER DELETE ON "user" REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION kept_copies_notify()')
+        op.execute('CREATE TRIGGER kept_auth_token_update AFTER UPDATE ON auth_token REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION kept_copies_notify()')
+        op.execute('CREATE TRIGGER kept_auth_token_delete AFTER DELETE ON auth_token REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION kept_copies_notify()')
+        op.execute('CREATE TRIGGER kept_assignment_truncate AFTER TRUNCATE ON assignment FOR EACH STATEMENT EXECUTE FUNCTION kept_copies_notify()')
+        op.execute('CREATE TRIGGER kept_extension_request_truncate AFTER TRUNCATE ON extension_request FOR EACH STATEMENT EXECUTE FUNCTION kept_copies_notify()')
+        op.execute('CREATE TRIGGER kept_case_truncate AFTER TRUNCATE ON "case" FOR EACH STATEMENT EXECUTE FUNCTION kept_copies_notify()')
+        op.execute('CREATE TRIGGER kept_user_truncate AFTER TRUNCATE ON "user" FOR EACH STATEMENT EXECUTE FUNCTION kept_copies_notify()')
+        op.execute('CREATE TRIGGER kept_auth_token_truncate AFTER TRUNCATE ON auth_token FOR EACH STATEMENT EXECUTE FUNCTION kept_copies_notify()')
     # Search: trigram indexes for fragments of titles and enterprise names, finer statistics for their estimates (shared.cases.models).
     if op.get_bind().dialect.name == 'postgresql':
         op.execute('CREATE EXTENSION IF NOT EXISTS pg_trgm')
@@ -650,8 +660,6 @@ def downgrade() -> None:
         op.execute('DROP TRIGGER IF EXISTS event_append_only ON event')
         op.execute('DROP FUNCTION IF EXISTS event_append_only()')
     # The queue stamp triggers.
-    if op.get_bind().dialect.name == 'postgresql':
-        op.execute('DROP FUNCTION IF EXISTS queue_stamp_bump() CASCADE')
     if op.get_bind().dialect.name == 'sqlite':
         op.execute('DROP TRIGGER IF EXISTS queue_stamp_assignment_insert')
         op.execute('DROP TRIGGER IF EXISTS queue_stamp_assignment_update')
@@ -660,6 +668,9 @@ def downgrade() -> None:
         op.execute('DROP TRIGGER IF EXISTS queue_stamp_extension_request_update')
         op.execute('DROP TRIGGER IF EXISTS queue_stamp_extension_request_delete')
         op.execute('DROP TRIGGER IF EXISTS queue_stamp_case_update')
+    # The kept-copy notification triggers.
+    if op.get_bind().dialect.name == 'postgresql':
+        op.execute('DROP FUNCTION IF EXISTS kept_copies_notify() CASCADE')
     # ### commands auto generated by Alembic - please adjust! ###
     with op.batch_alter_table('reminder_notice', schema=None) as batch_op:
         batch_op.drop_index('ix_reminder_notice_waiting', postgresql_where=sa.text('digest_key IS NULL'), sqlite_where=sa.text('digest_key IS NULL'))

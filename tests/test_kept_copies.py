@@ -1,0 +1,188 @@
+"""Kept sign-ins and queues on real PostgreSQL: the database itself invalidates them (shared.invalidation).
+
+Each test keeps something (a read, then a read that costs no statement), then
+changes what it was read from the way an admin or another process would —
+raw SQL on a connection of its own, not the app's engine, so nothing but the
+database can tell the app — and reads again.  PostgreSQL delivers a
+notification after the commit, asynchronously; `_delivered` waits until a
+marker notified after the change has reached the app (notifications arrive
+in commit order), so the change's own notification has been applied, and the
+very next request must show it.  A write made through the app's own engine
+counts at once, without waiting (last test).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+from sqlmodel import Session
+
+from shared import invalidation
+from shared.users import service as users
+from tests.factories import PASSWORD
+from tests.test_queue_cache import QUEUE, expected, read, shown, statements
+
+
+@pytest.fixture
+def db_url(postgres_database: str) -> str:  # PostgreSQL only: SQLite has no NOTIFY and keeps nothing
+    return postgres_database
+
+
+@pytest.fixture
+def outside(engine) -> Iterator[psycopg.Connection]:  # type: ignore[no-untyped-def]
+    """A connection of its own, as psql would be: the app's engine never sees what it does."""
+    with psycopg.connect(engine.url.set(drivername="postgresql").render_as_string(hide_password=False),
+                         autocommit=True) as conn:
+        yield conn
+
+
+def _watch(app) -> invalidation.Watch:  # type: ignore[no-untyped-def]
+    watch = invalidation.watch(app.state.engine)
+    assert watch is not None and watch.wait_listening(10)
+    return watch
+
+
+def _delivered(watch: invalidation.Watch, outside: psycopg.Connection, timeout: float = 10) -> None:
+    """Everything committed on OUTSIDE so far has reached the app (a marker notified after it has)."""
+    marker = f"test:{uuid.uuid4().hex}"
+    outside.execute("SELECT pg_notify(%s, %s)", (invalidation.CHANNEL, marker))
+    deadline = time.monotonic() + timeout
+    while watch.last_notification != marker:
+        assert time.monotonic() < deadline, "the marker notification never arrived"
+        watch.confirm()  # what a request does first
+        time.sleep(0.001)
+
+
+def _kept(client: TestClient, engine, **params) -> dict:  # type: ignore[no-untyped-def,type-arg]
+    """Read twice; the second read must be served from kept copies: no statement at all."""
+    read(client, **params)
+    with statements(engine) as seen:
+        body = read(client, **params)
+    assert seen == [], seen
+    return body
+
+
+def test_a_kept_request_runs_no_statement_and_a_raw_sql_update_shows_in_the_next_read(
+        api, app, world, make_case, dispatch, engine, clock, outside):
+    watch = _watch(app)
+    xfxh = world.dept("XFXH").id
+    case = make_case(title="某健身房预付卡退费投诉", shared=("XFXH",))
+    a, b = dispatch(case, "XFXH", days=10), dispatch(case, "XFXH", days=12)
+    liaison = api.as_user(world.liaison("XFXH"))
+    assert _kept(liaison, engine)["counts"]["to_accept"] == 2
+
+    outside.execute("UPDATE assignment SET state = 'accepted', accepted_at = %s WHERE id = %s", (clock.now(), a.id))
+    _delivered(watch, outside)
+    q = read(liaison)
+    assert q["counts"]["to_accept"] == 1 and q["counts"]["in_progress"] == 1
+    assert shown(q) == expected(engine, xfxh, clock.now())
+
+    outside.execute("UPDATE assignment SET feedback_due_at = %s WHERE id = %s",
+                    (clock.now() - timedelta(hours=1), b.id))
+    outside.execute('UPDATE "case" SET title = %s WHERE id = %s', ("某健身房集中退费投诉", case.id))
+    _delivered(watch, outside)
+    q = read(liaison)
+    assert q["counts"]["overdue"] == 1 and q["items"][0]["id"] == b.id and q["items"][0]["feedback_overdue"]
+    assert {i["case_title"] for i in q["items"]} == {"某健身房集中退费投诉"}
+    assert shown(_kept(liaison, engine)) == expected(engine, xfxh, clock.now())
+
+    outside.execute("UPDATE assignment SET department_id = %s WHERE id = %s", (world.dept("GAJ").id, a.id))
+    _delivered(watch, outside)
+    assert [i["id"] for i in read(liaison)["items"]] == [b.id]
+
+
+def test_a_raw_sql_revocation_deactivation_or_new_role_counts_at_the_next_request(
+        api, app, world, make_case, dispatch, engine, outside):
+    watch = _watch(app)
+    xfxh, gaj = world.dept("XFXH").id, world.dept("GAJ").id
+    dispatch(make_case(shared=("XFXH",)), "XFXH", days=5)
+    liaison, head, other = (api.as_user(world.liaison("XFXH")), api.as_user(world.head("XFXH")),
+                            api.as_user(world.liaison("GAJ")))
+    for client in (liaison, head, other):
+        _kept(client, engine)
+
+    token = liaison.headers["Authorization"].removeprefix("Bearer ")
+    outside.execute("UPDATE auth_token SET revoked = true WHERE token_hash = %s", (users.token_hash(token),))
+    outside.execute('UPDATE "user" SET active = false WHERE id = %s', (world.head("XFXH").id,))
+    _delivered(watch, outside)
+    assert liaison.get(QUEUE).status_code == 401
+    assert head.get(QUEUE).status_code == 401
+
+    # A liaison made coordinator by hand may read another department's queue at once.
+    assert other.get(QUEUE, params={"department_id": xfxh}).status_code == 403
+    outside.execute('UPDATE "user" SET role = \'coordinator\' WHERE id = %s', (world.liaison("GAJ").id,))
+    _delivered(watch, outside)
+    assert read(other, department_id=xfxh)["department_id"] == xfxh
+    outside.execute('UPDATE "user" SET role = \'liaison\' WHERE id = %s', (world.liaison("GAJ").id,))
+    _delivered(watch, outside)
+    assert other.get(QUEUE, params={"department_id": xfxh}).status_code == 403
+    assert read(other)["department_id"] == gaj
+
+
+def test_a_password_changed_through_the_api_ends_the_other_sessions_at_once(api, app, world, engine, monkeypatch):
+    watch = _watch(app)
+    liaison = world.liaison("XFXH")
+    first, second = api.as_user(liaison), TestClient(app, raise_server_exceptions=False)
+    with Session(engine) as s:
+        second.headers["Authorization"] = "Bearer " + users.issue_token(s, app.state.clock, app.state.settings,
+                                                                          liaison)
+        s.commit()
+    _kept(first, engine)
+    _kept(second, engine)
+    # As if PostgreSQL had not delivered the notification yet: this process made the change, so it knows.
+    monkeypatch.setattr(watch, "_notified", lambda payload: None)
+    r = first.post("/api/v1/me/password", json={"current_password": PASSWORD, "new_password": "新的密码-2026"})
+    assert r.status_code == 204, r.text
+    assert second.get(QUEUE).status_code == 401
+    assert first.get(QUEUE).status_code == 200
+
+
+def test_while_the_listener_is_away_nothing_kept_is_served(api, app, world, make_case, dispatch, engine, clock,
+                                                            outside, monkeypatch):
+    watch = _watch(app)
+    xfxh = world.dept("XFXH").id
+    a = dispatch(make_case(shared=("XFXH",)), "XFXH", days=5)
+    liaison = api.as_user(world.liaison("XFXH"))
+    assert _kept(liaison, engine)["counts"]["to_accept"] == 1
+    pid = watch.backend_pid
+    assert pid is not None
+
+    # The listener's connection is cut and cannot come back yet (the database is away for it), and the
+    # assignment changes meanwhile: its notification reaches nobody.
+    dsn = watch.dsn
+    monkeypatch.setattr(watch, "dsn", "postgresql://postgres@127.0.0.1:1/nowhere")
+    assert outside.execute("SELECT pg_terminate_backend(%s, 5000)", (pid,)).fetchone() == (True,)
+    outside.execute("UPDATE assignment SET state = 'accepted', accepted_at = %s WHERE id = %s", (clock.now(), a.id))
+    for _ in range(2):
+        with statements(engine) as seen:
+            q = read(liaison)
+        assert q["counts"]["in_progress"] == 1 and shown(q) == expected(engine, xfxh, clock.now())
+        assert seen, "an answer kept from before the listener was cut was served"
+    assert not watch.listening
+
+    # Back again (a new connection), copies are kept again.
+    monkeypatch.setattr(watch, "dsn", dsn)
+    assert watch.wait_listening(15) and watch.backend_pid != pid
+    assert shown(_kept(liaison, engine)) == expected(engine, xfxh, clock.now())
+
+
+def test_a_write_through_the_apps_own_engine_counts_without_waiting_for_the_notification(
+        api, app, world, make_case, dispatch, engine, clock, monkeypatch):
+    watch = _watch(app)
+    xfxh = world.dept("XFXH").id
+    a = dispatch(make_case(shared=("XFXH",)), "XFXH", days=5)
+    liaison = api.as_user(world.liaison("XFXH"))
+    _kept(liaison, engine)
+    monkeypatch.setattr(watch, "_notified", lambda payload: None)  # not delivered yet
+    with engine.begin() as conn:  # a script's raw SQL through the process's own engine
+        conn.execute(text("UPDATE assignment SET state = 'accepted', accepted_at = :now WHERE id = :id"),
+                     {"now": clock.now(), "id": a.id})
+    q = read(liaison)
+    assert q["counts"]["in_progress"] == 1 and shown(q) == expected(engine, xfxh, clock.now())
