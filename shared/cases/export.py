@@ -20,6 +20,7 @@ from shared.i18n import N_, message, normalise_language
 from shared.reports.render.xlsx import Column, Fmt, table_workbook
 from shared.users.models import User
 
+# Every list export's cap (the queue, the inbox, the inspection month, the admin lists read it when called).
 EXPORT_LIMIT = 5000
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

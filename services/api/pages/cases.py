@@ -41,6 +41,7 @@ from services.api.pages.common import (
     parse_optional_id,
     redirect_with_flash,
     user_names,
+    xlsx_download,
 )
 from shared.assignments import queries
 from shared.assignments import service as assignments
@@ -49,8 +50,7 @@ from shared.assignments.schemas import DispatchIn
 from shared.attachments.service import list_for_case
 from shared.campaigns.models import Campaign
 from shared.cases import service
-from shared.cases.export import XLSX_MEDIA_TYPE, export_cases
-from shared.cases.export import filename as export_filename
+from shared.cases.export import export_cases
 from shared.cases.models import CaseSource, CaseStatus
 from shared.cases.permissions import may_open_case
 from shared.cases.queries import CaseFilter, list_cases, local_days
@@ -111,9 +111,7 @@ def cases_page(page: PageDep, status: str | None = None, source: str | None = No
     if format == "xlsx":
         body = export_cases(page.session, page.user, case_filter, now=now, language=page.lang,
                             timezone=page.settings.timezone)
-        return Response(body, media_type=XLSX_MEDIA_TYPE, headers={
-            "Content-Disposition": f'attachment; filename="{export_filename("cases", now)}"',
-            "Cache-Control": "no-store"})
+        return xlsx_download(page, body, "cases")
     try:
         items, next_cursor = list_cases(page.session, page.user, case_filter, cursor=cursor or None,
                                         limit=PAGE_SIZE, now=now)

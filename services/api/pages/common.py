@@ -54,6 +54,7 @@ from services.api.errors import field_reason
 from services.api.pages import multipart
 from services.api.signin import clear_session_cookie
 from shared.attachments.storage import Storage
+from shared.cases.export import XLSX_MEDIA_TYPE, filename
 from shared.clock import Clock
 from shared.departments.models import Department
 from shared.errors import DomainError, Invalid, NotFound, Stale, TooLarge, Unauthorized
@@ -451,6 +452,13 @@ def user_names(session: Session, ids: set[int | None]) -> dict[int, str]:
 
 def login_nonce() -> str:
     return secrets.token_urlsafe(24)
+
+
+def xlsx_download(page: Page, body: bytes, prefix: str) -> Response:
+    """A list's export as a download: never kept by a cache, named by the list and the local minute."""
+    stamp = page.now().astimezone(page.settings.tz)
+    return Response(body, media_type=XLSX_MEDIA_TYPE, headers={
+        "Content-Disposition": f'attachment; filename="{filename(prefix, stamp)}"', "Cache-Control": "no-store"})
 
 
 def not_found(page: Page) -> Response:

@@ -3,7 +3,8 @@
 A head sees what waits for him in his department, a coordinator what waits on
 the cases he manages (shared/assignments/inbox.py decides both).  Liaisons,
 leaders and admins have no inbox: their work list is the queue, where /inbox
-sends them.  催办 and 挂牌督办 are posted from the assignment page and call the
+sends them.  The same URL with ``format=xlsx`` downloads every list
+(shared.assignments.export.export_inbox).  催办 and 挂牌督办 are posted from the assignment page and call the
 same use case as the API (shared/supervision/service.py).
 """
 
@@ -14,7 +15,16 @@ from fastapi.responses import Response
 from sqlmodel import Session
 
 from services.api.pages.assignments import act
-from services.api.pages.common import FormDep, PageDep, department_names, html, login_redirect, redirect
+from services.api.pages.common import (
+    FormDep,
+    PageDep,
+    department_names,
+    html,
+    login_redirect,
+    redirect,
+    xlsx_download,
+)
+from shared.assignments.export import export_inbox
 from shared.assignments.inbox import inbox
 from shared.i18n import N_
 from shared.supervision import service as supervision
@@ -26,9 +36,16 @@ router = APIRouter()
 
 
 @router.get("/inbox")
-def inbox_page(page: PageDep) -> Response:
+def inbox_page(page: PageDep, format: str | None = None) -> Response:
     if page.user is None:
         return login_redirect(page)
+    if format == "xlsx":
+        body = export_inbox(page.session, page.user, page.now(), language=page.lang,
+                            timezone=page.settings.timezone)
+        if body is None:
+            page.session.rollback()
+            return redirect("/queue")
+        return xlsx_download(page, body, "inbox")
     lists = inbox(page.session, page.user, page.now())
     if lists is None:
         page.session.rollback()

@@ -44,6 +44,7 @@ from services.api.pages.common import (
     posted,
     redirect_with_flash,
     user_names,
+    xlsx_download,
 )
 from shared.assignments import queries
 from shared.assignments.queries import AssignmentFilter
@@ -54,6 +55,7 @@ from shared.cases.schemas import ReasonIn
 from shared.errors import DomainError, Invalid, NotFound, Unauthorized
 from shared.i18n import N_, translate
 from shared.inspections import listing, service
+from shared.inspections.export import export_month
 from shared.inspections.listing import InspectionLine
 from shared.inspections.models import InspectionStatus
 from shared.inspections.schemas import InspectionCreate, InspectionUpdate
@@ -129,12 +131,16 @@ def _special_days(page: Page, month: date, first: date, last: date) -> tuple[dic
 
 
 @router.get("/inspections")
-def calendar_page(page: PageDep, month: str | None = None) -> Response:
+def calendar_page(page: PageDep, month: str | None = None, format: str | None = None) -> Response:
     if page.user is None:
         return login_redirect(page)
     today = page.now().astimezone(page.settings.tz).date()
     first = _month(month, today)
     following = _shift(first, 1)
+    if format == "xlsx":
+        body = export_month(page.session, page.user, first, following - timedelta(days=1), language=page.lang,
+                            timezone=page.settings.timezone)
+        return xlsx_download(page, body, f"inspections-{first:%Y%m}")
     start = first - timedelta(days=first.weekday())
     end = following - timedelta(days=1)
     end += timedelta(days=6 - end.weekday())
@@ -156,7 +162,8 @@ def calendar_page(page: PageDep, month: str | None = None) -> Response:
     in_month = [line for line in lines if line.scheduled_on.month == first.month]
     return html(page, "inspections/calendar.html", weeks=weeks, first=first, today=today,
                 prev_month=_shift(first, -1).strftime("%Y-%m"), next_month=following.strftime("%Y-%m"),
-                this_month=today.strftime("%Y-%m"), month_count=len(in_month), provisional=provisional,
+                this_month=today.strftime("%Y-%m"), export_url=f"/inspections?month={first:%Y-%m}&format=xlsx",
+                month_count=len(in_month), provisional=provisional,
                 names=department_names(page.session), can_schedule=page.user.role == Role.COORDINATOR)
 
 

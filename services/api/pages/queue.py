@@ -23,6 +23,7 @@ from services.api.pages.common import (
     html,
     login_redirect,
     parse_optional_id,
+    xlsx_download,
 )
 from shared.assignments import queries
 from shared.assignments import queue as queue_read
@@ -30,8 +31,6 @@ from shared.assignments.export import export_assignments
 from shared.assignments.models import AssignmentState, ExtensionRequest, ExtensionState
 from shared.assignments.queries import AssignmentFilter
 from shared.assignments.schemas import AssignmentPublic
-from shared.cases.export import XLSX_MEDIA_TYPE
-from shared.cases.export import filename as export_filename
 from shared.i18n import N_
 from shared.scope import sees_everything
 from shared.supervision import service as supervision
@@ -87,8 +86,7 @@ def _export(page: Page, department_id: int | None, bucket: str | None) -> Respon
          else AssignmentFilter(state=[AssignmentState.DISPATCHED, AssignmentState.ACCEPTED], department_id=dept))
     body = export_assignments(page.session, page.user, now, f, language=page.lang, timezone=page.settings.timezone,
                               sheet_key=N_("page.nav.queue"))
-    return Response(body, media_type=XLSX_MEDIA_TYPE, headers={
-        "Content-Disposition": f'attachment; filename="{export_filename("queue", now)}"', "Cache-Control": "no-store"})
+    return xlsx_download(page, body, "queue")
 
 
 @router.get("/queue")

@@ -2,7 +2,9 @@
 
 ``shared.audit.service.search``, as ``GET /api/v1/audit``: newest first, keyset
 paged.  The page names a user by login name and a case by its reference (or
-number), and a date range in local days (both days included).
+number), and a date range in local days (both days included).  The same URL with
+``format=xlsx`` downloads every entry the filter finds, not one page of them
+(shared/audit/export.py); a filter naming nothing shows the page with its reasons.
 """
 
 from __future__ import annotations
@@ -17,11 +19,11 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from services.api.pages.admin.base import FormState, actor, admin_html
-from services.api.pages.common import Flash, Page, PageDep, department_names, error_text
+from services.api.pages.common import Flash, Page, PageDep, department_names, error_text, xlsx_download
 from shared.audit import service as audit
+from shared.audit.export import export_audit, what
 from shared.audit.models import AuditEntry
 from shared.cases.models import Case
-from shared.cases.service import PII_FIELDS
 from shared.errors import Invalid
 from shared.i18n import N_
 from shared.users.models import User
@@ -29,17 +31,6 @@ from shared.users.models import User
 router = APIRouter()
 
 PAGE_SIZE = 50
-FIELD_KEYS = {name: f"page.case.{name}" for name in PII_FIELDS}
-
-
-def _what(page: Page, entry: AuditEntry) -> str:
-    """What was read: "查看投诉人完整信息：姓名、联系电话"."""
-    if entry.action != audit.PERSONAL_DATA_READ:
-        return entry.action
-    names = [page.gettext(FIELD_KEYS[n]) for n in (entry.detail or {}).get("fields", []) if n in FIELD_KEYS]
-    if not names:
-        return page.gettext(N_("page.admin.audit.read"))
-    return page.gettext(N_("page.admin.audit.read_fields"), fields=("、" if page.lang == "zh-CN" else ", ").join(names))
 
 
 def _user_id(page: Page, text: str) -> int:
@@ -90,10 +81,13 @@ def _filter(page: Page, given: dict[str, str]) -> tuple[audit.AuditFilter, dict[
 
 @router.get("/audit")
 def audit_page(page: PageDep, user: str = "", case: str = "", since: str = "", until: str = "",
-               cursor: str | None = None) -> Response:
+               cursor: str | None = None, format: str | None = None) -> Response:
     given = {k: v.strip()[:64] for k, v in (("user", user), ("case", case), ("since", since), ("until", until))
              if v.strip()}
     f, errors = _filter(page, given)
+    if format == "xlsx" and not errors:
+        return xlsx_download(page, export_audit(page.session, actor(page), f, language=page.lang,
+                                                timezone=page.settings.timezone), "audit")
     rows: list[AuditEntry] = []
     next_cursor = None
     if not errors:
@@ -109,7 +103,9 @@ def audit_page(page: PageDep, user: str = "", case: str = "", since: str = "", u
     readers = {r.actor_id for r in rows}
     people = {u.id: u for u in page.session.scalars(select(User).where(col(User.id).in_(readers)))} if readers else {}
     return admin_html(page, "audit.html", "audit", state=FormState("filter", given, errors), entries=rows,
-                      people=people, what={r.id: _what(page, r) for r in rows}, names=department_names(page.session),
+                      people=people, what={r.id: what(r, page.lang) for r in rows},
+                      names=department_names(page.session),
                       filters=given, paged=bool(cursor),
                       next_url=f"/admin/audit?{urlencode({**given, 'cursor': next_cursor})}" if next_cursor else None,
-                      first_url=f"/admin/audit?{urlencode(given)}")
+                      first_url=f"/admin/audit?{urlencode(given)}",
+                      export_url=f"/admin/audit?{urlencode({**given, 'format': 'xlsx'})}")

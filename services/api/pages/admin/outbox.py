@@ -1,5 +1,6 @@
 """邮件发送: mail whose delivery is unknown (the worker died mid-send) or failed, to resend or
-discard; any other state listed on request.
+discard; any other state listed on request.  The same URL with ``format=xlsx``
+downloads what the page lists, every page of it (shared/outbox/export.py).
 
 The same use cases as ``/api/v1/admin/outbox`` (``shared.outbox.admin``); a resend
 wakes the relay through the after-commit hook, as there.
@@ -26,10 +27,12 @@ from services.api.pages.common import (
     parse_optional_id,
     redirect_with_flash,
     user_names,
+    xlsx_download,
 )
 from shared.errors import DomainError, InvalidTransition, NotFound, Unauthorized
 from shared.i18n import N_
 from shared.outbox import admin
+from shared.outbox.export import export_outbox
 from shared.outbox.models import OutboxMessage, OutboxState
 from shared.outbox.smtp import message_id, sender_domain
 
@@ -62,10 +65,15 @@ def _people(page: Page, messages: list[OutboxMessage]) -> dict[int, str]:
 
 
 @router.get("/outbox")
-def outbox_page(page: PageDep, state: str | None = None, before: str | None = None) -> Response:
+def outbox_page(page: PageDep, state: str | None = None, before: str | None = None,
+                format: str | None = None) -> Response:
     me = actor(page)
-    counts = admin.counts(page.session, me)
     chosen = _state(state)
+    if format == "xlsx":
+        body = export_outbox(page.session, me, [chosen] if chosen else UNDECIDED, language=page.lang,
+                             timezone=page.settings.timezone)
+        return xlsx_download(page, body, "outbox")
+    counts = admin.counts(page.session, me)
     if chosen is None:
         sections = [(s.value, list(admin.list_messages(page.session, me, state=s, limit=PAGE_SIZE)))
                     for s in UNDECIDED]
@@ -81,6 +89,8 @@ def outbox_page(page: PageDep, state: str | None = None, before: str | None = No
     return admin_html(page, "outbox.html", "outbox", counts=counts, states=STATES,
                       chosen=chosen.value if chosen else None, sections=sections, next_url=next_url,
                       people=_people(page, shown), page_size=PAGE_SIZE, back=back,
+                      export_url="/admin/outbox?" + urlencode({**({"state": chosen.value} if chosen else {}),
+                                                               "format": "xlsx"}),
                       actions={s.value: sorted(a) for s, a in admin.ADMIN_ACTIONS.items()})
 
 

@@ -1,7 +1,8 @@
 """用户管理: the list (by department, role, active), a new account, and one account's changes.
 
 The same use cases as ``/api/v1/users``: ``create_user`` and ``update_user``
-(which ends every session of a user whose password an admin resets).
+(which ends every session of a user whose password an admin resets).  The list's
+URL with ``format=xlsx`` downloads every account the filters find (shared/users/export.py).
 """
 
 from __future__ import annotations
@@ -32,11 +33,13 @@ from services.api.pages.common import (
     parse_id,
     parse_optional_id,
     redirect_with_flash,
+    xlsx_download,
 )
 from shared.departments import service as departments
 from shared.errors import DomainError, Invalid, NotFound
 from shared.i18n import LANGUAGES, N_
 from shared.users import service as users
+from shared.users.export import export_users
 from shared.users.models import Role
 from shared.users.schemas import UserCreate, UserUpdate
 
@@ -75,9 +78,12 @@ def _choices(page: Page) -> dict[str, Any]:
 
 @router.get("/users")
 def user_list(page: PageDep, department_id: str | None = None, role: str | None = None,
-              active: str | None = None, after: str | None = None) -> Response:
+              active: str | None = None, after: str | None = None, format: str | None = None) -> Response:
     filters = users.UserFilter(department_id=parse_optional_id(department_id), role=_role(role),
                                active={"1": True, "0": False}.get(active or ""))
+    if format == "xlsx":
+        return xlsx_download(page, export_users(page.session, actor(page), filters, language=page.lang,
+                                                timezone=page.settings.timezone), "users")
     after_id = parse_optional_id(after)
     rows = users.list_users(page.session, actor(page), filters, after_id=after_id, limit=PAGE_SIZE + 1)
     query = {k: v for k, v in (("department_id", filters.department_id), ("role", filters.role),
@@ -86,6 +92,7 @@ def user_list(page: PageDep, department_id: str | None = None, role: str | None 
                 if len(rows) > PAGE_SIZE else None)
     return admin_html(page, "users.html", "users", users=rows[:PAGE_SIZE], filters=query, next_url=next_url,
                       paged=after_id is not None, first_url=f"/admin/users?{urlencode(query)}",
+                      export_url=f"/admin/users?{urlencode({**query, 'format': 'xlsx'})}",
                       names=department_names(page.session), **_choices(page))
 
 
