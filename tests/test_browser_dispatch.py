@@ -67,8 +67,8 @@ def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
 def tab_for(chromium: Any, desk: Desk) -> Iterator[Any]:
     contexts: list[Any] = []
 
-    def open_tab(who: str, path: str, viewport: dict[str, int] = DESKTOP) -> Any:
-        context = chromium.new_context(viewport=viewport, locale="zh-CN")
+    def open_tab(who: str, path: str, viewport: dict[str, int] = DESKTOP, scripts: bool = True) -> Any:
+        context = chromium.new_context(viewport=viewport, locale="zh-CN", java_script_enabled=scripts)
         contexts.append(context)
         tab = context.new_page()
         tab.set_default_timeout(10_000)
@@ -98,12 +98,19 @@ def test_dispatch_lead_and_assists_with_the_due_date_shown_first_then_hand_over(
     form.get_by_label("消费者协会").check()
     form.get_by_label("商务局").check()
     form.get_by_label("办理时限（工作日）（选填）").fill("25")
+    # Where scripts run, the deadlines follow the typing (our own /static/dispatch.js, the JSON preview).
+    from playwright.sync_api import expect
+
+    expect(due).to_contain_text("按 25 个工作日计算")
+    live = due.inner_text()
+    assert re.search(r"2027-01-\d\d（周.）17:30", live) and due.locator(".badge", has_text="暂定").is_visible(), live
     press(coordinator, "#form-dispatch", "计算期限")
     # Drawn again by the server: the deadlines for 25 working days, in 2027, marked provisional; input kept.
     form = coordinator.locator("#form-dispatch")
     due = form.locator("#dp-due")
     text = due.inner_text()
     assert "按 25 个工作日计算" in text and re.search(r"2027-01-\d\d（周.）17:30", text), text
+    assert text == live  # the script wrote what the server writes
     assert due.locator(".badge", has_text="暂定").is_visible()
     assert "官方节假日安排尚未公布" in text
     assert form.get_by_label("主办部门").input_value() == str(desk.ids["TYJ"])
@@ -161,3 +168,25 @@ def test_dispatch_lead_and_assists_with_the_due_date_shown_first_then_hand_over(
     assert "我承办" in phone.locator("tbody tr").first.inner_text()
     assert serious_violations(phone) == []
     phone.screenshot(path=desk.shots / "queue-assignee-first-390.png", full_page=True)
+
+
+def test_without_javascript_the_button_shows_the_deadlines(tab_for: Any, desk: Desk) -> None:
+    coordinator = tab_for("coordinator", f"/cases/{desk.case_id}", scripts=False)
+    form = coordinator.locator("#form-dispatch")
+    form.get_by_label("办理时限（工作日）（选填）").fill("30")
+    assert "按 30 个工作日计算" not in form.locator("#dp-due").inner_text()  # no script: nothing moves by itself
+    press(coordinator, "#form-dispatch", "计算期限")
+    due = coordinator.locator("#form-dispatch #dp-due")
+    assert "按 30 个工作日计算" in due.inner_text() and "2027-01-" in due.inner_text()
+    assert due.locator(".badge", has_text="暂定").is_visible()
+    # Asked again with a shorter limit, it is an ordinary date of this year, not provisional.
+    coordinator.locator("#form-dispatch").get_by_label("办理时限（工作日）（选填）").fill("3")
+    press(coordinator, "#form-dispatch", "计算期限")
+    due = coordinator.locator("#form-dispatch #dp-due")
+    assert "按 3 个工作日计算" in due.inner_text() and "2026-12-04（周五）17:30" in due.inner_text()
+    assert not due.locator(".badge", has_text="暂定").is_visible()
+    # An impossible limit is refused beside its field, and what was typed stays.
+    coordinator.locator("#form-dispatch").get_by_label("办理时限（工作日）（选填）").fill("500")
+    press(coordinator, "#form-dispatch", "计算期限")
+    assert coordinator.locator("#err-dispatch-working_days").is_visible()
+    assert coordinator.locator("#dp-days").input_value() == "500"

@@ -17,11 +17,12 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from fastapi.responses import Response
+from fastapi.responses import FileResponse, Response
 from pydantic import ValidationError
 
 from services.api.pages import cases, conflicts
 from services.api.pages.admin.base import field_errors
+from services.api.pages.auth import STATIC_DIR
 from services.api.pages.common import (
     FormDep,
     Page,
@@ -120,3 +121,9 @@ def dispatch(page: PageDep, case_id: str, form: FormDep) -> Response:
     except (DomainError, ValidationError) as exc:
         return _refused(page, cid, form, exc)
     return redirect_with_flash(page, f"/cases/{cid}", N_("page.done.dispatch_plan"), n=len(made) - 1)
+
+
+@router.get("/static/dispatch.js")
+def live_preview_script() -> FileResponse:
+    return FileResponse(STATIC_DIR / "dispatch.js", media_type="text/javascript",
+                        headers={"Cache-Control": "public, max-age=3600"})
