@@ -28,6 +28,7 @@ from shared.assignments.models import Assignment, AssignmentRole
 from shared.assignments.permissions import may_carry, require_action, works_for
 from shared.assignments.rules import Action
 from shared.assignments.schemas import DispatchIn, DispatchPlanIn, DuePreview
+from shared.assignments.service import HasSource
 from shared.cases.models import Case, CaseStatus
 from shared.clock import Clock
 from shared.errors import Conflict, Invalid, NotFound
@@ -42,6 +43,11 @@ def preview(session: Session, clock: Clock, actor: User, case_id: int, working_d
     """The deadlines a dispatch on this case would get if it were made now (the case's managers only)."""
     case = case_for_read(session, actor, case_id)
     require_case_manager(actor, case)
+    return preview_for(session, clock, case, working_days)
+
+
+def preview_for(session: Session, clock: Clock, case: HasSource, working_days: int | None) -> DuePreview:
+    """`preview` for a case its caller has already checked the actor may manage (the case page)."""
     days = working_days or service.default_working_days(case)
     due = due_dates(session, clock.now(), days)
     return DuePreview(working_days=days, acceptance_due_at=due.acceptance.at, feedback_due_at=due.feedback.at,

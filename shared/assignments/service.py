@@ -15,6 +15,7 @@ representation (its open assignments, its shares) changed.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlmodel import Session, col
@@ -153,7 +154,12 @@ lock_for_action = _acting
 lock_case_for_manager = _case_for_manager
 
 
-def default_working_days(case: Case) -> int:
+class HasSource(Protocol):
+    @property
+    def source(self) -> str: ...
+
+
+def default_working_days(case: HasSource) -> int:
     templates = get_settings().deadline_templates
     return templates.get(str(case.source), templates.get("other", 10))
 

@@ -56,7 +56,7 @@ def section(page: Page, case: CasePublic, manager: bool) -> dict[str, Any]:
     assert page.user is not None
     preview = None
     if manager and case.status == CaseStatus.OPEN:
-        preview = plan.preview(page.session, page.clock, page.user, case.id, None)
+        preview = plan.preview_for(page.session, page.clock, case, None)  # the page checked who manages it
     return {"dispatch_preview": preview, "dispatch_errors": {}, "dispatch_previewed": False}
 
 
