@@ -76,8 +76,8 @@ OFFERED: dict[str, dict[str, set[Action]]] = {
     "redispatched_after_two_returns": {"liaison": {A.ACCEPT}, "head": {A.ACCEPT}, MANAGER: {A.CANCEL}},
     "cancelled": {},
     "awaiting_signoff": {"head": {A.SIGN_OFF, A.SEND_BACK_SIGNOFF}, MANAGER: {A.CANCEL}},
-    "signoff_sent_back": {"liaison": {A.SUBMIT, A.REQUEST_EXTENSION}, "head": {A.SUBMIT, A.REQUEST_EXTENSION},
-                          MANAGER: {A.CANCEL}},
+    "signoff_sent_back": {"liaison": {A.SUBMIT, A.REQUEST_EXTENSION, A.ASSIGN},
+                          "head": {A.SUBMIT, A.REQUEST_EXTENSION, A.ASSIGN}, MANAGER: {A.CANCEL}},
     "signed_off": {MANAGER: {A.APPROVE, A.SEND_BACK, A.CANCEL}},
 }
 # 催办 and 挂牌督办: the case's coordinator, on any open assignment (not on done or cancelled work).
