@@ -110,3 +110,14 @@ def case_input(world: World, *, lead: str = "SCJG", shared: tuple[str, ...] = ()
     }
     values.update(overrides)
     return CaseCreate(**values)  # type: ignore[arg-type]
+
+
+def add_colleague(session: Session, clock: Clock, world: World, code: str, username: str, name: str,
+                  role: Role = Role.LIAISON, *, active: bool = True) -> User:
+    """One more person in a department (the world has one liaison and one head in each)."""
+    u = User(username=username, name=name, email=f"{username}@gov.example", department_id=world.dept(code).id,
+             role=role, password_hash=_HASH, created_at=clock.now(), active=active)
+    session.add(u)
+    session.flush()
+    world.users[username] = u
+    return u

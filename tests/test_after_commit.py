@@ -93,7 +93,7 @@ def test_a_page_action_that_queues_mail_kicks_once_after_its_commit(app, world: 
     case = make_case()
     before = len(kicks)
     path = f"/cases/{case.id}"
-    r = submit(browser(app, world.coordinator), path, f"{path}/dispatch", department_id=str(world.dept("TYJ").id),
+    r = submit(browser(app, world.coordinator), path, f"{path}/dispatch", lead_department_id=str(world.dept("TYJ").id),
                working_days="5", instructions="核查体育经营许可")
     assert r.status_code == 303
     assert len(kicks) == before + 1 and kicks[-1] >= 1

@@ -13,9 +13,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
-from shared.assignments import queries, service
+from shared.assignments import plan, queries, service
 from shared.assignments.models import Assignment, AssignmentState, ReturnReason
 from shared.assignments.permissions import DEPARTMENT_ACTIONS, HEAD_ACTIONS, MANAGER_ACTIONS
 from shared.assignments.queries import AssignmentFilter
@@ -27,7 +27,7 @@ from shared.errors import DomainError
 from shared.supervision import service as supervision
 from shared.supervision.models import UrgeKind
 from shared.users.models import User
-from tests.factories import World, case_input
+from tests.factories import World, add_colleague, case_input
 
 ROLES: dict[str, Callable[[World], User]] = {
     "liaison": lambda w: w.liaison("XFXH"),  # of the assigned department
@@ -66,9 +66,9 @@ A = Action
 # The rule, written out: what each role is offered in each variant (everyone else: nothing).
 OFFERED: dict[str, dict[str, set[Action]]] = {
     "dispatched": {"liaison": {A.ACCEPT, A.RETURN}, "head": {A.ACCEPT, A.RETURN}, MANAGER: {A.CANCEL}},
-    "accepted": {"liaison": {A.SUBMIT, A.REQUEST_EXTENSION}, "head": {A.SUBMIT, A.REQUEST_EXTENSION},
-                 MANAGER: {A.CANCEL}},
-    "extension_pending": {"liaison": {A.SUBMIT}, "head": {A.SUBMIT}, MANAGER: {A.CANCEL}},
+    "accepted": {"liaison": {A.SUBMIT, A.REQUEST_EXTENSION, A.ASSIGN},
+                 "head": {A.SUBMIT, A.REQUEST_EXTENSION, A.ASSIGN}, MANAGER: {A.CANCEL}},
+    "extension_pending": {"liaison": {A.SUBMIT, A.ASSIGN}, "head": {A.SUBMIT, A.ASSIGN}, MANAGER: {A.CANCEL}},
     "submitted": {MANAGER: {A.APPROVE, A.SEND_BACK, A.CANCEL}},
     "done": {},
     "returned": {MANAGER: {A.REDISPATCH, A.CANCEL}},
@@ -76,8 +76,8 @@ OFFERED: dict[str, dict[str, set[Action]]] = {
     "redispatched_after_two_returns": {"liaison": {A.ACCEPT}, "head": {A.ACCEPT}, MANAGER: {A.CANCEL}},
     "cancelled": {},
     "awaiting_signoff": {"head": {A.SIGN_OFF, A.SEND_BACK_SIGNOFF}, MANAGER: {A.CANCEL}},
-    "signoff_sent_back": {"liaison": {A.SUBMIT, A.REQUEST_EXTENSION}, "head": {A.SUBMIT, A.REQUEST_EXTENSION},
-                          MANAGER: {A.CANCEL}},
+    "signoff_sent_back": {"liaison": {A.SUBMIT, A.REQUEST_EXTENSION, A.ASSIGN},
+                          "head": {A.SUBMIT, A.REQUEST_EXTENSION, A.ASSIGN}, MANAGER: {A.CANCEL}},
     "signed_off": {MANAGER: {A.APPROVE, A.SEND_BACK, A.CANCEL}},
 }
 # 催办 and 挂牌督办: the case's coordinator, on any open assignment (not on done or cancelled work).
@@ -112,6 +112,9 @@ def perform(session: Session, clock: FrozenClock, actor: User, a_id: int, versio
         return service.send_back_signoff(session, clock, actor, a_id, version, "请补充整改期限")
     if action == A.CANCEL:
         return service.cancel(session, clock, actor, a_id, version, "投诉人撤诉")
+    if action == A.ASSIGN:  # 交办 to a second liaison of the department (Story adds him)
+        colleague = session.scalars(select(User).where(col(User.username) == COLLEAGUE)).one()
+        return plan.hand_over(session, clock, actor, a_id, version, colleague.id)  # type: ignore[arg-type]
     if action in (A.URGE, A.SUPERVISE):
         kind = UrgeKind.URGE if action == A.URGE else UrgeKind.SUPERVISE
         return supervision.urge(session, clock, actor, a_id, version, kind, "请加快办理")
@@ -120,9 +123,14 @@ def perform(session: Session, clock: FrozenClock, actor: User, a_id: int, versio
                               RedispatchIn(decision_note="经审定，仍由消费者协会办理"))
 
 
+COLLEAGUE = "liaison2_xfxh"
+
+
 class Story:
     def __init__(self, session: Session, clock: FrozenClock, world: World) -> None:
         self.session, self.clock, self.world = session, clock, world
+        if COLLEAGUE not in world.users:
+            add_colleague(session, clock, world, "XFXH", COLLEAGUE, "钱联络")
         self.case = cases.create_case(session, clock, world.coordinator,
                                       case_input(world, lead="SCJG", shared=("XFXH", "TYJ")))
         session.commit()
@@ -184,7 +192,9 @@ def test_each_offered_action_succeeds_and_each_withheld_one_is_refused(
             ours = ((action in DEPARTMENT_ACTIONS and role in WORKERS)
                     or (action in MANAGER_ACTIONS and role == MANAGER)
                     or (action in HEAD_ACTIONS and role == "head"))
-            assert refused.value.status == (409 if ours else 403), (variant, role, action, refused.value)
+            # 交办 names the department's people: outside it, the assignment is not there to hand over.
+            assert refused.value.status == (409 if ours else 404 if action == A.ASSIGN else 403), (
+                variant, role, action, refused.value)
             if ours and refused.value.key == "invalid_transition":
                 assert refused.value.params["allowed"] == sorted(x.value for x in offered)
             assert story.reload(a_id).version == version  # type: ignore[arg-type]  # nothing changed
@@ -251,11 +261,12 @@ def test_the_api_and_the_page_offer_each_user_his_own_actions(
     assert allowed("liaison", submitted) == []
     assert allowed("coordinator", submitted) == ["approve", "cancel", "send_back", "supervise", "urge"]
     assert allowed("leader", submitted) == [] and allowed("leader", pending) == []
-    assert allowed("liaison", pending) == ["submit"]  # not request_extension: one is waiting
+    assert allowed("liaison", pending) == ["assign", "submit"]  # not request_extension: one is waiting
 
     path = f"/assignments/{pending.id}"
     page = browser(app, story.user("liaison")).get(path).text
     assert has_form(page, f"{path}/feedback") and not has_form(page, f"{path}/extension")
+    assert has_form(page, f"{path}/assignee")  # 交办, offered as "assign"
     assert "/decide" not in page  # the liaison cannot decide his own request
     assert "/decide" in browser(app, story.user("head")).get(path).text
     assert "/decide" in browser(app, story.user("coordinator")).get(path).text

@@ -2,7 +2,8 @@
 
 A coordinator (市场监管局), the liaisons of 体育局 and 消费者协会, the head of 体育局
 and a leader work one case of prepaid gym cards from dispatch to closing, only
-through the pages and only as those people would: dispatch, accept, return and
+through the pages and only as those people would: dispatch (主办 and 协办 in one
+step, the deadlines shown first), accept, return and
 redispatch, an extension the head approves, feedback, a send-back, an edit
 conflict between two people on the same form, approval, a callback, closing;
 the leader then reads the weekly figures.  Then the queue and the assignment at
@@ -10,8 +11,7 @@ the leader then reads the weekly figures.  Then the queue and the assignment at
 
 Not played here, because the pages do not exist yet: opening the case
 (/cases/new; the case is seeded, already shared with the departments),
-sharing it from a page, a dispatch naming 主办 and 协办 in one step, uploads,
-and head sign-off (审签).
+sharing it from a page, uploads, and head sign-off (审签).
 """
 
 from __future__ import annotations
@@ -108,18 +108,21 @@ def test_the_whole_story_in_the_browser(chromium: Any, people: dict[str, Any], s
     head, leader = people["head_tyj"], people["leader"]
     case_path = f"/cases/{story.case_id}"
 
-    # 2. The coordinator dispatches: sports checks licences (5 working days), the consumer
-    #    association mediates (10).  The page offers exactly the shared departments' names.
+    # 2. The coordinator dispatches in one step: sports leads (主办), checking licences; the consumer
+    #    association assists (协办), mediating.  The deadlines show before he submits.
     go(coordinator, story, case_path)
     assert coordinator.get_by_role("heading", name=TITLE).is_visible()
-    for code, days, instructions in (("TYJ", "5", "核查该健身连锁各门店体育经营许可及预付卡备案情况"),
-                                     ("XFXH", "10", "组织调解会员退费投诉，统计挽回经济损失")):
-        form = coordinator.locator("#form-dispatch")
-        form.get_by_label("承办部门").select_option(str(story.ids[code]))
-        form.get_by_label("办理时限（工作日）（选填）").fill(days)
-        form.get_by_label("办理要求").fill(instructions)
-        click(coordinator, "#form-dispatch", "派发")
-        assert "任务已派发" in flash(coordinator)
+    form = coordinator.locator("#form-dispatch")
+    form.get_by_label("主办部门").select_option(str(story.ids["TYJ"]))
+    form.get_by_label("消费者协会").check()
+    form.get_by_label("办理时限（工作日）（选填）").fill("5")
+    click(coordinator, "#form-dispatch", "计算期限")
+    form = coordinator.locator("#form-dispatch")
+    assert "按 5 个工作日计算" in form.locator("#dp-due").inner_text()
+    form.get_by_label("办理要求（必填）").fill("体育局核查该健身连锁各门店体育经营许可及预付卡备案情况；"
+                                            "消费者协会组织调解会员退费投诉，统计挽回经济损失")
+    click(coordinator, "#form-dispatch", "派发")
+    assert "任务已派发：主办 1 个部门，协办 1 个部门" in flash(coordinator)
     assert "未办结任务 2 项" in coordinator.locator("#asg-h").locator("xpath=..").inner_text()
     coordinator.screenshot(path=story.shots / "story-01-dispatched.png", full_page=True)
 

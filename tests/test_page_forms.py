@@ -44,7 +44,7 @@ def test_a_dispatch_form_posted_twice_dispatches_once(app: Any, world: World, ma
     case = make_case()
     path = f"/cases/{case.id}"
     coordinator = browser(app, world.coordinator)
-    first, second = _post_twice(coordinator, path, f"{path}/dispatch", department_id=str(world.dept("TYJ").id),
+    first, second = _post_twice(coordinator, path, f"{path}/dispatch", lead_department_id=str(world.dept("TYJ").id),
                                 working_days="5", instructions="核查体育经营许可")
     assert (first.status_code, first.headers["location"]) == (303, path)
     assert (second.status_code, second.headers["location"]) == (303, path)  # to the result, not an error
@@ -95,7 +95,8 @@ def test_each_form_on_a_page_has_its_own_token(app: Any, world: World, make_case
     comment, dispatch = form_fields(page, f"{path}/comment"), form_fields(page, f"{path}/dispatch")
     assert comment["csrf_token"] != dispatch["csrf_token"]
     assert coordinator.post(f"{path}/comment", data={**comment, "text": "先沟通"}).status_code == 303
-    r = coordinator.post(f"{path}/dispatch", data={**dispatch, "department_id": str(world.dept("TYJ").id)})
+    r = coordinator.post(f"{path}/dispatch", data={**dispatch, "lead_department_id": str(world.dept("TYJ").id),
+                                                   "instructions": "核查体育经营许可"})
     assert r.status_code == 303 and _count(app, Assignment, Assignment.case_id == case.id) == 1  # type: ignore[arg-type]
 
 

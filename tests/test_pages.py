@@ -377,7 +377,7 @@ def test_coordinator_dispatches_comments_and_cannot_close_with_open_work(app: An
     case = make_case()
     path = f"/cases/{case.id}"
     coordinator = browser(app, world.coordinator)
-    r = submit(coordinator, path, f"{path}/dispatch", department_id=str(world.dept("TYJ").id),
+    r = submit(coordinator, path, f"{path}/dispatch", lead_department_id=str(world.dept("TYJ").id),
                working_days="5", instructions="核查体育经营许可")
     assert r.status_code == 303 and kicks == [1]
     page = coordinator.get(path).text

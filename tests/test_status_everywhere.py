@@ -107,7 +107,8 @@ def test_the_partial_indexes_name_the_active_states() -> None:
     expected = "state IN ({})".format(", ".join(f"'{s.value}'" for s in status.ACTIVE_STATES))
     table = Assignment.__table__  # type: ignore[attr-defined]
     partial = [i for i in table.indexes if i.dialect_options["postgresql"]["where"] is not None]
-    assert {i.name for i in partial} == {"ix_assignment_active_queue", "ix_assignment_active_due"}
+    assert {i.name for i in partial} == {"ix_assignment_active_queue", "ix_assignment_active_due",
+                                         "ix_assignment_active_assignee"}
     for index in partial:
         for dialect in ("postgresql", "sqlite"):
             assert str(index.dialect_options[dialect]["where"]) == expected

@@ -88,6 +88,8 @@ ACTION_CALLS = {
     Action.REQUEST_EXTENSION: ("liaison", "extensions", {"extra_working_days": 3, "reason": "需等待检测报告"}),
     Action.SIGN_OFF: ("head", "sign-off", {"note": "同意报送"}),
     Action.SEND_BACK_SIGNOFF: ("head", "send-back-signoff", {"note": "请补充整改期限"}),
+    # 交办 to the department's head (the liaison carries it once he has accepted it).
+    Action.ASSIGN: ("liaison", "assignee", lambda w: {"assignee_id": w.head("TYJ").id}),
 }
 
 PATH_TO = {
@@ -108,6 +110,8 @@ def _client(api, world, who, dept="TYJ"):  # type: ignore[no-untyped-def]
 
 def _do(api, world, a_id, action, dept="TYJ"):  # type: ignore[no-untyped-def]
     who, path, body = ACTION_CALLS[action]
+    if callable(body):
+        body = body(world)
     client = _client(api, world, who, dept)
     version = client.get(f"/api/v1/assignments/{a_id}").json()["version"]
     return post(client, f"/api/v1/assignments/{a_id}/{path}", version=version, json=body)

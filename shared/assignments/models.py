@@ -20,6 +20,13 @@ class AssignmentState(StrEnum):
     CANCELLED = "cancelled"  # 已撤销
 
 
+class AssignmentRole(StrEnum):
+    """The department's part in the case's work, named when it is dispatched."""
+
+    LEAD = "lead"  # 主办
+    ASSIST = "assist"  # 协办
+
+
 class ReturnReason(StrEnum):
     NOT_OUR_JURISDICTION = "not_our_jurisdiction"
     WRONG_LOCALITY = "wrong_locality"
@@ -47,13 +54,18 @@ class Assignment(SQLModel, table=True):
               postgresql_where=text(_ACTIVE_SQL), sqlite_where=text(_ACTIVE_SQL)),
         Index("ix_assignment_active_due", "feedback_due_at",
               postgresql_where=text(_ACTIVE_SQL), sqlite_where=text(_ACTIVE_SQL)),
+        # A person's own open work (承办人), which his queue lists first.
+        Index("ix_assignment_active_assignee", "assignee_id", "feedback_due_at", "id",
+              postgresql_where=text(_ACTIVE_SQL), sqlite_where=text(_ACTIVE_SQL)),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="case.id")
     inspection_id: int | None = Field(default=None, foreign_key="inspection.id", index=True)
     department_id: int = Field(foreign_key="department.id")
+    # 承办人: who in the department carries it; set on accepting, handed over by a head or liaison.
     assignee_id: int | None = Field(default=None, foreign_key="user.id")
+    role: AssignmentRole = enum_field(AssignmentRole, AssignmentRole.LEAD)
     instructions: str = Field(default="", max_length=4000)
     state: AssignmentState = enum_field(AssignmentState, AssignmentState.DISPATCHED)
     dispatched_by: int = Field(foreign_key="user.id")

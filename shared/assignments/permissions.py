@@ -7,7 +7,8 @@ role and state).  Two things decide it:
 
 - the state machine (shared/assignments/rules.py): what may happen next at all;
 - who is asking: the assigned department's liaisons and heads work their own
-  assignment (accept, return, request an extension, submit); the case's
+  assignment (accept, return, request an extension, submit, and hand accepted
+  work to a colleague: 交办 to a 承办人, `Action.ASSIGN`); the case's
   coordinator reviews and dispatches (approve, send back, cancel, redispatch)
   and, on any open assignment, urges (催办) or flags it for supervision
   (挂牌督办); leaders and admins change nothing;
@@ -31,7 +32,8 @@ from shared.scope import DEPARTMENT_ROLES, can_manage_case
 from shared.users.models import Role, User
 
 # The assigned department's own work.
-DEPARTMENT_ACTIONS = frozenset({Action.ACCEPT, Action.RETURN, Action.REQUEST_EXTENSION, Action.SUBMIT})
+DEPARTMENT_ACTIONS = frozenset({Action.ACCEPT, Action.RETURN, Action.REQUEST_EXTENSION, Action.SUBMIT,
+                                Action.ASSIGN})
 # The assigned department's head: 审签.
 HEAD_ACTIONS = frozenset({Action.SIGN_OFF, Action.SEND_BACK_SIGNOFF})
 # The case manager's decisions.
@@ -136,3 +138,19 @@ def require_action(actor: User, a: AssignmentFacts, case: CaseFacts, action: Act
     if action == Action.REQUEST_EXTENSION and case.extension_pending and action in rules.ALLOWED[state]:
         raise Conflict("extension_already_pending")
     raise InvalidTransition(state.value, action.value, [x.value for x in offered])
+
+
+class Colleague(Protocol):
+    @property
+    def role(self) -> Role: ...
+
+    @property
+    def department_id(self) -> int: ...
+
+    @property
+    def active(self) -> bool: ...
+
+
+def may_carry(user: Colleague, department_id: int) -> bool:
+    """Whether USER may be the 承办人 of the department's work: an active liaison or head of it."""
+    return user.active and user.role in DEPARTMENT_ROLES and user.department_id == department_id

@@ -29,6 +29,11 @@ serialised, hashed for the ETag and gzip-encoded once, per set of actions the
 items offer; each reader's set is worked out once per kept rows (keyed by
 permissions.actor_key, which changes with the reader's role or department).
 `kept_body` answers from them without a statement or a thread, or says to read.
+
+A liaison's or head's own accepted work (he is its 承办人, `assignee_id`) comes
+first in his queue, then the department's most urgent rest.  His own rows are
+read once per kept rows and kept with them (`_Kept.own`): they are the same
+department's assignments, so whatever drops the department's rows drops his.
 """
 
 from __future__ import annotations
@@ -135,6 +140,28 @@ def _queue_fill() -> Select[Any]:
 
 
 QUEUE_FILL = _queue_fill()
+
+
+def _own_work() -> Select[Any]:
+    """A reader's own accepted items in a department, earliest due first (ix_assignment_active_assignee)."""
+    own = (
+        select(_A.id)
+        .where(_A.assignee_id == bindparam("assignee_id", type_=Integer),
+               status.states_in(_A.state, (S.ACCEPTED,)),
+               _A.department_id == bindparam("department_id", type_=Integer))
+        .order_by(_A.feedback_due_at.asc(), _A.id.asc())
+        .limit(bindparam("limit", type_=Integer))
+        .subquery("own")
+    )
+    return (
+        select(*LIST_COLUMNS)
+        .join(own, own.c.id == _A.id)
+        .join(Case, Case.id == Assignment.case_id)  # type: ignore[arg-type]
+        .order_by(_A.feedback_due_at.asc(), _A.id.asc())
+    )
+
+
+OWN_WORK = _own_work()
 STAMP = select(col(QueueStamp.generation)).where(col(QueueStamp.department_id) == bindparam("department_id"))
 
 
@@ -173,8 +200,10 @@ class _Kept:
     rows: Sequence[RowMapping]
     facts: tuple[tuple[_Held, CaseFacts], ...]  # what available_actions reads of each row
     generation: int | None = None  # SQLite: the department's stamp when read
-    bodies: dict[tuple[tuple[str, ...], ...], QueueBody] = field(default_factory=dict)
+    bodies: dict[tuple[tuple[Any, ...], ...], QueueBody] = field(default_factory=dict)
     readers: dict[tuple[object, ...], QueueBody] = field(default_factory=dict)
+    # Each reader's own accepted rows (承办人), by user id; read once per kept rows.
+    own: dict[int, Sequence[RowMapping]] = field(default_factory=dict)
 
     def holds(self, calendar: WorkingCalendar, working_days: int, now: datetime) -> bool:
         return (calendar is self.calendar and working_days == self.working_days
@@ -242,25 +271,62 @@ def _current(session: Session, actor: User, now: datetime, department_id: int | 
     return kept
 
 
+def _carries(actor: User, kept: _Kept) -> bool:
+    return actor.role in DEPARTMENT_ROLES and actor.department_id == kept.department_id and actor.id is not None
+
+
+def _own(session: Session | None, actor: User, kept: _Kept, limit: int) -> Sequence[RowMapping] | None:
+    """The reader's own rows in the kept department: kept, or read now (None: not kept and no session)."""
+    if not _carries(actor, kept):
+        return ()
+    own = kept.own.get(actor.id)  # type: ignore[arg-type]
+    if own is None and session is not None:
+        own = session.execute(OWN_WORK, {"assignee_id": actor.id, "department_id": kept.department_id,
+                                         "limit": limit}).mappings().all()
+        with _bodies_lock:
+            while len(kept.own) >= READERS_PER_KEPT:
+                kept.own.pop(next(iter(kept.own)))
+            kept.own[actor.id] = own  # type: ignore[index]
+    return own
+
+
+def _rows_for(kept: _Kept, own: Sequence[RowMapping], limit: int) -> tuple[list[RowMapping],
+                                                                           list[tuple[_Held, CaseFacts]]]:
+    """The reader's own items first, then the department's most urgent others, LIMIT in all."""
+    if not own:
+        return list(kept.rows), list(kept.facts)
+    mine = {row["id"] for row in own}
+    rows = [*own, *(row for row in kept.rows if row["id"] not in mine)][:limit]
+    return rows, [(_Held(S(row["state"]), row["department_id"], row["return_count"]),
+                   CaseFacts(row["case_lead_department_id"], row["case_coordinator_id"],
+                             bool(row["extension_pending"]))) for row in rows]
+
+
 def queue(session: Session, actor: User, now: datetime, department_id: int | None = None, limit: int = 50,
           settings: Settings | None = None) -> QueueOut:
     """The queue `actor` may read: counts by bucket and the `limit` most urgent items, as `actor` sees them."""
     kept = _current(session, actor, now, department_id, limit, settings)
+    rows, _facts = _rows_for(kept, _own(session, actor, kept, limit) or (), limit)
     # Built for this reader, every time: what an item offers depends on who asks.
-    items = [public_from_row(row, now, actor) for row in kept.rows]
+    items = [public_from_row(row, now, actor) for row in rows]
     return QueueOut.model_construct(department_id=kept.department_id, counts=kept.counts, items=items)
 
 
-def _body(kept: _Kept, actor: User, now: datetime) -> QueueBody:
-    """The kept answer for this reader: found by who he is, or by the actions offered, or built once."""
-    reader = actor_key(actor)
+def _body(kept: _Kept, actor: User, now: datetime, own: Sequence[RowMapping], limit: int) -> QueueBody:
+    """The kept answer for this reader: found by who he is, or by the actions offered, or built once.
+
+    A reader with work of his own gets his own order: his key and the body's name his items.
+    """
+    own_ids = tuple(row["id"] for row in own)
+    reader = (*actor_key(actor), own_ids)
     body = kept.readers.get(reader)
     if body is not None:
         return body
-    offered = tuple(tuple(a.value for a in available_actions(actor, held, case)) for held, case in kept.facts)
+    rows, facts = _rows_for(kept, own, limit)
+    offered = (own_ids, *(tuple(a.value for a in available_actions(actor, held, case)) for held, case in facts))
     body = kept.bodies.get(offered)
     if body is None:
-        items = [public_from_row(row, now, actor) for row in kept.rows]
+        items = [public_from_row(row, now, actor) for row in rows]
         json = QueueOut.model_construct(department_id=kept.department_id, counts=kept.counts,
                                         items=items).model_dump_json().encode()
         # Weak: the same tag stands for the identity and the gzip-encoded representation.
@@ -278,7 +344,8 @@ def _body(kept: _Kept, actor: User, now: datetime) -> QueueBody:
 def queue_body(session: Session, actor: User, now: datetime, department_id: int | None = None, limit: int = 50,
                settings: Settings | None = None) -> QueueBody:
     """`queue(...)` serialised, with its ETag: built once per kept rows and set of offered actions."""
-    return _body(_current(session, actor, now, department_id, limit, settings), actor, now)
+    kept = _current(session, actor, now, department_id, limit, settings)
+    return _body(kept, actor, now, _own(session, actor, kept, limit) or (), limit)
 
 
 def kept_body(engine: Engine, actor: User, now: datetime, department_id: int | None = None, limit: int = 50,
@@ -301,4 +368,7 @@ def kept_body(engine: Engine, actor: User, now: datetime, department_id: int | N
     calendar = recently_checked_calendar(url, settings)
     if calendar is None or not kept.holds(calendar, settings.reminder_due_soon_working_days, now):
         return None
-    return _body(kept, actor, now)
+    own = _own(None, actor, kept, limit)
+    if own is None:  # his own rows are not read yet: that takes a statement
+        return None
+    return _body(kept, actor, now, own, limit)

@@ -20,6 +20,7 @@ class Action(StrEnum):
     # 审签, where the department requires it: its head signs the feedback off or sends it back.
     SIGN_OFF = "sign_off"  # 审签通过
     SEND_BACK_SIGNOFF = "send_back_signoff"  # 审签退回
+    ASSIGN = "assign"  # 交办: hand accepted work to a colleague of the department (承办人)
     # Not transitions: the coordinator's notices on any open assignment (shared/supervision).
     URGE = "urge"  # 催办
     SUPERVISE = "supervise"  # 挂牌督办
@@ -34,6 +35,7 @@ ALLOWED: dict[S, dict[Action, S]] = {
     S.ACCEPTED: {
         Action.SUBMIT: S.SUBMITTED,
         Action.REQUEST_EXTENSION: S.ACCEPTED,
+        Action.ASSIGN: S.ACCEPTED,
         Action.CANCEL: S.CANCELLED,
     },
     S.AWAITING_SIGNOFF: {

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
-from shared.assignments.models import AssignmentState, ExtensionState, ReturnReason
+from shared.assignments.models import AssignmentRole, AssignmentState, ExtensionState, ReturnReason
 from shared.i18n import N_
 from shared.ids import DbId
 from shared.inputs import Input
@@ -22,6 +22,56 @@ class DispatchIn(Input):
         default=False, strict=True,
         description="并行任务：该部门在本案已有未办结任务时仍派发新任务；缺省 false，已有则 409",
     )
+    role: AssignmentRole = Field(default=AssignmentRole.LEAD, description="主办 lead | 协办 assist；缺省主办")
+
+
+MAX_ASSISTS = 20
+
+
+class DispatchPlanIn(Input):
+    """派发方案: one lead department (主办) and any assisting ones (协办), each its own assignment."""
+
+    lead_department_id: DbId = Field(description="主办部门")
+    assist_department_ids: list[DbId] = Field(default_factory=list, max_length=MAX_ASSISTS,
+                                              description="协办部门（可为空；不得重复，不得含主办部门）")
+    instructions: str = Field(max_length=4000, description="办理要求（必填）")
+    working_days: int | None = Field(
+        default=None, ge=1, le=120, description="办理时限（工作日）；缺省按案件来源的法定时限模板"
+    )
+    parallel: bool = Field(
+        default=False, strict=True,
+        description="并行任务：某部门在本案已有未办结任务时仍派发；缺省 false，已有则整单 409，不派发任何部门",
+    )
+
+    @field_validator("instructions")
+    @classmethod
+    def _requirements_given(cls, text: str) -> str:
+        if not text.strip():
+            raise ValueError(N_("instructions_required"))
+        return text
+
+
+class DuePreviewIn(Input):
+    working_days: int | None = Field(default=None, ge=1, le=120)
+
+
+class DuePreview(BaseModel):
+    """The deadlines a dispatch made now would get: shown before the coordinator submits."""
+
+    working_days: int
+    acceptance_due_at: datetime
+    feedback_due_at: datetime
+    # A counted day falls in a year without an official holiday schedule (shared/calendar).
+    provisional: bool
+
+
+class DispatchPlanOut(BaseModel):
+    case_id: int
+    items: list[AssignmentPublic]
+
+
+class AssigneeIn(Input):
+    assignee_id: DbId = Field(description="承办人：本部门在职联络员或负责人")
 
 
 class ReturnIn(Input):
@@ -134,6 +184,7 @@ class AssignmentPublic(BaseModel):
     inspection_id: int | None
     department_id: int
     assignee_id: int | None
+    role: AssignmentRole
     instructions: str
     state: AssignmentState
     dispatched_by: int

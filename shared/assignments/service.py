@@ -15,12 +15,14 @@ representation (its open assignments, its shares) changed.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlmodel import Session, col
 
 from shared import references
 from shared.assignments import hooks, queries, rules, status
+from shared.assignments.deadlines import due_dates
 from shared.assignments.models import (
     Assignment,
     AssignmentDispatch,
@@ -64,15 +66,12 @@ def _record(session: Session, clock: Clock, actor: User | None, a: Assignment, a
 
 
 def _set_deadlines(session: Session, a: Assignment, start: datetime, working_days: int) -> None:
-    settings = get_settings()
-    calendar = working_calendar(session, settings)
-    acceptance = calendar.add_working_days(start, settings.acceptance_working_days)
-    feedback = calendar.add_working_days(start, working_days)
+    due = due_dates(session, start, working_days)
     a.dispatched_at = start
     a.working_days = working_days
-    a.acceptance_due_at = acceptance.at
-    a.feedback_due_at = a.original_feedback_due_at = feedback.at
-    a.due_provisional = acceptance.provisional or feedback.provisional
+    a.acceptance_due_at = due.acceptance.at
+    a.feedback_due_at = a.original_feedback_due_at = due.feedback.at
+    a.due_provisional = due.provisional
 
 
 def _log_dispatch(session: Session, a: Assignment, *, redispatch: bool) -> None:
@@ -151,9 +150,16 @@ def _acting(session: Session, actor: User, assignment_id: int, version: int,
 
 # For use cases of other domains that act on an assignment (shared/supervision): the same lock and check.
 lock_for_action = _acting
+# For the dispatch plan (shared/assignments/plan.py): the case locked before it checks every department.
+lock_case_for_manager = _case_for_manager
 
 
-def default_working_days(case: Case) -> int:
+class HasSource(Protocol):
+    @property
+    def source(self) -> str: ...
+
+
+def default_working_days(case: HasSource) -> int:
     templates = get_settings().deadline_templates
     return templates.get(str(case.source), templates.get("other", 10))
 
@@ -175,6 +181,7 @@ def dispatch(
         inspection_id=inspection_id,
         department_id=data.department_id,
         assignee_id=data.assignee_id,
+        role=data.role,
         instructions=data.instructions,
         dispatched_by=actor.id,  # type: ignore[arg-type]
         updated_at=now,
@@ -190,7 +197,7 @@ def dispatch(
     _touch_case(session, clock, case.id, case)  # type: ignore[arg-type]
     session.flush()
     _record(session, clock, actor, a, "dispatched", after={
-        "department_id": a.department_id, "working_days": a.working_days,
+        "department_id": a.department_id, "role": a.role, "working_days": a.working_days,
         "feedback_due_at": a.feedback_due_at, "acceptance_due_at": a.acceptance_due_at,
         "provisional": a.due_provisional, "inspection_id": inspection_id,
     })

@@ -18,7 +18,7 @@ from sqlmodel import Session, col
 from shared import references
 from shared.assignments import service as assignments
 from shared.assignments import status
-from shared.assignments.models import Assignment
+from shared.assignments.models import Assignment, AssignmentRole
 from shared.assignments.schemas import DispatchIn
 from shared.cases.models import Case
 from shared.clock import Clock
@@ -97,7 +97,8 @@ def schedule(session: Session, clock: Clock, actor: User, data: InspectionCreate
         assignments.dispatch(
             session, clock, actor, case.id,  # type: ignore[arg-type]
             DispatchIn(department_id=department_id, instructions=data.instructions or data.title,
-                       working_days=data.working_days, parallel=True),
+                       working_days=data.working_days, parallel=True,
+                       role=AssignmentRole.LEAD if department_id == data.lead_department_id else AssignmentRole.ASSIST),
             inspection_id=inspection.id,
         )
     session.flush()

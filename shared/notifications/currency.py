@@ -146,7 +146,7 @@ def ask_of(kind: str, params: dict[str, Any], subject: Subject, actor: User) -> 
         return Ask.DECIDE_RETURN if subject.needs_decision or params.get("needs_decision") else Ask.REDISPATCH
     if kind in (EventKind.DISPATCHED, Stage.ACCEPT_OVERDUE):
         return Ask.ACCEPT
-    if kind in (EventKind.SENT_BACK, EventKind.SIGNOFF_SENT_BACK):
+    if kind in (EventKind.SENT_BACK, EventKind.SIGNOFF_SENT_BACK, EventKind.ASSIGNED):
         return Ask.SUBMIT
     if kind in DEADLINE_STAGES:
         if not works_for(actor, facts):

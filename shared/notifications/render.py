@@ -141,9 +141,8 @@ MOVED_ON = "moved_on"
 # Display and subject order, most urgent first; what moved on comes last, as context.
 GROUP_ORDER: tuple[str, ...] = tuple(str(g) for g in (
     Stage.ESCALATION, Stage.URGE, Stage.OVERDUE, Stage.DUE_TODAY, Stage.ACCEPT_OVERDUE,
-    EventKind.DISPATCHED, EventKind.SENT_BACK, Stage.DUE_SOON, Stage.EXTENSION_PENDING, Stage.SIGNOFF_PENDING,
-    Stage.REVIEW_PENDING,
-    Stage.RETURN_PENDING, "events", MOVED_ON,
+    EventKind.DISPATCHED, EventKind.ASSIGNED, EventKind.SENT_BACK, Stage.DUE_SOON, Stage.EXTENSION_PENDING,
+    Stage.SIGNOFF_PENDING, Stage.REVIEW_PENDING, Stage.RETURN_PENDING, "events", MOVED_ON,
 ))
 _RANK = {g: n for n, g in enumerate(GROUP_ORDER)}
 SUBJECT_PARTS = 3  # kinds named in a mixed digest's subject; the rest are counted
@@ -249,6 +248,8 @@ def _event_text(item: NoticeItem, lang: str, settings: Settings) -> str:
     if kind == EventKind.DISPATCHED:
         text = message("notice.event.dispatched", lang, due=due,
                        accept_due=_when(info.acceptance_due_at, lang, settings))
+    elif kind == EventKind.ASSIGNED:
+        text = message("notice.event.assigned", lang, due=due)
     elif kind == EventKind.RETURNED:
         key = N_("notice.event.returned_decision") if p.get("needs_decision") else N_("notice.event.returned")
         text = message(key, lang, department=info.department, reason=_return_reason(p, lang))
@@ -350,7 +351,7 @@ def urge_email(person: _Recipient, info: AssignmentInfo, kind: str, actor: str |
 
 
 def _sort_key(item: NoticeItem) -> tuple[Any, ...]:
-    if item.group in ("events", MOVED_ON, EventKind.DISPATCHED, EventKind.SENT_BACK):
+    if item.group in ("events", MOVED_ON, EventKind.DISPATCHED, EventKind.ASSIGNED, EventKind.SENT_BACK):
         return (item.id,)
     return (item.info.feedback_due_at, item.info.reference, item.id)
 
@@ -466,6 +467,8 @@ _BUILT_KEYS = (
     N_("notice.kind.signoff_requested"), N_("notice.kind.signoff_sent_back"), N_("notice.short.signoff_pending"),
     NP_("email.headline.accept_overdue.one", "email.headline.accept_overdue"),
     NP_("email.headline.dispatched.one", "email.headline.dispatched"),
+    NP_("email.headline.assigned.one", "email.headline.assigned"), N_("email.tag.assigned"),
+    N_("notice.kind.assigned"),
     NP_("email.headline.due_soon.one", "email.headline.due_soon"),
     NP_("email.headline.due_today.one", "email.headline.due_today"),
     NP_("email.headline.escalation.one", "email.headline.escalation"),

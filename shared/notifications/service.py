@@ -500,6 +500,8 @@ def _event_recipients(
                  EventKind.CANCELLED):
         # Heads are spared routine news; they hear through 催办/督办 and decisions.
         people = liaison_audience(members, assignee)
+    elif event == EventKind.ASSIGNED:
+        people = [assignee] if assignee else []  # the colleague it was handed to
     elif event in (EventKind.RETURNED, EventKind.SUBMITTED):
         people = [coordinator] if coordinator else []
     elif event == EventKind.SIGNOFF_REQUESTED:

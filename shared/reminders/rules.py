@@ -46,6 +46,7 @@ class EventKind(StrEnum):
     APPROVED = "approved"
     SENT_BACK = "sent_back"
     CANCELLED = "cancelled"
+    ASSIGNED = "assigned"  # 交办: the work was handed to this person (承办人)
 
 
 class Audience(StrEnum):

@@ -22,6 +22,7 @@ from services.api.pages import (
     campaigns,
     cases,
     common,
+    dispatch,
     ics,
     inbox,
     inspections,
@@ -33,7 +34,7 @@ from services.api.pages import (
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(common.guard_form)])
 # intake before cases: /cases/new is not a case's number.
-for _module in (auth, queue, inbox, assignments, intake, cases, callbacks, campaigns, inspections, reports,
+for _module in (auth, queue, inbox, assignments, intake, cases, dispatch, callbacks, campaigns, inspections, reports,
                 settings, ics):
     router.include_router(_module.router)
 router.include_router(admin.assets)

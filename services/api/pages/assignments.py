@@ -37,10 +37,11 @@ from services.api.pages.common import (
     redirect_with_flash,
     user_names,
 )
-from shared.assignments import queries, service
+from shared.assignments import plan, queries, service
 from shared.assignments.models import ExtensionRequest, ExtensionState, ReturnReason
 from shared.assignments.permissions import may_decide_extension
 from shared.assignments.schemas import (
+    AssigneeIn,
     AssignmentPublic,
     CancelIn,
     DecisionIn,
@@ -109,6 +110,9 @@ def detail_context(page: Page, assignment_id: int) -> dict[str, Any]:
         "files": files,
         "names": names,
         "departments": active_departments(session) if "redispatch" in forms else [],
+        # 交办: the colleagues who may carry it, but not the one who carries it now.
+        "colleagues": [u for u in plan.colleagues(session, a.department_id) if u.id != a.assignee_id]
+        if "assign" in forms else [],
         "people": people,
         "return_reasons": [r.value for r in ReturnReason],
         "outcomes": OUTCOMES,
@@ -213,6 +217,10 @@ def _refused(page: Page, aid: int, form: dict[str, str], form_name: str,
         choices["reason"] = {r.value: page.gettext(f"notice.return_reason.{r.value}") for r in ReturnReason}
     if form_name == "redispatch":
         choices["department_id"] = {str(k): v for k, v in department_names(page.session).items()}
+    if form_name == "assign":
+        named = user_names(page.session, {parse_id(form.get("assignee_id", ""))})
+        choices["assignee_id"] = {str(k): v for k, v in named.items()}
+
     def context() -> dict[str, Any]:
         values = detail_context(page, aid)
         if isinstance(exc, BatchRefused):  # each file's verdict beside the file field
@@ -338,3 +346,13 @@ def decide_extension(page: PageDep, assignment_id: str, extension_id: str, form:
 
     done = N_("page.done.extension_approved") if approve_it else N_("page.done.extension_denied")
     return act(page, assignment_id, form, "decide_extension", done, run)
+
+
+@router.post("/assignments/{assignment_id}/assignee")
+def hand_over(page: PageDep, assignment_id: str, form: FormDep) -> Response:
+    """交办 to a colleague of the department (承办人)."""
+    def run(s: Session, u: User, aid: int, v: int) -> object:
+        data = AssigneeIn(**form_values(form, "assignee_id"))  # type: ignore[arg-type]
+        return plan.hand_over(s, page.clock, u, aid, v, data.assignee_id)
+
+    return act(page, assignment_id, form, "assign", N_("page.done.assign"), run)

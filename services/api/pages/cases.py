@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from services.api.pages import callbacks, conflicts, intake, timeline
+from services.api.pages import callbacks, conflicts, dispatch, intake, timeline
 from services.api.pages.common import (
     Flash,
     FormDep,
@@ -44,9 +44,7 @@ from services.api.pages.common import (
     xlsx_download,
 )
 from shared.assignments import queries
-from shared.assignments import service as assignments
 from shared.assignments.queries import AssignmentFilter
-from shared.assignments.schemas import DispatchIn
 from shared.attachments.service import list_for_case
 from shared.campaigns.models import Campaign
 from shared.cases import service
@@ -186,6 +184,7 @@ def detail_context(page: Page, case_id: int) -> dict[str, Any]:
         "snapshot": snapshot(page, view, items, names, campaign.name if campaign else ""),
         **callbacks.section(page, view, items),
         **intake.section(page, view),
+        **dispatch.section(page, view, manager),
     }
 
 
@@ -276,13 +275,7 @@ def comment(page: PageDep, case_id: str, form: FormDep) -> Response:
     return act(page, case_id, form, "comment", N_("page.done.comment"), run)
 
 
-@router.post("/cases/{case_id}/dispatch")
-def dispatch(page: PageDep, case_id: str, form: FormDep) -> Response:
-    def run(s: Session, u: User, cid: int, f: dict[str, str]) -> object:
-        data = DispatchIn(**form_values(f, "department_id", "working_days", "instructions"))  # type: ignore[arg-type]
-        return assignments.dispatch(s, page.clock, u, cid, data)
-
-    return act(page, case_id, form, "dispatch", N_("page.done.dispatch"), run)
+# POST /cases/{case_id}/dispatch (主办 and 协办, with the due dates shown first): services/api/pages/dispatch.py
 
 
 @router.post("/cases/{case_id}/close")

@@ -40,10 +40,17 @@ def _detail(e: Event, lang: str, tz: str, departments: dict[int, str]) -> str:
     if e.object_type == "assignment" and e.action in ("dispatched", "redispatched"):
         if after.get("department_id") in departments:
             add(N_("page.event.detail.department"), name=departments[after["department_id"]])
+        if after.get("role") in ("lead", "assist"):
+            add(f"page.role_in_case.{after['role']}")
         if after.get("feedback_due_at"):
             add(N_("page.event.detail.due"), due=_when(after["feedback_due_at"], lang, tz))
         if after.get("decision_note"):
             parts.append(str(after["decision_note"]))
+    elif e.object_type == "assignment" and e.action == "assigned":
+        add(N_("page.event.detail.assigned"), name=after.get("assignee_name") or "")
+        before: dict[str, Any] = e.before or {}
+        if before.get("assignee_name"):
+            add(N_("page.event.detail.assigned_from"), name=before["assignee_name"])
     elif e.action == "returned":
         reason_key = f"notice.return_reason.{after.get('reason')}"
         if has_message(reason_key):
@@ -91,7 +98,8 @@ def lines(events: list[Event], lang: str, tz: str, departments: dict[int, str],
 
 # Every event's label, looked up as f"page.event.{object_type}.{action}": declared for extraction (make i18n).
 _BUILT_KEYS = (
-    N_("page.event.assignment.accepted"), N_("page.event.assignment.approved"),
+    N_("page.event.assignment.accepted"), N_("page.event.assignment.approved"), N_("page.event.assignment.assigned"),
+    N_("page.role_in_case.lead"), N_("page.role_in_case.assist"),
     N_("page.event.assignment.cancelled"), N_("page.event.assignment.deadline_recomputed"),
     N_("page.event.assignment.dispatched"), N_("page.event.assignment.extension_approved"),
     N_("page.event.assignment.extension_denied"), N_("page.event.assignment.extension_requested"),

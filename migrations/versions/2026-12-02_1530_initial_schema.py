@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 15:19:02.028211
+Create Date: 2026-12-02 15:30:23.075387
 
 """
 from typing import Sequence, Union
@@ -383,6 +383,7 @@ def upgrade() -> None:
     sa.Column('inspection_id', sa.Integer(), nullable=True),
     sa.Column('department_id', sa.Integer(), nullable=False),
     sa.Column('assignee_id', sa.Integer(), nullable=True),
+    sa.Column('role', sa.String(length=24), nullable=False),
     sa.Column('instructions', sa.String(length=4000), nullable=False),
     sa.Column('state', sa.String(length=24), nullable=False),
     sa.Column('dispatched_by', sa.Integer(), nullable=False),
@@ -411,6 +412,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('assignment', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_assignment_accepted_at'), ['accepted_at'], unique=False)
+        batch_op.create_index('ix_assignment_active_assignee', ['assignee_id', 'feedback_due_at', 'id'], unique=False, postgresql_where=sa.text("state IN ('dispatched', 'accepted')"), sqlite_where=sa.text("state IN ('dispatched', 'accepted')"))
         batch_op.create_index('ix_assignment_active_due', ['feedback_due_at'], unique=False, postgresql_where=sa.text("state IN ('dispatched', 'accepted')"), sqlite_where=sa.text("state IN ('dispatched', 'accepted')"))
         batch_op.create_index('ix_assignment_active_queue', ['department_id', 'feedback_due_at', 'id'], unique=False, postgresql_where=sa.text("state IN ('dispatched', 'accepted')"), sqlite_where=sa.text("state IN ('dispatched', 'accepted')"))
         batch_op.create_index('ix_assignment_case', ['case_id'], unique=False)
@@ -725,6 +727,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_assignment_case')
         batch_op.drop_index('ix_assignment_active_queue', postgresql_where=sa.text("state IN ('dispatched', 'accepted')"), sqlite_where=sa.text("state IN ('dispatched', 'accepted')"))
         batch_op.drop_index('ix_assignment_active_due', postgresql_where=sa.text("state IN ('dispatched', 'accepted')"), sqlite_where=sa.text("state IN ('dispatched', 'accepted')"))
+        batch_op.drop_index('ix_assignment_active_assignee', postgresql_where=sa.text("state IN ('dispatched', 'accepted')"), sqlite_where=sa.text("state IN ('dispatched', 'accepted')"))
         batch_op.drop_index(batch_op.f('ix_assignment_accepted_at'))
 
     op.drop_table('assignment')
