@@ -11,7 +11,7 @@ and helper processes when there is enough to render to pay for starting them
 otherwise everything renders here.  Either way the files are the same.
 
 The helpers are plain child interpreters (``python -m shared.reports.render.batch``)
-given their share as a pickle on stdin and answering on stdout, not a
+given their share as pickles on stdin and answering on stdout, not a
 ``multiprocessing`` pool: the job runs in a Celery prefork pool process, which is
 daemonic, and ``multiprocessing`` refuses to start children from one.  A helper
 whose parent dies reads end-of-file or writes into a closed pipe, and exits.
@@ -146,7 +146,7 @@ def render_many(jobs: Sequence[tuple[K, Job]], *, base_url: str, timezone: str, 
             helpers.append((share, helper, errors))
             assert helper.stdin is not None
             # The helper reads all of its share before it renders, so this write cannot wait on it.
-            pickle.dump(([jobs[i][1] for i in share], base_url, timezone), helper.stdin, pickle.HIGHEST_PROTOCOL)
+            _send(helper.stdin, [jobs[i][1] for i in share], base_url, timezone)
             helper.stdin.close()
         for i in mine:
             artefacts, cpu_s, peak_mb = _measured(jobs[i][1], base_url, timezone)
@@ -174,9 +174,44 @@ def render_many(jobs: Sequence[tuple[K, Job]], *, base_url: str, timezone: str, 
         yield key, done[i]
 
 
+# Rows travel in pickles of this many: a pickle remembers every object it wrote until it
+# ends, and one pickle of a large city's week would add ~50 MB to the job for that alone.
+CHUNK_ROWS = 2000
+
+
+def _send(out: IO[bytes], jobs: Sequence[Job], base_url: str, timezone: str) -> None:
+    def dump(value: object) -> None:
+        pickle.dump(value, out, pickle.HIGHEST_PROTOCOL)
+
+    dump((len(jobs), base_url, timezone))
+    for job in jobs:
+        lists = (job.rows.assignments_due, job.rows.overdue, job.rows.callbacks)
+        dump((job.report, job.language, [len(rows) for rows in lists]))
+        for rows in lists:
+            for start in range(0, len(rows), CHUNK_ROWS):
+                dump(rows[start:start + CHUNK_ROWS])
+
+
+def _receive(source: IO[bytes]) -> tuple[list[Job], str, str]:
+    def take(count: int) -> list[Any]:
+        got: list[Any] = []
+        while len(got) < count:
+            got += pickle.load(source)
+        return got
+
+    n, base_url, timezone = pickle.load(source)
+    jobs = []
+    for _ in range(n):
+        report, language, counts = pickle.load(source)
+        due, overdue, callbacks = (take(count) for count in counts)
+        jobs.append(Job(report, ReportRows.model_construct(assignments_due=due, overdue=overdue, callbacks=callbacks),
+                        language))
+    return jobs, base_url, timezone
+
+
 def _serve() -> None:
     """A helper: render the share read from stdin, answer on stdout."""
-    jobs, base_url, timezone = pickle.load(sys.stdin.buffer)
+    jobs, base_url, timezone = _receive(sys.stdin.buffer)
     answers: list[Any] = [_measured(job, base_url, timezone) for job in jobs]
     pickle.dump(answers, sys.stdout.buffer, pickle.HIGHEST_PROTOCOL)
     sys.stdout.buffer.flush()

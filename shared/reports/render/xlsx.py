@@ -66,13 +66,26 @@ def display_width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
 
 
-def _column_width(header: str, values: Sequence[Sequence[Any]], n: int, fmt: Callable[[int, int], Fmt]) -> int:
+def _column_width(header: str, values: Sequence[Sequence[Any]], n: int, fmt: Callable[[int, int], Fmt],
+                  uniform: Fmt | None) -> int:
     """The widest cell of column N in display characters, header included.
 
-    A text of k characters is at most 2k wide, so most cells are passed over
-    without measuring them: a week's workbook holds a million cells.
+    A text of k characters is at most 2k wide, so only the longest texts are
+    measured: a week's workbook holds a million cells.  UNIFORM is the column's
+    format when no row overrides it.
     """
     widest = display_width(header)
+    if uniform is not None and uniform in _FIXED_WIDTH:
+        return max(widest, _FIXED_WIDTH[uniform]) if any(row[n] is not None for row in values) else widest
+    if uniform is not None:
+        texts = [v if isinstance(v, str) else str(v) for row in values if (v := row[n]) is not None]
+        if not texts:
+            return widest
+        longest = max(map(len, texts))
+        if 2 * longest <= widest:
+            return widest
+        floor = max(widest, longest)  # a text is at least as wide as it is long
+        return max([floor, *(display_width(t) for t in texts if 2 * len(t) > floor)])
     for r, row in enumerate(values):
         value = row[n]
         if value is None:
@@ -102,9 +115,25 @@ class _Book:
         self.lang, self.tz = lang, tz
         self.header = self.wb.add_format(_HEADER_STYLE)
         self._formats: dict[tuple[Fmt, str | None], Format | None] = {}
+        # Labels repeated on every row, looked up once per workbook: a week has ~50,000 rows.
+        self._labels: dict[str, str] = {}
+        self._yes, self._no = self.message("report.yes"), self.message("report.no")
 
     def message(self, key: str, **params: object) -> str:
         return c.message(key, self.lang, **params)
+
+    def label(self, key: str) -> str:
+        """A parameterless message, once per workbook."""
+        found = self._labels.get(key)
+        if found is None:
+            found = self._labels[key] = self.message(key)
+        return found
+
+    def state(self, state: str) -> str:
+        found = self._labels.get(state)
+        if found is None:
+            found = self._labels[state] = state_label(state, self.lang)
+        return found
 
     def time(self, value: datetime | None) -> datetime | None:
         return None if value is None else c.local_naive(value, self.tz)
@@ -112,7 +141,7 @@ class _Book:
     def yes_no(self, value: bool | None) -> str | None:
         if value is None:
             return None
-        return self.message("report.yes") if value else self.message("report.no")
+        return self._yes if value else self._no
 
     def format(self, f: Fmt, fill: str | None) -> Format | None:
         """One Format per (number format, fill), shared by every cell that uses it."""
@@ -146,7 +175,8 @@ class _Book:
             return per_row[r].get(n, columns[n].fmt) if per_row else columns[n].fmt
 
         for n in range(len(columns)):
-            ws.set_column(n, n, min(MAX_WIDTH, _column_width(headers[n], values, n, fmt) + 2))
+            uniform = None if per_row else columns[n].fmt
+            ws.set_column(n, n, min(MAX_WIDTH, _column_width(headers[n], values, n, fmt, uniform) + 2))
         ws.freeze_panes(1, 0)
         if values:
             ws.autofilter(0, 0, len(values), len(columns) - 1)
@@ -264,7 +294,7 @@ def _due_sheet(book: _Book, rows: ReportRows) -> None:
         Column(N_("report.col.dispatched_at"), Fmt.TIME), Column(N_("report.col.original_due"), Fmt.TIME),
         Column(N_("report.col.due_in_force"), Fmt.TIME), Column(N_("report.col.first_submitted"), Fmt.TIME),
         Column(N_("report.col.is_on_time")), Column(N_("report.col.is_by_extension")),
-    ], [[r.assignment_id, r.case_reference, r.case_title, r.department.name, state_label(r.state, book.lang),
+    ], [[r.assignment_id, r.case_reference, r.case_title, r.department.name, book.state(r.state),
          book.time(r.dispatched_at), book.time(r.original_feedback_due_at), book.time(r.feedback_due_at),
          book.time(r.first_submitted_at), book.yes_no(r.on_time), book.yes_no(r.on_time_by_extension)]
         for r in rows.assignments_due])
@@ -277,14 +307,14 @@ def _overdue_sheet(book: _Book, rows: ReportRows) -> None:
         Column(N_("report.col.state")), Column(N_("report.col.due"), Fmt.TIME),
         Column(N_("report.col.overdue_days"), Fmt.INT),
     ], [[i.assignment_id, i.case_reference, i.case_title, i.department.name, c.assignee(i.assignee_name, book.lang),
-         state_label(i.state, book.lang), book.time(i.feedback_due_at), i.working_days_overdue]
+         book.state(i.state), book.time(i.feedback_due_at), i.working_days_overdue]
         for i in sorted(rows.overdue, key=lambda i: (-i.working_days_overdue, i.feedback_due_at, i.assignment_id))])
 
 
 def _callback_sheet(book: _Book, rows: ReportRows) -> None:
     def satisfaction(value: str | None) -> str | None:
         key = f"report.satisfaction.{value}"  # declared in _SATISFACTION_KEYS
-        return None if value is None else book.message(key)
+        return None if value is None else book.label(key)
 
     book.sheet(N_("report.sheet.callbacks"), [
         Column(N_("report.col.callback_id"), Fmt.INT), Column(N_("report.col.reference")),
