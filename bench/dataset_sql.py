@@ -213,12 +213,13 @@ INSERT INTO assignment (
     id, case_id, inspection_id, department_id, assignee_id, instructions, state, dispatched_by, dispatched_at,
     acceptance_due_at, feedback_due_at, original_feedback_due_at, working_days, due_provisional, accepted_at,
     first_submitted_at, done_at, return_count, return_reason, return_note, needs_decision, cancel_reason,
-    updated_at, version)
+    updated_at, version, role)
 SELECT id, case_id, NULL, department_id, assignee_id, instructions, state, coordinator_id, t_disp,
        t_acc_due, t_due, t_orig_due, wd, {_local("t_due")} > %(official_until)s::date, accepted_at,
        first_submitted_at, done_at, return_count, return_reason,
        CASE WHEN return_reason = 'other' THEN '该事项属于区级管辖，请转区级部门办理' END,
-       false, cancel_reason, updated_at, version
+       false, cancel_reason, updated_at, version,
+       'lead'  -- each dispatch names one department, as the dispatch endpoint does by default
 FROM bench_a
 ORDER BY id
 """
