@@ -55,7 +55,8 @@ def local_day_sql(dialect: str, column: Any, offset_seconds: int) -> ColumnEleme
     if dialect == "postgresql":
         days = func.floor((func.extract("epoch", column) + offset_seconds) / SECONDS_PER_DAY)
         return cast(days, Integer)
-    raise NotImplementedError(f"working days in SQL for {dialect}")
+    # The app runs on these two only (shared/db.py); any other database is a setup error.
+    raise ValueError(f"working days in SQL: unsupported database {dialect!r} (SQLite or PostgreSQL)")
 
 
 class WorkingDays:
