@@ -34,6 +34,7 @@ from services.api.pages.common import (
     done,
     error_text,
     form_values,
+    form_version,
     html,
     login_redirect,
     not_found,
@@ -258,13 +259,6 @@ def _offers(context: dict[str, Any], form_name: str) -> bool:
     }.get(form_name, True)
 
 
-def _version(form: dict[str, str]) -> int:
-    text = form.get("version", "").strip()
-    if not text.isdigit() or len(text) > 9:
-        raise Invalid("version", "field_required")
-    return int(text)
-
-
 @router.post("/cases/{case_id}/comment")
 def comment(page: PageDep, case_id: str, form: FormDep) -> Response:
     def run(s: Session, u: User, cid: int, f: dict[str, str]) -> object:
@@ -282,7 +276,7 @@ def comment(page: PageDep, case_id: str, form: FormDep) -> Response:
 def close(page: PageDep, case_id: str, form: FormDep) -> Response:
     def run(s: Session, u: User, cid: int, f: dict[str, str]) -> object:
         note = form_values(f, "note").get("note")
-        return service.close_case(s, page.clock, u, cid, _version(f), note[:2000] if note else None)
+        return service.close_case(s, page.clock, u, cid, form_version(f), note[:2000] if note else None)
 
     return act(page, case_id, form, "close", N_("page.done.close"), run)
 
@@ -291,6 +285,6 @@ def close(page: PageDep, case_id: str, form: FormDep) -> Response:
 def reopen(page: PageDep, case_id: str, form: FormDep) -> Response:
     def run(s: Session, u: User, cid: int, f: dict[str, str]) -> object:
         data = ReasonIn(**form_values(f, "reason"))  # type: ignore[arg-type]
-        return service.reopen_case(s, page.clock, u, cid, _version(f), data.reason)
+        return service.reopen_case(s, page.clock, u, cid, form_version(f), data.reason)
 
     return act(page, case_id, form, "reopen", N_("page.done.reopen"), run)

@@ -287,6 +287,14 @@ def login_redirect(page: Page) -> RedirectResponse:
     return response
 
 
+def form_version(form: dict[str, str]) -> int:
+    """The version a page form carries (the record as it was shown); missing or not a number: 422."""
+    text = form.get("version", "").strip()
+    if not text.isdigit() or len(text) > 9:
+        raise Invalid("version", "field_required")
+    return int(text)
+
+
 def parse_id(raw: str) -> int | None:
     """Ids from the path; anything that is not one is simply not found (never a 422)."""
     if not raw.isascii() or not raw.isdigit() or len(raw) > 10:

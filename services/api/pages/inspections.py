@@ -37,6 +37,7 @@ from services.api.pages.common import (
     done,
     error_text,
     form_values,
+    form_version,
     html,
     login_redirect,
     not_found,
@@ -273,13 +274,6 @@ def inspection_page(page: PageDep, inspection_id: str) -> Response:
 Run = Callable[[Session, User, int, int, dict[str, str]], object]
 
 
-def _version(form: dict[str, str]) -> int:
-    text = form.get("version", "").strip()
-    if not text.isdigit() or len(text) > 9:
-        raise Invalid("version", "field_required")
-    return int(text)
-
-
 def act(page: Page, raw_id: str, form: dict[str, str], form_name: str, done_key: str, run: Run) -> Response:
     """Call the use case, commit, redirect; refused, show the page again with what was typed."""
     if page.user is None:
@@ -289,7 +283,7 @@ def act(page: Page, raw_id: str, form: dict[str, str], form_name: str, done_key:
         return not_found(page)
     url = f"/inspections/{iid}"
     try:
-        run(page.session, page.user, iid, _version(form), form)
+        run(page.session, page.user, iid, form_version(form), form)
         done(page, url)
     except (DomainError, ValidationError) as exc:
         page.session.rollback()

@@ -45,6 +45,7 @@ from services.api.pages.common import (
     done,
     error_text,
     form_values,
+    form_version,
     html,
     login_redirect,
     not_found,
@@ -159,13 +160,6 @@ def _on_case_page(page: Page, raw_id: str, form: dict[str, str], form_name: str,
     return redirect_with_flash(page, f"/cases/{cid}", done_key)
 
 
-def _version(form: dict[str, str]) -> int:
-    text = form.get("version", "").strip()
-    if not text.isdigit() or len(text) > 9:
-        raise Invalid("version", "field_required")
-    return int(text)
-
-
 @router.post("/cases/{case_id}/share")
 def share(page: PageDep, request: Request, case_id: str, form: FormDep) -> Response:
     chosen = [v for v in posted(request).getlist("department_ids") if v.strip()][:100]
@@ -176,7 +170,7 @@ def share(page: PageDep, request: Request, case_id: str, form: FormDep) -> Respo
         ids = [parse_id(v.strip()) for v in chosen]
         if any(i is None for i in ids):
             raise Invalid("department_ids", "department_unknown", ids=",".join(chosen))
-        return service.share_case(s, page.clock, u, cid, _version(form), [i for i in ids if i is not None])
+        return service.share_case(s, page.clock, u, cid, form_version(form), [i for i in ids if i is not None])
 
     # What was ticked, by name, for the conflict panel's "what you typed".
     names = department_names(page.session)
@@ -190,7 +184,7 @@ def typical(page: PageDep, case_id: str, form: FormDep) -> Response:
     flag = form.get("is_typical") == "1"
 
     def run(s: Session, u: User, cid: int) -> object:
-        return service.update_case(s, page.clock, u, cid, _version(form), CaseUpdate(is_typical=flag))
+        return service.update_case(s, page.clock, u, cid, form_version(form), CaseUpdate(is_typical=flag))
 
     return _on_case_page(page, case_id, form, "typical",
                          N_("page.done.typical_set") if flag else N_("page.done.typical_unset"), run,
@@ -362,7 +356,8 @@ def save_edit(page: PageDep, case_id: str, form: FormDep) -> Response:
         return not_found(page)
     try:
         pii_editable = "complainant_name" in form
-        service.update_case(page.session, page.clock, page.user, cid, _version(form), _update_from(form, pii_editable))
+        service.update_case(page.session, page.clock, page.user, cid, form_version(form),
+                            _update_from(form, pii_editable))
         done(page, f"/cases/{cid}")
     except (DomainError, ValidationError) as exc:
         page.session.rollback()
