@@ -26,8 +26,9 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
 from jinja2.runtime import Context
+from markupsafe import Markup
 
-from shared.i18n import DEFAULT_LANGUAGE, message, normalise_language, plural_message
+from shared.i18n import DEFAULT_LANGUAGE, message, normalise_language, plural_message, state_label
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 
@@ -84,6 +85,27 @@ def _local_filter(context: Context, value: datetime, with_time: bool = True) -> 
     return format_local(value, _lang(context), tz, with_time=with_time)
 
 
+# The pieces every list row repeats (a time, a state).  They are functions, not Jinja macros, because a
+# list renders them hundreds of times and a macro call costs a new context each time: the queue page's
+# 100 rows spent two thirds of the request in them.  templates/pages/_macros.html exports them as
+# ``m.when`` and ``m.state``.
+_WHEN = Markup('<time datetime="{}">{}</time>')
+_STATE = Markup('<span class="state state-{}">{}</span>')
+
+
+@pass_context
+def _when(context: Context, value: datetime | None) -> Markup:
+    lang = _lang(context)
+    if not value:
+        return Markup.escape(message("page.dash", lang))
+    return _WHEN.format(value.isoformat(), format_local(value, lang, context.get("timezone") or "Asia/Shanghai"))
+
+
+@pass_context
+def _state(context: Context, value: object) -> Markup:
+    return _STATE.format(value, state_label(str(value), _lang(context)))
+
+
 def build_environment(directory: Path = TEMPLATES_DIR) -> Environment:
     env = Environment(
         loader=FileSystemLoader(str(directory)),
@@ -98,6 +120,8 @@ def build_environment(directory: Path = TEMPLATES_DIR) -> Environment:
     )
     env.install_gettext_callables(_gettext, _ngettext, newstyle=False)  # type: ignore[attr-defined]
     env.filters["local"] = _local_filter
+    env.globals["time_element"] = _when
+    env.globals["state_badge"] = _state
     return env
 
 

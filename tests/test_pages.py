@@ -144,6 +144,44 @@ def test_queue_shows_the_four_buckets_and_local_deadlines(app: Any, world: World
     assert page.headers["cache-control"] == "no-store"
 
 
+def _queue_row(page: str, assignment_id: int) -> str:
+    """The queue list's row of one assignment (the page keeps the list rendered: it must follow every change)."""
+    rows = [r for r in page.split("<tr") if f'href="/assignments/{assignment_id}"' in r]
+    assert len(rows) == 1, rows
+    return rows[0]
+
+
+def test_queue_list_shows_each_change_at_the_next_request(app: Any, world: World, make_case, dispatch,  # type: ignore[no-untyped-def]
+                                                          session: Session, clock) -> None:
+    from shared.supervision import service as supervision
+    from shared.supervision.models import UrgeKind
+
+    case = make_case(shared=("XFXH",))
+    a = dispatch(case, "XFXH", days=5)
+    liaison = world.liaison("XFXH")
+    client = browser(app, liaison)
+    row = _queue_row(client.get("/queue").text, a.id)
+    assert "待签收" in row and "督办" not in row
+    assert _queue_row(client.get("/queue").text, a.id) == row  # the same rows: the same list
+    supervision.urge(session, clock, world.coordinator, a.id, a.version, UrgeKind.SUPERVISE)
+    session.commit()
+    row = _queue_row(client.get("/queue").text, a.id)
+    assert "督办" in row and "待签收" in row
+    a = session.get(Assignment, a.id)
+    assert a is not None
+    assignments.accept(session, clock, liaison, a.id, a.version)
+    session.commit()
+    row = _queue_row(client.get("/queue").text, a.id)
+    assert "办理中" in row and "待签收" not in row and "督办" in row
+    # The same rows in English for the reader who changes his language: the Chinese list is not served to him.
+    me = session.get(User, liaison.id)
+    assert me is not None
+    users.update_preferences(session, clock, me, me.version, {"language": "en"})
+    session.commit()
+    row = _queue_row(client.get("/queue").text, a.id)
+    assert "办理中" not in row and "Supervised" in row, row
+
+
 def test_queue_bucket_filter_and_overdue_badge(app: Any, world: World, make_case, dispatch, clock) -> None:  # type: ignore[no-untyped-def]
     case = make_case(shared=("XFXH",))
     late = dispatch(case, "XFXH", days=1)

@@ -55,7 +55,7 @@ from shared.assignments import status
 from shared.assignments.models import Assignment, AssignmentState
 from shared.assignments.permissions import CaseFacts, actor_key, available_actions
 from shared.assignments.queries import LIST_COLUMNS, public_from_row
-from shared.assignments.schemas import QueueCounts, QueueOut
+from shared.assignments.schemas import AssignmentPublic, QueueCounts, QueueOut
 from shared.calendar.rules import WorkingCalendar
 from shared.calendar.service import recently_checked_calendar, working_calendar
 from shared.cases.models import Case
@@ -189,7 +189,7 @@ class QueueBody:
         return self._gzip
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, weakref_slot=True, eq=False)  # QueueRead.stamp: things built from it are kept weakly by it
 class _Kept:
     department_id: int
     calendar: WorkingCalendar  # the due-soon window was worked out on this one…
@@ -302,14 +302,48 @@ def _rows_for(kept: _Kept, own: Sequence[RowMapping], limit: int) -> tuple[list[
                              bool(row["extension_pending"]))) for row in rows]
 
 
+@dataclass(frozen=True, slots=True)
+class QueueRead:
+    """The queue as one reader reads it, before its items are built.
+
+    ``stamp`` is one object for as long as the rows it was read from are the ones
+    kept: whatever is built from them (the /queue page's rendered list) may be
+    kept against it, in a WeakKeyDictionary, and goes when the rows do.
+    """
+
+    department_id: int
+    counts: QueueCounts
+    rows: list[RowMapping]
+    stamp: object
+
+    @property
+    def ids(self) -> list[int]:
+        return [row["id"] for row in self.rows]
+
+    @property
+    def extension_pending(self) -> set[int]:
+        """The items with an extension request waiting for a decision."""
+        return {row["id"] for row in self.rows if row["extension_pending"]}
+
+    def items(self, actor: User, now: datetime) -> list[AssignmentPublic]:
+        # Built for this reader, every time: what an item offers depends on who asks.
+        return [public_from_row(row, now, actor) for row in self.rows]
+
+
+def read(session: Session, actor: User, now: datetime, department_id: int | None = None, limit: int = 50,
+         settings: Settings | None = None) -> QueueRead:
+    """The queue `actor` may read: counts by bucket and the `limit` most urgent rows, his own first."""
+    kept = _current(session, actor, now, department_id, limit, settings)
+    rows, _facts = _rows_for(kept, _own(session, actor, kept, limit) or (), limit)
+    return QueueRead(kept.department_id, kept.counts, rows, kept)
+
+
 def queue(session: Session, actor: User, now: datetime, department_id: int | None = None, limit: int = 50,
           settings: Settings | None = None) -> QueueOut:
     """The queue `actor` may read: counts by bucket and the `limit` most urgent items, as `actor` sees them."""
-    kept = _current(session, actor, now, department_id, limit, settings)
-    rows, _facts = _rows_for(kept, _own(session, actor, kept, limit) or (), limit)
-    # Built for this reader, every time: what an item offers depends on who asks.
-    items = [public_from_row(row, now, actor) for row in rows]
-    return QueueOut.model_construct(department_id=kept.department_id, counts=kept.counts, items=items)
+    found = read(session, actor, now, department_id, limit, settings)
+    return QueueOut.model_construct(department_id=found.department_id, counts=found.counts,
+                                    items=found.items(actor, now))
 
 
 def _body(kept: _Kept, actor: User, now: datetime, own: Sequence[RowMapping], limit: int) -> QueueBody:

@@ -7,11 +7,14 @@ to review, assignments returned twice (审定) and other returns.
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime
 from urllib.parse import urlencode
+from weakref import WeakKeyDictionary
 
 from fastapi import APIRouter
 from fastapi.responses import Response
+from markupsafe import Markup
 from sqlalchemy import select
 from sqlmodel import Session, col
 
@@ -34,6 +37,7 @@ from shared.assignments.schemas import AssignmentPublic
 from shared.i18n import N_
 from shared.scope import sees_everything
 from shared.supervision import service as supervision
+from shared.templating import render
 
 router = APIRouter()
 
@@ -89,6 +93,31 @@ def _export(page: Page, department_id: int | None, bucket: str | None) -> Respon
     return xlsx_download(page, body, "queue")
 
 
+# The rendered list of a department's queue, per (reader, language, items under 督办), kept as long as the
+# rows it was rendered from (shared.assignments.queue.QueueRead.stamp): the 100 rows are most of the page's
+# cost, and the queue is read far more often than it changes.
+_lists: WeakKeyDictionary[object, dict[tuple[object, ...], str]] = WeakKeyDictionary()
+_lists_lock = threading.Lock()
+LISTS_PER_ROWS = 64
+
+
+def _item_list(page: Page, read: queue_read.QueueRead, now: datetime, supervised: set[int]) -> Markup:
+    assert page.user is not None
+    key = (page.user.id, page.user.role, page.lang, frozenset(supervised))
+    with _lists_lock:
+        found = _lists.get(read.stamp, {}).get(key)
+    if found is None:
+        found = render("pages/_queue_items.html", lang=page.lang, user=page.user, timezone=page.settings.timezone,
+                       items=read.items(page.user, now), names={}, pending=read.extension_pending,
+                       supervised=supervised)
+        with _lists_lock:
+            kept = _lists.setdefault(read.stamp, {})
+            while len(kept) >= LISTS_PER_ROWS:
+                kept.pop(next(iter(kept)))
+            kept[key] = found
+    return Markup(found)
+
+
 @router.get("/queue")
 def queue_page(page: PageDep, department_id: str | None = None, bucket: str | None = None,
                format: str | None = None) -> Response:
@@ -102,20 +131,24 @@ def queue_page(page: PageDep, department_id: str | None = None, bucket: str | No
         requested = None
     if format == "xlsx":
         return _export(page, requested, bucket)
-    read = queue_read.queue(session, user, now, requested, limit=LIMIT, settings=page.settings)
-    dept, counts, items = read.department_id, read.counts, read.items
+    read = queue_read.read(session, user, now, requested, limit=LIMIT, settings=page.settings)
+    dept = read.department_id
+    coordination = _coordination_lists(page, now) if global_reader else []
     if bucket in BUCKETS:
         items, _cursor = queries.list_assignments(session, user, now, _bucket_filter(bucket, dept), limit=LIMIT)
+        listed = [a.id for a in items]
     else:
-        bucket = None
-    coordination = _coordination_lists(page, now) if global_reader else []
-    shown = [a.id for a in items] + [a.id for _k, lst in coordination for a in lst]
-    pending = pending_extensions(session, shown)
+        bucket, items, listed = None, [], read.ids
+    shown = listed + [a.id for _k, lst in coordination for a in lst]
     supervised = supervision.supervised_ids(session, shown)
+    kept_ids = set(read.ids)
+    pending = pending_extensions(session, [i for i in shown if i not in kept_ids]) | read.extension_pending
     return html(
         page, "queue.html",
-        department_id=dept, department=names.get(dept, ""), departments=active_departments(session),
-        names=names, counts=counts, items=items, bucket=bucket, buckets=BUCKETS,
+        department_id=dept, department=names.get(dept, ""), department_name=names.get(user.department_id, ""),
+        departments=active_departments(session) if global_reader else [],
+        names=names, counts=read.counts, items=items, bucket=bucket, buckets=BUCKETS,
+        item_list=_item_list(page, read, now, supervised & set(listed)) if read.rows and not bucket else None,
         global_reader=global_reader, coordination=coordination, pending=pending, supervised=supervised,
         read_only=user.role.value == "leader", due_soon_days=page.settings.reminder_due_soon_working_days,
         export_url="/queue?" + urlencode({k: v for k, v in (("department_id", requested), ("bucket", bucket),
