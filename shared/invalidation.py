@@ -11,7 +11,7 @@ says when it does:
   TRUNCATE on what those answers are read from, whoever issues it: a use case, a
   worker, an admin in psql, a data fix, a migration.  The payload names what
   changed: `d:3,7` the queues of departments 3 and 7 (assignment,
-  extension_request, and a case's reference, title, lead department or
+  extension_request, assignment_urge (督办), and a case's reference, title, lead department or
   coordinator), `u:12` the sign-in of user 12 (its `user` row or its tokens);
   `d:*`, `u:*` or `*` when too many to list.  PostgreSQL delivers it at commit,
   and only then.
@@ -88,7 +88,7 @@ BEGIN
             JOIN assignment a ON a.case_id = n.id
             WHERE (n.reference, n.title, n.lead_department_id, n.coordinator_id)
                   IS DISTINCT FROM (o.reference, o.title, o.lead_department_id, o.coordinator_id));
-    ELSIF TG_TABLE_NAME = 'extension_request' THEN
+    ELSIF TG_TABLE_NAME IN ('extension_request', 'assignment_urge') THEN
         IF TG_OP <> 'DELETE' THEN
             ids := ARRAY(SELECT a.department_id FROM new_rows n JOIN assignment a ON a.id = n.assignment_id);
         END IF;
@@ -134,15 +134,19 @@ _ROW_TRIGGERS = (
     ("extension_request", "INSERT", "NEW TABLE AS new_rows"),
     ("extension_request", "UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows"),
     ("extension_request", "DELETE", "OLD TABLE AS old_rows"),
+    ("assignment_urge", "INSERT", "NEW TABLE AS new_rows"),
+    ("assignment_urge", "UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows"),
+    ("assignment_urge", "DELETE", "OLD TABLE AS old_rows"),
     ('"case"', "UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows"),
     ('"user"', "UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows"),
     ('"user"', "DELETE", "OLD TABLE AS old_rows"),
     ("auth_token", "UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows"),
     ("auth_token", "DELETE", "OLD TABLE AS old_rows"),
 )
-_TRUNCATED = ("assignment", "extension_request", '"case"', '"user"', "auth_token")
+_TRUNCATED = ("assignment", "extension_request", "assignment_urge", '"case"', '"user"', "auth_token")
 # What each watched table's writes invalidate, for writes committed in this process.
-WATCHED: dict[str, str] = {"assignment": DEPARTMENT, "extension_request": DEPARTMENT, "case": DEPARTMENT,
+WATCHED: dict[str, str] = {"assignment": DEPARTMENT, "extension_request": DEPARTMENT,
+                           "assignment_urge": DEPARTMENT, "case": DEPARTMENT,
                            "user": USER, "auth_token": USER}
 
 

@@ -186,3 +186,28 @@ def test_a_write_through_the_apps_own_engine_counts_without_waiting_for_the_noti
                      {"now": clock.now(), "id": a.id})
     q = read(liaison)
     assert q["counts"]["in_progress"] == 1 and shown(q) == expected(engine, xfxh, clock.now())
+
+
+def test_the_queue_pages_kept_list_shows_a_supervision_added_or_removed_in_raw_sql(
+        app, world, make_case, dispatch, engine, clock, outside):
+    """The /queue page keeps its rendered list and which items are under 督办 as long as the rows."""
+    from tests.test_pages import _queue_row, browser
+
+    watch = _watch(app)
+    case = make_case(shared=("XFXH",))
+    a = dispatch(case, "XFXH", days=10)
+    client = browser(app, world.liaison("XFXH"))
+    assert "督办" not in _queue_row(client.get("/queue").text, a.id)
+    assert "督办" not in _queue_row(client.get("/queue").text, a.id)  # kept now
+
+    now = clock.now()
+    outside.execute(
+        "INSERT INTO assignment_urge (assignment_id, case_id, department_id, kind, at, local_date, by, note) "
+        "VALUES (%s, %s, %s, 'supervise', %s, %s, %s, '')",
+        (a.id, case.id, a.department_id, now, now.date(), world.coordinator.id))
+    _delivered(watch, outside)
+    assert "督办" in _queue_row(client.get("/queue").text, a.id)
+
+    outside.execute("DELETE FROM assignment_urge WHERE assignment_id = %s", (a.id,))
+    _delivered(watch, outside)
+    assert "督办" not in _queue_row(client.get("/queue").text, a.id)

@@ -43,7 +43,8 @@ class QueueStamp(SQLModel, table=True):
     Each API process keeps department queues (shared.assignments.queue).  On
     SQLite, which has no NOTIFY, it compares this number on every read:
     triggers (QUEUE_STAMP_TRIGGERS) bump it in the transaction of every INSERT,
-    UPDATE or DELETE on assignment and extension_request, and of every change
+    UPDATE or DELETE on assignment and extension_request, of every 督办 added or
+    removed (assignment_urge), and of every change
     to what a queue item shows of its case, whoever issues the statement.  A
     department without a row has never changed: it reads as 0.  PostgreSQL
     notifies the processes instead (shared.invalidation), so this table stays
@@ -69,6 +70,9 @@ def _sqlite_trigger(name: str, event: str, *sources: str) -> str:
 
 _OF_EXTENSION = "SELECT department_id, 1 FROM assignment WHERE id = {row}.assignment_id"
 _SQLITE_TRIGGERS = [
+    # 挂牌督办 (assignment_urge) shows on the queue's items as well.
+    *(_sqlite_trigger(f"assignment_urge_{op.lower()}", f"{op} ON assignment_urge", _OF_EXTENSION.format(row=row))
+      for op, row in (("INSERT", "NEW"), ("DELETE", "OLD"))),
     _sqlite_trigger("assignment_insert", "INSERT ON assignment", "VALUES (NEW.department_id, 1)"),
     _sqlite_trigger("assignment_update", "UPDATE ON assignment",
                     "VALUES (OLD.department_id, 1)", "VALUES (NEW.department_id, 1)"),

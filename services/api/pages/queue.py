@@ -8,6 +8,7 @@ to review, assignments returned twice (审定) and other returns.
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import urlencode
 from weakref import WeakKeyDictionary
@@ -93,28 +94,48 @@ def _export(page: Page, department_id: int | None, bucket: str | None) -> Respon
     return xlsx_download(page, body, "queue")
 
 
-# The rendered list of a department's queue, per (reader, language, items under 督办), kept as long as the
-# rows it was rendered from (shared.assignments.queue.QueueRead.stamp): the 100 rows are most of the page's
-# cost, and the queue is read far more often than it changes.
-_lists: WeakKeyDictionary[object, dict[tuple[object, ...], str]] = WeakKeyDictionary()
-_lists_lock = threading.Lock()
+@dataclass
+class _Shown:
+    """What the queue page builds from one read of a department's rows, kept as long as those rows are.
+
+    The rows (shared.assignments.queue.QueueRead.stamp) go when anything they show changes, 督办
+    included (shared.invalidation watches assignment_urge), so which of them are under 督办 and the
+    rendered list, per (reader, language), are read and rendered once per rows: the 100 rows are most
+    of the page's cost, and the queue is read far more often than it changes.
+    """
+
+    supervised: set[int]
+    lists: dict[tuple[object, ...], str] = field(default_factory=dict)
+
+
+_shown: WeakKeyDictionary[object, _Shown] = WeakKeyDictionary()
+_shown_lock = threading.Lock()
 LISTS_PER_ROWS = 64
 
 
-def _item_list(page: Page, read: queue_read.QueueRead, now: datetime, supervised: set[int]) -> Markup:
+def _kept_shown(page: Page, read: queue_read.QueueRead) -> _Shown:
+    with _shown_lock:
+        found = _shown.get(read.stamp)
+    if found is None:
+        found = _Shown(supervision.supervised_ids(page.session, read.ids))
+        with _shown_lock:
+            found = _shown.setdefault(read.stamp, found)
+    return found
+
+
+def _item_list(page: Page, read: queue_read.QueueRead, shown: _Shown, now: datetime) -> Markup:
     assert page.user is not None
-    key = (page.user.id, page.user.role, page.lang, frozenset(supervised))
-    with _lists_lock:
-        found = _lists.get(read.stamp, {}).get(key)
+    key = (page.user.id, page.user.role, page.lang)
+    with _shown_lock:
+        found = shown.lists.get(key)
     if found is None:
         found = render("pages/_queue_items.html", lang=page.lang, user=page.user, timezone=page.settings.timezone,
                        items=read.items(page.user, now), names={}, pending=read.extension_pending,
-                       supervised=supervised)
-        with _lists_lock:
-            kept = _lists.setdefault(read.stamp, {})
-            while len(kept) >= LISTS_PER_ROWS:
-                kept.pop(next(iter(kept)))
-            kept[key] = found
+                       supervised=shown.supervised)
+        with _shown_lock:
+            while len(shown.lists) >= LISTS_PER_ROWS:
+                shown.lists.pop(next(iter(shown.lists)))
+            shown.lists[key] = found
     return Markup(found)
 
 
@@ -139,16 +160,17 @@ def queue_page(page: PageDep, department_id: str | None = None, bucket: str | No
         listed = [a.id for a in items]
     else:
         bucket, items, listed = None, [], read.ids
-    shown = listed + [a.id for _k, lst in coordination for a in lst]
-    supervised = supervision.supervised_ids(session, shown)
+    kept = _kept_shown(page, read)
     kept_ids = set(read.ids)
-    pending = pending_extensions(session, [i for i in shown if i not in kept_ids]) | read.extension_pending
+    others = [i for i in listed + [a.id for _k, lst in coordination for a in lst] if i not in kept_ids]
+    supervised = supervision.supervised_ids(session, others) | kept.supervised
+    pending = pending_extensions(session, others) | read.extension_pending
     return html(
         page, "queue.html",
         department_id=dept, department=names.get(dept, ""), department_name=names.get(user.department_id, ""),
         departments=active_departments(session) if global_reader else [],
         names=names, counts=read.counts, items=items, bucket=bucket, buckets=BUCKETS,
-        item_list=_item_list(page, read, now, supervised & set(listed)) if read.rows and not bucket else None,
+        item_list=_item_list(page, read, kept, now) if read.rows and not bucket else None,
         global_reader=global_reader, coordination=coordination, pending=pending, supervised=supervised,
         read_only=user.role.value == "leader", due_soon_days=page.settings.reminder_due_soon_working_days,
         export_url="/queue?" + urlencode({k: v for k, v in (("department_id", requested), ("bucket", bucket),
