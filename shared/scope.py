@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, and_, false, or_, true
+from sqlalchemy import ColumnElement, and_, event, false, or_, true
+from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
@@ -84,13 +85,44 @@ def visible_case_parts(actor: User) -> list[SelectOfScalar[Case]]:
     return [own, shared]
 
 
+# Cases found visible in the session's current transaction, by (reader, case): a page asks for the
+# same case from several use cases (the case page did four times).  A flush that writes a case or a
+# share forgets them, so a change made in the transaction (a share removed, the lead moved) is checked
+# again; nothing here writes either by a bulk statement, which a flush would not see.
+_READ_IN_TRANSACTION = "gongzhi.scope.read_in_transaction"
+
+
+def _reads(session: Session) -> dict[tuple[object, ...], Case]:
+    transaction = session.get_transaction()
+    held = session.info.get(_READ_IN_TRANSACTION)
+    if held is None or held[0] is not transaction:
+        held = (transaction, {})
+        session.info[_READ_IN_TRANSACTION] = held
+    reads: dict[tuple[object, ...], Case] = held[1]
+    return reads
+
+
+@event.listens_for(OrmSession, "after_flush")
+def _forget_reads(session: OrmSession, _context: object) -> None:
+    # after_flush still lists what the flush wrote.
+    if _READ_IN_TRANSACTION in session.info and any(
+            isinstance(o, Case | CaseShare) for o in (*session.new, *session.dirty, *session.deleted)):
+        del session.info[_READ_IN_TRANSACTION]
+
+
 def case_for_read(session: Session, actor: User, case_id: int, *, for_update: bool = False) -> Case:
+    key = (actor.id, actor.role, actor.department_id, case_id)
+    if not for_update and session.in_transaction():
+        known = _reads(session).get(key)
+        if known is not None:
+            return known
     stmt = select(Case).where(Case.id == case_id, case_visible(actor))  # type: ignore[arg-type]
     if for_update:
         stmt = stmt.with_for_update()
     case = session.scalars(stmt).first()
     if case is None:
         raise NotFound()
+    _reads(session)[key] = case
     return case
 
 

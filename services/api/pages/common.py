@@ -236,7 +236,10 @@ def html(page: Page, template: str, *, status: int = 200, **context: Any) -> HTM
     rolled its failed change back before it renders.  An error answer never uses
     up the posted form: it did nothing, so sending it again must be possible.
     """
-    full = {**base_context(page, context.get("department_name")), **context}
+    known = context.get("department_name")
+    if known is None and isinstance(context.get("names"), dict) and page.user is not None:
+        known = context["names"].get(page.user.department_id)  # the page read every department's name already
+    full = {**base_context(page, known), **context}
     if status >= 400 and page.form_nonce is not None:
         forms.release(page.session, page.form_nonce)
         page.form_nonce = None
