@@ -28,6 +28,11 @@ def sees_everything(actor: User) -> bool:
     return actor.role in GLOBAL_READERS
 
 
+# Made once: building an alias costs more than the rest of the condition (every list of assignments asks).
+_SHARE = aliased(CaseShare, name="visible_share")
+_LEAD = aliased(Case, name="visible_lead")
+
+
 def case_visible(actor: User, case_id_column: Any = None) -> ColumnElement[bool]:
     """SQL condition: the case (by id column) is visible to the actor."""
     if sees_everything(actor):
@@ -47,8 +52,7 @@ def case_visible(actor: User, case_id_column: Any = None) -> ColumnElement[bool]
         )
         return or_(Case.lead_department_id == actor.department_id, shared_with_me)  # type: ignore[arg-type]
     # Aliases keep these subqueries from correlating with a Case the outer query joins.
-    share = aliased(CaseShare)
-    lead = aliased(Case)
+    share, lead = _SHARE, _LEAD
     shared_with_me = (
         select(col(share.case_id))
         .where(col(share.case_id) == case_id_column, col(share.department_id) == actor.department_id)
