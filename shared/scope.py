@@ -35,22 +35,12 @@ _LEAD = aliased(Case, name="visible_lead")
 
 def case_visible(actor: User, case_id_column: Any = None) -> ColumnElement[bool]:
     """SQL condition: the case (by id column) is visible to the actor."""
+    if case_id_column is None:
+        return case_row_visible(actor, Case)
     if sees_everything(actor):
         return true()
     if actor.role not in DEPARTMENT_ROLES:
         return false()
-    if case_id_column is None:
-        # OFFSET 0 keeps PostgreSQL from turning this into a hashed subplan, which reads
-        # every case_share row of the department (200,000 in the 1M benchmark) on each
-        # request; probed per case through the (department_id, case_id) index, a page of
-        # the newest cases costs a few dozen index lookups.
-        shared_with_me = (
-            select(col(CaseShare.case_id))
-            .where(col(CaseShare.case_id) == Case.id, col(CaseShare.department_id) == actor.department_id)
-            .offset(0)
-            .exists()
-        )
-        return or_(Case.lead_department_id == actor.department_id, shared_with_me)  # type: ignore[arg-type]
     # Aliases keep these subqueries from correlating with a Case the outer query joins.
     share, lead = _SHARE, _LEAD
     shared_with_me = (
@@ -67,6 +57,28 @@ def case_visible(actor: User, case_id_column: Any = None) -> ColumnElement[bool]
         .exists()
     )
     return or_(lead_is_me, shared_with_me)
+
+
+def case_row_visible(actor: User, row: Any) -> ColumnElement[bool]:
+    """case_visible over ROW: Case itself, or an alias of it over a subquery's rows.
+
+    The lead department is read off the row; a share is probed per row.
+    """
+    if sees_everything(actor):
+        return true()
+    if actor.role not in DEPARTMENT_ROLES:
+        return false()
+    # OFFSET 0 keeps PostgreSQL from turning this into a hashed subplan, which reads
+    # every case_share row of the department (200,000 in the 1M benchmark) on each
+    # request; probed per case through the (department_id, case_id) index, a page of
+    # the newest cases costs a few dozen index lookups.
+    shared_with_me = (
+        select(col(CaseShare.case_id))
+        .where(col(CaseShare.case_id) == row.id, col(CaseShare.department_id) == actor.department_id)
+        .offset(0)
+        .exists()
+    )
+    return or_(row.lead_department_id == actor.department_id, shared_with_me)
 
 
 def visible_case_parts(actor: User) -> list[SelectOfScalar[Case]]:

@@ -331,3 +331,58 @@ def test_the_queue_exports_its_own_department_only(app: Any, world: World, make_
                            "反馈期限", "已逾期"]
         assert [(r[0], r[1], r[3]) for r in rows[1:]] == [(a.id, mine.reference, "消费者协会")], params
         assert "公安局的任务" not in str(rows)
+
+
+def test_a_fragment_pages_alike_through_its_candidates_and_by_the_walk(
+        session: Session, world: World, clock: Any, make_case: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On PostgreSQL a fragment rare among the newest cases is found through its candidates from the
+    trigram index, a common one by the walk newest first (shared.cases.queries): the same rows in
+    the same order either way, page by page with cursors, ties broken by id, each reader's scope."""
+    from sqlalchemy import select
+    from sqlmodel import col
+
+    from shared.cases import queries
+    from shared.cases.models import Case
+    from shared.cases.queries import CaseFilter, list_cases
+    from shared.scope import case_visible
+
+    made = []
+    for i in range(12):
+        lead = ("SCJG", "GAJ", "XFXH")[i % 3]
+        shared = ("XFXH",) if i % 4 == 0 and lead != "XFXH" else ()
+        name = f"{'永安盛' if i % 3 == 1 else '恒通达'}商贸{i}有限公司"
+        made.append(make_case(lead=lead, shared=shared, title=f"预付卡投诉{i}", enterprise_name=name))
+        if i % 2:
+            clock.advance(minutes=1)  # two cases a minute: the same created_at, told apart by id
+    newest = sorted(made, key=lambda c: (c.created_at, c.id), reverse=True)
+    postgres = session.get_bind().dialect.name == "postgresql"
+
+    def pages(user: Any, q: str) -> list[str]:
+        got: list[str] = []
+        cursor = None
+        while True:
+            rows, cursor = list_cases(session, user, CaseFilter(q=q), cursor=cursor, limit=2)
+            got += [c.reference for c in rows]
+            if cursor is None:
+                return got
+
+    readers = [world.coordinator, world.liaison("XFXH"), world.liaison("SCJG"), world.liaison("TYJ")]
+    for q in ("永安盛", "恒通达", "有限公司"):
+        for user in readers:
+            visible = set(session.scalars(select(Case.id).where(case_visible(user))))  # type: ignore[call-overload]
+            expected = [c.reference for c in newest if q in c.enterprise_name and c.id in visible]
+            for rare in ((False, True) if postgres else (False,)):
+                monkeypatch.setattr(queries, "_fragment_is_rare", lambda *_, rare=rare: rare)
+                assert pages(user, q) == expected, (q, user.username, rare)
+    monkeypatch.undo()
+
+    # What decides: hits among the newest cases from where the page starts.
+    monkeypatch.setattr(queries, "RECENT_SAMPLE", 6)
+    monkeypatch.setattr(queries, "COMMON_HITS", 3)
+    assert queries._fragment_is_rare(session, "永安盛", []) is postgres  # 2 of the newest 6
+    assert queries._fragment_is_rare(session, "恒通达", []) is False  # 4 of them
+    assert queries._fragment_is_rare(session, "永安", []) is False  # no trigram to look up
+    oldest_four = [col(Case.created_at) < newest[6].created_at]  # where a page's cursor would start
+    assert queries._fragment_is_rare(session, "恒通达", oldest_four) is False  # 3 of them
+    monkeypatch.setattr(queries, "COMMON_HITS", 4)
+    assert queries._fragment_is_rare(session, "恒通达", oldest_four) is postgres

@@ -13,6 +13,41 @@ One search box finds a case by what a caller has in hand, told apart by its shap
   more; shorter fragments scan newest first, bounded by the statement timeout).
 
 The list is newest first with keyset pagination: no page counts the rows.
+
+A fragment is found one of two ways, and on PostgreSQL the choice is made here,
+not by the planner:
+
+- the walk: cases newest first (by created_at, or by lead department and date),
+  each part of the reader's scope on its own (``scope.visible_case_parts``),
+  every row tested against the fragment until a page is full.  It costs the rows
+  walked: a page divided by the density of the fragment in the part (有限公司 is
+  in three cases of four: ~70 rows; a title's words in one of sixteen: ~1,000,
+  ~4,000 through a part holding a fifth of all cases);
+- the candidates: every case holding the fragment, from the trigram index,
+  sorted newest first, then tested against the reader's scope one by one until a
+  page is full (``scope.case_row_visible``).  It costs the cases holding the
+  fragment, wherever they are in time (four characters of an enterprise's name:
+  ~2,000 of the benchmark's 1M cases, 3–5 ms).
+
+The planner cannot tell these apart well enough: its estimate of a fragment is
+off two or three times, and it prices the walk as if a LIKE per row were nearly
+free; for the department with 200,000 shared cases it walked 165,000 cases
+(45–135 ms) to find a page among 2,000 hits.  What decides instead is a sample
+costing at most ~0.5 ms: the newest RECENT_SAMPLE cases from where the page starts
+(cursor, date range), and how many of them hold the fragment.  That is the
+density the walk's cost depends on.  From COMMON_HITS of RECENT_SAMPLE (1 %) on
+the walk is taken: a page then costs at most ~5,000 rows walked for everyone's
+or a department's own cases (~25,000 through a fifth of all cases), while the
+fragment is in ~10,000 cases or more.  Below it the candidates are taken (a
+range holding fewer cases than the sample has few hits, and the candidates keep
+to the range too).  Being newest first, the sample misjudges a fragment common
+long ago and rare now: both ways then read its old hits, the candidates once
+each.  Fragments with no three letters in a row give the trigram index
+nothing to look up, and SQLite has no trigram index: those always walk.
+
+Both ways give the same rows in the same order (the candidates are sorted by
+created_at and id before the scope is tested), so a cursor from one continues
+in the other.
 """
 
 from __future__ import annotations
@@ -20,9 +55,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, exists, or_, select, union_all
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select, union_all
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
@@ -30,14 +66,17 @@ from shared.assignments.models import Assignment
 from shared.assignments.queries import escape_like
 from shared.assignments.status import overdue_sql
 from shared.cases.models import Case, CaseSource, CaseStatus
-from shared.pagination import after_cursor, encode_cursor
-from shared.scope import personal_data_sql, visible_case_parts
+from shared.pagination import after_cursor, decode_cursor, encode_cursor
+from shared.scope import case_row_visible, personal_data_sql, visible_case_parts
 from shared.users.models import User
 
 REFERENCE_SHAPE = re.compile(r"GZ-\d{4}-\d{6}", re.IGNORECASE)
 CREDIT_CODE_SHAPE = re.compile(r"[0-9A-Z]{18}", re.IGNORECASE)
 PHONE_SHAPE = re.compile(r"\+?[0-9][0-9\- ]*[0-9]")
 PHONE_MIN_DIGITS = 7
+TRIGRAM = re.compile(r"[^\W_]{3}")  # what pg_trgm can look up: three letters or digits in a row
+RECENT_SAMPLE = 1000  # the newest cases a fragment is counted in (see the module's docstring)
+COMMON_HITS = 10  # from this many hits among them, a fragment is found by the walk
 
 
 @dataclass
@@ -61,28 +100,67 @@ def local_days(first: date | None, last: date | None, tz: ZoneInfo) -> tuple[dat
     return start, end
 
 
+def search_kind(q: str) -> str:
+    """reference, credit_code, phone or fragment: what the search box Q holds, by its shape."""
+    text = q.strip()
+    if REFERENCE_SHAPE.fullmatch(text):
+        return "reference"
+    if CREDIT_CODE_SHAPE.fullmatch(text) and not text.isdigit():
+        return "credit_code"
+    if PHONE_SHAPE.fullmatch(text) and len(re.sub(r"\D", "", text)) >= PHONE_MIN_DIGITS:
+        return "phone"
+    return "fragment"
+
+
 def search_condition(actor: User, q: str) -> ColumnElement[bool]:
     """What the search box Q matches, by its shape (see the module's docstring)."""
     text = q.strip()
-    if REFERENCE_SHAPE.fullmatch(text):
+    kind = search_kind(text)
+    if kind == "reference":
         return col(Case.reference) == text.upper()
-    if CREDIT_CODE_SHAPE.fullmatch(text) and not text.isdigit():
+    if kind == "credit_code":
         return col(Case.enterprise_credit_code) == text.upper()
-    digits = re.sub(r"\D", "", text)
-    if PHONE_SHAPE.fullmatch(text) and len(digits) >= PHONE_MIN_DIGITS:
+    if kind == "phone":
+        digits = re.sub(r"\D", "", text)
         return and_(personal_data_sql(actor), col(Case.complainant_phone).in_(sorted({text, digits})))
+    return fragment_condition(text, col(Case.title), col(Case.enterprise_name))
+
+
+def fragment_condition(text: str, title: Any, enterprise_name: Any) -> ColumnElement[bool]:
+    """TEXT anywhere in the title or the enterprise name (columns of Case or of a subquery)."""
     pattern = f"%{escape_like(text)}%"
     if text.lower() == text.upper():
         # Nothing to fold (Chinese, digits): LIKE gives the same rows and is about 3× cheaper per row
         # where the plan filters rows rather than asking the trigram index.
-        return or_(col(Case.title).like(pattern, escape="\\"), col(Case.enterprise_name).like(pattern, escape="\\"))
-    return or_(col(Case.title).ilike(pattern, escape="\\"), col(Case.enterprise_name).ilike(pattern, escape="\\"))
+        return or_(title.like(pattern, escape="\\"), enterprise_name.like(pattern, escape="\\"))
+    return or_(title.ilike(pattern, escape="\\"), enterprise_name.ilike(pattern, escape="\\"))
+
+
+def _fragment_is_rare(session: Session, text: str, bounds: list[ColumnElement[bool]]) -> bool:
+    """Whether TEXT is found through its candidates rather than by the walk (module docstring).
+
+    BOUNDS are where the page's walk would start and stop (cursor, date range)."""
+    if session.get_bind().dialect.name != "postgresql" or not TRIGRAM.search(text):
+        return False
+    # The test is a column of the sample, not a WHERE of it: PostgreSQL then spends no time estimating
+    # how many rows a LIKE keeps (0.7 ms with the columns' detailed statistics).  Counting stops at
+    # COMMON_HITS, so a common fragment is told after a few dozen rows.
+    recent = (select(fragment_condition(text, col(Case.title), col(Case.enterprise_name)).label("held"))
+              .where(*bounds).order_by(col(Case.created_at).desc()).limit(RECENT_SAMPLE).subquery())
+    hits = select(recent.c.held).where(recent.c.held).limit(COMMON_HITS).subquery()
+    return session.execute(select(func.count()).select_from(hits)).scalar_one() < COMMON_HITS
 
 
 def list_cases(session: Session, actor: User, f: CaseFilter, *, cursor: str | None = None,
                limit: int = 50, now: datetime | None = None) -> tuple[list[Case], str | None]:
     """Cases the actor can see, newest first; NOW decides "overdue" (the overdue filter needs it)."""
-    conditions: list[ColumnElement[bool]] = []
+    # Where a walk newest first starts and stops: the sample of _fragment_is_rare looks there.
+    bounds: list[ColumnElement[bool]] = []
+    if f.created_from is not None:
+        bounds.append(col(Case.created_at) >= f.created_from)
+    if f.created_before is not None:
+        bounds.append(col(Case.created_at) < f.created_before)
+    conditions: list[ColumnElement[bool]] = list(bounds)
     if f.status:
         conditions.append(col(Case.status) == f.status)
     if f.campaign_id is not None:
@@ -95,10 +173,6 @@ def list_cases(session: Session, actor: User, f: CaseFilter, *, cursor: str | No
         conditions.append(col(Case.lead_department_id) == f.lead_department_id)
     if f.typical is not None:
         conditions.append(col(Case.is_typical).is_(f.typical))
-    if f.created_from is not None:
-        conditions.append(col(Case.created_at) >= f.created_from)
-    if f.created_before is not None:
-        conditions.append(col(Case.created_at) < f.created_before)
     if f.overdue:
         if now is None:
             raise ValueError("the overdue filter needs now")
@@ -107,12 +181,26 @@ def list_cases(session: Session, actor: User, f: CaseFilter, *, cursor: str | No
     if f.q:
         conditions.append(search_condition(actor, f.q))
     if cursor:
-        conditions.append(after_cursor(Case.created_at, Case.id, cursor, descending=True))
+        # The bound repeats the cursor's first half in a form an index scan starts from, so a
+        # walk begins at the cursor rather than passing every newer case (and the sample looks there).
+        bounds.append(col(Case.created_at) <= decode_cursor(cursor)[0])
+        conditions += [bounds[-1], after_cursor(Case.created_at, Case.id, cursor, descending=True)]
     newest = (col(Case.created_at).desc(), col(Case.id).desc())
     parts = [part.where(*conditions).order_by(*newest).limit(limit + 1) for part in visible_case_parts(actor)]
     if not parts:
         return [], None
-    if len(parts) == 1:
+    if f.q and search_kind(f.q) == "fragment" and _fragment_is_rare(session, f.q.strip(), bounds):
+        # Every hit, sorted newest first, then the scope tested hit by hit until a page is full; only
+        # the page's cases are read whole (sorting 2,000 whole rows cost more than finding them).
+        # OFFSET 0 keeps the hits a subquery of their own: the scope is not pushed into it, and the
+        # outer ORDER BY makes PostgreSQL plan it for all its rows (so from the trigram index, never
+        # a walk whose LIMIT would look cheap).
+        hits = (select(col(Case.id), col(Case.created_at), col(Case.lead_department_id))
+                .where(*conditions).order_by(*newest).offset(0).subquery())
+        page = (select(hits.c.id).where(case_row_visible(actor, hits.c))
+                .order_by(hits.c.created_at.desc(), hits.c.id.desc()).limit(limit + 1).subquery())
+        stmt = select(Case).join(page, col(Case.id) == page.c.id).order_by(*newest)
+    elif len(parts) == 1:
         stmt = parts[0]
     else:  # each part's newest rows, then the newest of those
         both = union_all(*(select(part.subquery()) for part in parts)).subquery()
