@@ -47,7 +47,7 @@ def case_visible(actor: User, case_id_column: Any = None) -> ColumnElement[bool]
         select(col(share.case_id))
         .where(col(share.case_id) == case_id_column, col(share.department_id) == actor.department_id)
         .correlate_except(share)
-        .offset(0)  # probed per row, never hashed (see above)
+        .offset(0)  # probed per row, never hashed (see case_row_visible)
         .exists()
     )
     lead_is_me = (
