@@ -81,7 +81,7 @@ def ensure_indexes(url: str) -> list[dict[str, Any]]:
 # ------------------------------------------------------------------ who and what
 
 
-def pick_people(session: Session) -> list[dict[str, Any]]:
+def pick_people(session: Session, per_person: int = PER_PERSON) -> list[dict[str, Any]]:
     """Liaisons of the department leading most cases, of the one most shared with, of a small one; a coordinator."""
     most_lead = session.execute(text(
         'SELECT lead_department_id FROM "case" GROUP BY 1 ORDER BY count(*) DESC LIMIT 1')).scalar_one()
@@ -90,7 +90,7 @@ def pick_people(session: Session) -> list[dict[str, Any]]:
         {"d": most_lead}).scalar_one()
     small = session.execute(text(
         """SELECT lead_department_id FROM "case" GROUP BY 1 HAVING count(*) >= :n
-           ORDER BY count(*), lead_department_id LIMIT 1"""), {"n": PER_PERSON}).scalar_one()
+           ORDER BY count(*), lead_department_id LIMIT 1"""), {"n": per_person}).scalar_one()
     people = []
     for label, dept in (("most-lead", most_lead), ("most-shared", most_shared), ("small", small)):
         uid = session.execute(text(
@@ -104,16 +104,16 @@ def pick_people(session: Session) -> list[dict[str, Any]]:
     return people
 
 
-def samples(session: Session, person: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+def samples(session: Session, person: dict[str, Any], per_person: int = PER_PERSON) -> dict[str, list[dict[str, Any]]]:
     """Cases of the person's own lead department (so the phone is theirs to search), recent and older."""
     rows = session.execute(text(
         """SELECT id, reference, enterprise_credit_code, enterprise_name, title, complainant_phone
            FROM "case"
            WHERE lead_department_id = :d AND enterprise_name IS NOT NULL AND complainant_phone IS NOT NULL
-           ORDER BY md5(id::text) LIMIT :n"""), {"d": person["department_id"], "n": PER_PERSON}).mappings().all()
+           ORDER BY md5(id::text) LIMIT :n"""), {"d": person["department_id"], "n": per_person}).mappings().all()
     recent = session.execute(text(
         """SELECT id FROM "case" WHERE lead_department_id = :d ORDER BY created_at DESC LIMIT :n"""),
-        {"d": person["department_id"], "n": PER_PERSON}).scalars().all()
+        {"d": person["department_id"], "n": per_person}).scalars().all()
     out: dict[str, list[dict[str, Any]]] = {"case": [{"id": i} for i in recent]}
     for r in rows:
         name = r["enterprise_name"]
@@ -208,7 +208,9 @@ def breakdown(url: str, settings: Settings, variants: dict[str, list[tuple[str, 
 
 def run(url: str | None = None, *, workers: int = 2, connections: int = 16, duration: float = 10.0,
         rounds: int = 2, warmup: float = 3.0, tool: str = "auto", only: list[str] | None = None,
-        breakdown_only: bool = False) -> dict[str, Any]:
+        breakdown_only: bool = False, per_person: int = PER_PERSON,
+        breakdown_per_variant: int = 16) -> dict[str, Any]:
+    """PER_PERSON values of each search kind are sampled per person, all checked; WARMUP 0 skips the warm-ups."""
     url = sqlalchemy_url(url or bench_url())
     meta = read_meta(url)
     settings = Settings(demo=True, database_url=url)
@@ -216,16 +218,16 @@ def run(url: str | None = None, *, workers: int = 2, connections: int = 16, dura
     engine = make_engine(url)
     try:
         with Session(engine) as session:
-            people = pick_people(session)
+            people = pick_people(session, per_person)
             for p in people:
-                p["samples"] = samples(session, p)
+                p["samples"] = samples(session, p, per_person)
         issue_tokens(engine, settings, people)
     finally:
         engine.dispose()
     variants = plans(people)
     if only:
         variants = {k: v for k, v in variants.items() if k in only}
-    in_process = breakdown(url, settings, variants)
+    in_process = breakdown(url, settings, variants, per_variant=breakdown_per_variant)
     if breakdown_only:
         return {"in_process": in_process, "people": [{k: p[k] for k in ("label", "department_id")} for p in people]}
 
@@ -243,9 +245,11 @@ def run(url: str | None = None, *, workers: int = 2, connections: int = 16, dura
             print(f"  [pages] {name}: {len(plan)} requests checked: "
                   f"{'all correct' if checks[name]['ok'] else checks[name]['failed']}", flush=True)
         bare_plan: loadgen.Plan = [(None, "/bare")]
-        loadgen.run(bare_url, bare_plan, connections=connections, duration=warmup, tool=tool)
-        for plan in variants.values():  # warm up: pools, caches, lazy imports
-            loadgen.run(api_url, [(t, p) for t, p, _ in plan], connections=connections, duration=warmup, tool=tool)
+        if warmup > 0:  # 0 skips the warm-up: wrk runs a second at least, whatever it is asked
+            loadgen.run(bare_url, bare_plan, connections=connections, duration=warmup, tool=tool)
+            for plan in variants.values():  # warm up: pools, caches, lazy imports
+                loadgen.run(api_url, [(t, p) for t, p, _ in plan], connections=connections, duration=warmup,
+                            tool=tool)
         for _ in range(rounds):
             for name, plan in [("bare", None), *variants.items()]:
                 base, proc = (bare_url, bare) if plan is None else (api_url, api)

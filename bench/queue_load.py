@@ -278,7 +278,8 @@ def run(url: str | None = None, *, workers: int = 2, connections: int = 32, dura
             variants.append(("queue", api_url, api_plan, api, BROWSER_ENCODINGS))
             if identity:
                 variants.append(("queue-identity", api_url, api_plan, api, "identity"))
-            for _name, base, plan, _proc, encodings in variants:  # warm up: pools, caches, lazy imports
+            # Warm up: pools, caches, lazy imports.  0 skips it (wrk runs a second at least, whatever it is asked).
+            for _name, base, plan, _proc, encodings in (variants if warmup > 0 else []):
                 loadgen.run(base, plan, connections=connections, duration=warmup, tool=tool,
                             accept_encoding=encodings)
             runs: dict[str, list[dict[str, Any]]] = {name: [] for name, *_ in variants}

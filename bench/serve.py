@@ -19,6 +19,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from types import FrameType
 
 
@@ -63,7 +64,18 @@ def main(argv: list[str] | None = None) -> None:
     for s in sockets:
         s.close()  # each child holds its own
 
-    def stop(_signum: int, _frame: FrameType | None) -> None:
+    stopping: list[int] = []
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        # Only noted here: the handler runs inside the main loop's wait, and Popen.wait() holds a
+        # lock a wait in the handler cannot take, so waiting here always ran out its 8 s and killed.
+        stopping.append(signum)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    while not stopping and any(child.poll() is None for child in children):
+        time.sleep(0.05)
+    if stopping:
         for child in children:
             child.terminate()
         for child in children:  # never leave a worker behind: the benchmark's next app needs the cores
@@ -71,9 +83,6 @@ def main(argv: list[str] | None = None) -> None:
                 child.wait(8)
             except subprocess.TimeoutExpired:
                 child.kill()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
     codes = [child.wait() for child in children]
     sys.exit(max(codes, default=0))
 

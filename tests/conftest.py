@@ -9,6 +9,7 @@ into a failure.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -92,20 +93,30 @@ def _truncate_all(engine: Engine) -> None:
     keeps the audit trail append-only — for test cleanup only.
     """
     tables = [t.name for t in reversed(shared.models.metadata.sorted_tables)]
-    with engine.begin() as conn:
-        conn.execute(text("SET LOCAL session_replication_role = replica"))
-        for t in tables:
-            conn.execute(text(f'DELETE FROM "{t}"'))
+    with engine.begin() as conn:  # one round trip for all (before every PostgreSQL test)
+        conn.exec_driver_sql("SET LOCAL session_replication_role = replica; "
+                             + " ".join(f'DELETE FROM "{t}";' for t in tables))
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty SQLite database with our tables, made once: each test gets a copy of the file.
+
+    create_all costs some 60 ms, a file copy well under one, and half the suite starts on SQLite."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "template.db"
+    engine = make_engine(f"sqlite:///{path}")
+    shared.models.metadata.create_all(engine)
+    engine.dispose()  # the last connection checkpoints and removes the WAL: the file is the whole database
+    assert not path.with_name(path.name + "-wal").exists()
+    return path
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'test.db'}"
-        engine = make_engine(url)
-        shared.models.metadata.create_all(engine)
-        engine.dispose()
-        return url
+        path = tmp_path / "test.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
     url: str = request.getfixturevalue("postgres_database")
     return url
 

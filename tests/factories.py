@@ -57,11 +57,13 @@ class World:
 def build_world(session: Session, clock: Clock) -> World:
     w = World()
     now = clock.now()
+    # One flush for the departments and one for the people (in the order added, so the ids are as
+    # they were with a flush per row): every database test starts by building this world.
     for code, name, kind in DEPARTMENTS:
         d = Department(code=code, name=name, kind=kind, email=f"{code.lower()}@gov.example", created_at=now)
         session.add(d)
-        session.flush()
         w.departments[code] = d
+    session.flush()
 
     def add(username: str, name: str, dept: str, role: Role) -> None:
         u = User(
@@ -69,7 +71,6 @@ def build_world(session: Session, clock: Clock) -> World:
             department_id=w.departments[dept].id, role=role, password_hash=_HASH, created_at=now,
         )
         session.add(u)
-        session.flush()
         w.users[username] = u
 
     add("coordinator", "王协调", "SCJG", Role.COORDINATOR)
@@ -80,6 +81,7 @@ def build_world(session: Session, clock: Clock) -> World:
     for i, (code, _name, _kind) in enumerate(DEPARTMENTS):
         add(f"liaison_{code.lower()}", f"{surnames[i]}联络", code, Role.LIAISON)
         add(f"head_{code.lower()}", f"{surnames[i]}主任", code, Role.HEAD)
+    session.flush()
     return w
 
 

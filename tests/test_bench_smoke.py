@@ -138,7 +138,7 @@ def test_queue_benchmark_serves_correct_queues_with_constant_statements(
     from bench import queue_load
 
     url, _meta = bench_db
-    out = queue_load.run(url, workers=1, connections=4, duration=1, rounds=1, warmup=1, bare_sync=False,
+    out = queue_load.run(url, workers=1, connections=4, duration=1, rounds=1, warmup=0, bare_sync=False,
                          departments=3, breakdown_iterations=3)
     assert out["checks"]["all_ok"], out["checks"]
     assert all(r["status"] == 200 for r in out["checks"]["responses"])
@@ -158,7 +158,9 @@ def test_pages_benchmark_checks_every_search_and_measures_every_page(bench_db: t
     from bench import pages_load
 
     url, _meta = bench_db
-    out = pages_load.run(url, workers=1, connections=2, duration=1, rounds=1, warmup=0.5)
+    # Two values of each search kind per person, all checked; one in-process request per variant.
+    out = pages_load.run(url, workers=1, connections=2, duration=1, rounds=1, warmup=0, per_person=2,
+                         breakdown_per_variant=1)
     assert out["indexes_built"] == []  # the generator's schema already has the search's indexes
     kinds = {f"cases-{where}-{kind}" for where in ("page", "api") for kind in pages_load.SEARCH_KINDS}
     assert {"bare", "queue-page", "case-page", "cases-page", "cases-api"} | kinds == set(out["summary"])

@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -29,6 +29,7 @@ from sqlmodel import Session
 
 import shared.models
 from services.api.app import create_app
+from services.api.deps import SESSION_COOKIE
 from shared.assignments import service as assignments
 from shared.assignments.schemas import DispatchIn
 from shared.campaigns import service as campaigns
@@ -54,6 +55,7 @@ class Site:
     case_id: int
     shots: Path
     campaign_id: int = 0
+    sessions: dict[str, list[Any]] = field(default_factory=dict)  # sign_in()'s, by username
 
 
 def _seed(engine: Any, clock: FrozenClock) -> tuple[int, int, int]:
@@ -161,6 +163,22 @@ def login(page: Any, site: Site, username: str, path: str = "/") -> None:
     page.get_by_label("密码").fill(PASSWORD)
     page.get_by_role("button", name="登录").click()
     page.wait_for_load_state()
+
+
+def sign_in(page: Any, site: Any, username: str, path: str = "/") -> None:
+    """login() the first time USERNAME signs in on SITE's server; a later tab gets that session's cookie.
+
+    For tests where signing in is only the way in: the form costs an argon2 hash and three page
+    loads, over a second on the CI machine, and those tests sign in some forty times.  SITE is any
+    of the browser tests' servers with a `sessions` dict."""
+    cookies = site.sessions.get(username)
+    if cookies is None:
+        login(page, site, username, path)
+        site.sessions[username] = [c for c in page.context.cookies() if c["name"] == SESSION_COOKIE]
+        assert site.sessions[username], f"{username} is not signed in"
+        return
+    page.context.add_cookies(cookies)
+    page.goto(site.base + path)
 
 
 def logout(page: Any) -> None:

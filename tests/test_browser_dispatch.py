@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ from shared.cases import service as cases
 from shared.clock import FrozenClock
 from tests import test_browser
 from tests.factories import add_colleague, build_world, case_input
-from tests.test_browser import login, serve
+from tests.test_browser import serve, sign_in
 from tests.test_browser_phone import LAYOUT_PROBLEMS, serious_violations
 
 playwright, chromium = test_browser.playwright, test_browser.chromium
@@ -42,6 +42,7 @@ class Desk:
     shots: Path
     case_id: int
     ids: dict[str, int]
+    sessions: dict[str, list[Any]] = field(default_factory=dict)  # test_browser.sign_in()'s
 
 
 def _seed(engine: Any, clock: FrozenClock) -> tuple[int, dict[str, int]]:
@@ -72,7 +73,7 @@ def tab_for(chromium: Any, desk: Desk) -> Iterator[Any]:
         contexts.append(context)
         tab = context.new_page()
         tab.set_default_timeout(10_000)
-        login(tab, desk, who, path)  # type: ignore[arg-type]
+        sign_in(tab, desk, who, path)
         return tab
 
     yield open_tab

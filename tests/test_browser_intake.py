@@ -17,7 +17,7 @@ from playwright.sync_api import expect
 
 from tests import test_browser
 from tests.test_attachments import docm_bytes, pdf_bytes, png_bytes
-from tests.test_browser import Site, login
+from tests.test_browser import Site, sign_in
 from tests.test_browser_phone import serious_violations
 
 playwright, chromium, site = test_browser.playwright, test_browser.chromium, test_browser.site
@@ -60,7 +60,7 @@ def xhr_posts(tab: Any, path: str) -> list[str]:
 
 def test_a_coordinator_opens_a_case_checking_the_credit_code_as_he_types(tabs: Any, site: Site) -> None:
     tab = tabs()
-    login(tab, site, "coordinator", "/cases")
+    sign_in(tab, site, "coordinator", "/cases")
     tab.get_by_role("link", name="开案").click()
     tab.wait_for_url("**/cases/new")
     assert serious_violations(tab) == []
@@ -100,7 +100,7 @@ def test_a_coordinator_opens_a_case_checking_the_credit_code_as_he_types(tabs: A
 
 def test_a_bad_credit_code_posted_anyway_is_refused_beside_the_field(tabs: Any, site: Site) -> None:
     tab = tabs()
-    login(tab, site, "coordinator", "/cases/new")
+    sign_in(tab, site, "coordinator", "/cases/new")
     tab.get_by_label("标题（必填）").fill("价格欺诈投诉")
     tab.get_by_label("案件来源（必填）").select_option("online_platform")
     tab.get_by_label("类别（必填）").fill("价格")
@@ -114,7 +114,7 @@ def test_a_bad_credit_code_posted_anyway_is_refused_beside_the_field(tabs: Any, 
 
 def test_two_files_from_the_case_page_without_javascript(tabs: Any, site: Site) -> None:
     tab = tabs(javascript=False)
-    login(tab, site, "liaison_xfxh", f"/cases/{site.case_id}")
+    sign_in(tab, site, "liaison_xfxh", f"/cases/{site.case_id}")
     tab.locator("#up-files").set_input_files([pdf_file("调解笔录.pdf"), png_file("现场照片.png")])
     tab.get_by_role("button", name="上传", exact=True).click()
     tab.wait_for_load_state()
@@ -126,7 +126,7 @@ def test_two_files_from_the_case_page_without_javascript(tabs: Any, site: Site) 
 
 def test_a_macro_file_is_refused_with_its_reason_and_nothing_is_kept(tabs: Any, site: Site) -> None:
     tab = tabs()
-    login(tab, site, "liaison_xfxh", f"/cases/{site.case_id}")
+    sign_in(tab, site, "liaison_xfxh", f"/cases/{site.case_id}")
     before = tab.locator("section[aria-labelledby=at-h]").inner_text()
     tab.locator("#up-files").set_input_files([pdf_file("决定书.pdf"),
                                               {"name": "检查记录.docx", "mimeType": "application/octet-stream",
@@ -144,7 +144,7 @@ def test_a_macro_file_is_refused_with_its_reason_and_nothing_is_kept(tabs: Any, 
 
 def test_feedback_with_two_files_and_a_progress_bar(tabs: Any, site: Site) -> None:
     tab = tabs()
-    login(tab, site, "liaison_xfxh", f"/assignments/{site.assignment_id}")
+    sign_in(tab, site, "liaison_xfxh", f"/assignments/{site.assignment_id}")
     tab.get_by_role("button", name="签收").click()
     tab.wait_for_load_state()
     tab.get_by_label("办理情况（必填）").fill("已组织调解 12 起，挽回损失 3.2 万元。")

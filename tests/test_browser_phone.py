@@ -18,7 +18,7 @@ import pytest
 
 from tests import test_browser
 from tests.conftest import missing_service
-from tests.test_browser import Site, chinese_renders, login
+from tests.test_browser import Site, chinese_renders, sign_in
 
 # The browser tests' fixtures: Chromium and the app under uvicorn (tests/test_browser.py).
 playwright, chromium, site = test_browser.playwright, test_browser.chromium, test_browser.site
@@ -66,11 +66,12 @@ def browse(chromium: Any) -> Iterator[Any]:
 
 
 def visit(tab: Any, site: Site, who: str | None, path: str, *, signed_in: bool = False) -> None:
+    """The page drawn and loaded (goto waits for `load`; no page fetches anything after it)."""
     path = path.format(a=site.assignment_id, c=site.case_id, g=site.campaign_id)
     if who is not None and not signed_in:
-        login(tab, site, who, path)
-    tab.goto(site.base + path)
-    tab.wait_for_load_state("networkidle")
+        sign_in(tab, site, who, path)
+    else:
+        tab.goto(site.base + path)
 
 
 def visit_all(open_tab: Any, site: Site, viewport: dict[str, int]) -> Iterator[tuple[str, Any]]:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,7 @@ from shared.clock import FrozenClock
 from tests import test_browser
 from tests.factories import build_world
 from tests.test_attachments import pdf_bytes
-from tests.test_browser import login, serve
+from tests.test_browser import serve, sign_in
 from tests.test_browser_phone import LAYOUT_PROBLEMS, serious_violations
 
 playwright, chromium = test_browser.playwright, test_browser.chromium
@@ -51,6 +51,7 @@ class Story:
     shots: Path
     ids: dict[str, int]  # department ids by code
     clock: FrozenClock  # the app's: the day goes on between steps
+    sessions: dict[str, list[Any]] = field(default_factory=dict)  # test_browser.sign_in()'s
 
     def later(self, minutes: int = 20) -> None:
         self.clock.advance(minutes=minutes)
@@ -81,7 +82,7 @@ def people(chromium: Any, story: Story) -> Iterator[dict[str, Any]]:
         contexts.append(context)
         tab = context.new_page()
         tab.set_default_timeout(WAIT)
-        login(tab, story, who, "/queue")  # type: ignore[arg-type]
+        sign_in(tab, story, who, "/queue")
         tabs[who] = tab
     yield tabs
     for context in contexts:
@@ -338,7 +339,7 @@ def on_a_phone(chromium: Any, story: Story, who: str, paths: dict[str, str]) -> 
     try:
         tab = context.new_page()
         tab.set_default_timeout(WAIT)
-        login(tab, story, who, "/queue")  # type: ignore[arg-type]
+        sign_in(tab, story, who, "/queue")
         for name, path in paths.items():
             go(tab, story, path)
             tab.screenshot(path=story.shots / f"story-{name}-{who}-390.png", full_page=True)
