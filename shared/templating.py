@@ -98,7 +98,7 @@ def _when(context: Context, value: datetime | None) -> Markup:
     lang = _lang(context)
     if not value:
         return Markup.escape(message("page.dash", lang))
-    return _WHEN.format(value.isoformat(), format_local(value, lang, context.get("timezone") or "Asia/Shanghai"))
+    return _WHEN.format(value.isoformat(), _local_filter(context, value))
 
 
 @pass_context
