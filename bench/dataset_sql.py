@@ -278,8 +278,8 @@ ORDER BY x.id
 # through a share; the consumer association is also told of a tenth of the
 # complaints it has no assignment on.
 INSERT_SHARES = """
-INSERT INTO case_share (case_id, department_id, shared_at)
-SELECT case_id, department_id, min(shared_at) FROM (
+INSERT INTO case_share (case_id, department_id, shared_at, case_created_at)
+SELECT s.case_id, s.department_id, min(s.shared_at), min(cc.created_at) FROM (
     SELECT a.case_id, a.department_id, a.t_disp AS shared_at
     FROM bench_a a JOIN bench_c c ON c.id = a.case_id
     WHERE a.department_id <> c.lead_department_id
@@ -287,9 +287,9 @@ SELECT case_id, department_id, min(shared_at) FROM (
     SELECT c.id, %(association)s, c.created_at + interval '2 hours'
     FROM bench_c c
     WHERE c.source = 'hotline_12315' AND c.lead_department_id <> %(association)s AND c.r_typ < 0.1
-) s
-GROUP BY case_id, department_id
-ORDER BY case_id, department_id
+) s JOIN bench_c cc ON cc.id = s.case_id
+GROUP BY s.case_id, s.department_id
+ORDER BY s.case_id, s.department_id
 """
 
 INSERT_FEEDBACK = """

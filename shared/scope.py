@@ -7,7 +7,7 @@ answer NotFound (404), never Forbidden, so ids cannot be probed.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import ColumnElement, and_, event, false, or_, true
 from sqlalchemy.orm import Session as OrmSession
@@ -81,24 +81,34 @@ def case_row_visible(actor: User, row: Any) -> ColumnElement[bool]:
     return or_(row.lead_department_id == actor.department_id, shared_with_me)
 
 
-def visible_case_parts(actor: User) -> list[SelectOfScalar[Case]]:
+class CasePart(NamedTuple):
+    """One part of a reader's scope, and the columns it is walked newest first by (created_at, case id)."""
+
+    select: SelectOfScalar[Case]
+    created_at: Any
+    case_id: Any
+
+
+def visible_case_parts(actor: User) -> list[CasePart]:
     """case_visible as disjoint SELECTs of Case whose union is what the actor sees.
 
     A list that pages newest first asks each part for its newest rows: for a
     department, its own cases through (lead_department_id, created_at) and the
-    cases shared with it through a join on case_share.  PostgreSQL then plans
-    each part for what it holds, which one OR over both parts cannot do (a small
-    department's few shared cases would be found by walking all cases).
+    cases shared with it through (department_id, case_created_at) of case_share,
+    each walked by its own columns.  PostgreSQL then plans each part for what it
+    holds, which one OR over both parts cannot do (a small department's few
+    shared cases would be found by walking all cases).
     """
     if sees_everything(actor):
-        return [select(Case)]
+        return [CasePart(select(Case), col(Case.created_at), col(Case.id))]
     if actor.role not in DEPARTMENT_ROLES:
         return []
     own = select(Case).where(col(Case.lead_department_id) == actor.department_id)
     shared = select(Case).join(CaseShare, and_(
         col(CaseShare.case_id) == col(Case.id), col(CaseShare.department_id) == actor.department_id,
     )).where(col(Case.lead_department_id) != actor.department_id)
-    return [own, shared]
+    return [CasePart(own, col(Case.created_at), col(Case.id)),
+            CasePart(shared, col(CaseShare.case_created_at), col(CaseShare.case_id))]
 
 
 # Cases found visible in the session's current transaction, by (reader, case): a page asks for the

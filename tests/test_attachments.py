@@ -58,7 +58,8 @@ def make_case(session: Session, world: World, clock: FrozenClock, *, lead: str =
     session.add(case)
     session.flush()
     for code in shared:
-        session.add(CaseShare(case_id=case.id, department_id=world.dept(code).id, shared_at=now))
+        session.add(CaseShare(case_id=case.id, department_id=world.dept(code).id, shared_at=now,
+                              case_created_at=case.created_at))
     session.commit()
     return case
 
@@ -580,7 +581,8 @@ def test_nothing_is_added_to_a_closed_case(api, world, session, clock) -> None:
 
 
 def test_feedback_evidence_belongs_to_the_assigned_department(api, world, case, session, clock) -> None:
-    session.add(CaseShare(case_id=case.id, department_id=world.dept("TYJ").id, shared_at=clock.now()))
+    session.add(CaseShare(case_id=case.id, department_id=world.dept("TYJ").id, shared_at=clock.now(),
+                          case_created_at=case.created_at))
     session.commit()
     feedback = make_feedback(session, world, clock, case, "TYJ")
     url = f"/api/v1/feedback/{feedback.id}/attachments"

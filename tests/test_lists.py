@@ -100,3 +100,26 @@ def test_case_list_pagination(api, world, make_case, clock):
     third = coord.get("/api/v1/cases", params={"limit": 2, "cursor": second["next_cursor"]}).json()
     got = [c["id"] for p in (first, second, third) for c in p["items"]]
     assert got == list(reversed(made)) and third["next_cursor"] is None
+
+
+def test_a_case_shared_later_keeps_its_place_by_when_it_was_opened(api, world, make_case, clock, session):
+    """A department's list mixes its own cases and those shared with it newest first by opening time:
+    a case shared today that was opened last week pages among last week's, on every page."""
+    from shared.cases import service as cases
+
+    old = make_case(lead="SCJG", title="上周的案件")
+    clock.advance(days=1)
+    own = [make_case(lead="XFXH", title=f"本会案件{i}") for i in range(3)]
+    clock.advance(days=5)
+    cases.ensure_shared(session, clock, world.coordinator, old, [world.dept("XFXH").id])
+    session.commit()
+    liaison = api.as_user(world.liaison("XFXH"))
+    got, cursor = [], None
+    while True:
+        params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = liaison.get("/api/v1/cases", params=params).json()
+        got += [c["id"] for c in page["items"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert got == [c.id for c in reversed(own)] + [old.id]

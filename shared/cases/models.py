@@ -92,11 +92,17 @@ event.listen(Case.__table__, "after_create", DDL(SEARCH_STATISTICS).execute_if(d
 
 class CaseShare(SQLModel, table=True):
     __tablename__ = "case_share"
-    __table_args__ = (Index("ix_case_share_department", "department_id", "case_id"),)
+    __table_args__ = (
+        Index("ix_case_share_department", "department_id", "case_id"),
+        # A department's shared cases newest first (shared.scope.visible_case_parts): a list or a
+        # search walks them here and stops at a page, instead of reading every share it has.
+        Index("ix_case_share_department_newest", "department_id", "case_created_at", "case_id"),
+    )
 
     case_id: int = Field(foreign_key="case.id", primary_key=True)
     department_id: int = Field(foreign_key="department.id", primary_key=True)
     shared_at: datetime = utc_field()
+    case_created_at: datetime = utc_field()  # the case's created_at, which never changes: copied for the index
 
 
 class CaseSequence(SQLModel, table=True):

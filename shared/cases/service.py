@@ -63,7 +63,8 @@ def create_case(session: Session, clock: Clock, actor: User, data: CaseCreate) -
     session.add(case)
     session.flush()
     for department_id in shared_with:
-        session.add(CaseShare(case_id=case.id, department_id=department_id, shared_at=now))  # type: ignore[arg-type]
+        session.add(CaseShare(case_id=case.id, department_id=department_id, shared_at=now,  # type: ignore[arg-type]
+                              case_created_at=case.created_at))
     logged = {k: v for k, v in fields.items() if k not in PII_FIELDS and v not in (None, "")}
     logged.update(reference=case.reference, lead_department_id=lead, shared_with=shared_with)
     if any(fields.get(k) for k in PII_FIELDS):
@@ -114,7 +115,8 @@ def ensure_shared(session: Session, clock: Clock, actor: User, case: Case, depar
     added = sorted(set(department_ids) - current - {case.lead_department_id})
     now = clock.now()
     for department_id in added:
-        session.add(CaseShare(case_id=case.id, department_id=department_id, shared_at=now))  # type: ignore[arg-type]
+        session.add(CaseShare(case_id=case.id, department_id=department_id, shared_at=now,  # type: ignore[arg-type]
+                              case_created_at=case.created_at))
     if added:
         events.record(session, clock, actor, "case", case.id, "shared", case_id=case.id,
                       before={"shared_with": sorted(current)}, after={"shared_with": sorted(current | set(added))})

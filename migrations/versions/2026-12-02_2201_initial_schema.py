@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 18:47:55.506671
+Create Date: 2026-12-02 22:01:46.482760
 
 """
 from typing import Sequence, Union
@@ -292,12 +292,14 @@ def upgrade() -> None:
     sa.Column('case_id', sa.Integer(), nullable=False),
     sa.Column('department_id', sa.Integer(), nullable=False),
     sa.Column('shared_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('case_created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['case_id'], ['case.id'], ),
     sa.ForeignKeyConstraint(['department_id'], ['department.id'], ),
     sa.PrimaryKeyConstraint('case_id', 'department_id')
     )
     with op.batch_alter_table('case_share', schema=None) as batch_op:
         batch_op.create_index('ix_case_share_department', ['department_id', 'case_id'], unique=False)
+        batch_op.create_index('ix_case_share_department_newest', ['department_id', 'case_created_at', 'case_id'], unique=False)
 
     op.create_table('event',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -761,6 +763,7 @@ def downgrade() -> None:
 
     op.drop_table('event')
     with op.batch_alter_table('case_share', schema=None) as batch_op:
+        batch_op.drop_index('ix_case_share_department_newest')
         batch_op.drop_index('ix_case_share_department')
 
     op.drop_table('case_share')
