@@ -1,7 +1,8 @@
 """Copies kept in memory that the database itself invalidates (PostgreSQL LISTEN/NOTIFY).
 
-Two answers are read far more often than what they are made of changes: a
-department's queue and the user a bearer token signs in.  Each API process
+Three answers are read far more often than what they are made of changes: a
+department's queue, the user a bearer token signs in, and the departments and
+campaigns pages name and offer (shared.departments.choices).  Each API process
 keeps them (`Kept`, per engine) and serves them without a statement, on one
 condition: nothing they were read from may have changed since.  The database
 says when it does:
@@ -12,7 +13,8 @@ says when it does:
   worker, an admin in psql, a data fix, a migration.  The payload names what
   changed: `d:3,7` the queues of departments 3 and 7 (assignment,
   extension_request, assignment_urge (督办), and a case's reference, title, lead department or
-  coordinator), `u:12` the sign-in of user 12 (its `user` row or its tokens);
+  coordinator), `u:12` the sign-in of user 12 (its `user` row or its tokens),
+  `r:*` the departments and campaigns (any write to either table);
   `d:*`, `u:*` or `*` when too many to list.  PostgreSQL delivers it at commit,
   and only then.
 * one listener per process and database (`start`): a daemon thread with its
@@ -61,6 +63,7 @@ log = logging.getLogger("gongzhi.invalidation")
 CHANNEL = "gongzhi_kept"
 DEPARTMENT = "d"  # a department's queue
 USER = "u"  # a user's sign-in: the user row and its tokens
+REFERENCE = "r"  # departments and campaigns as pages name and offer them (shared.departments.choices)
 APPLICATION_NAME = "gongzhi-kept-listener"  # how the listener shows in pg_stat_activity
 
 PING_SECONDS = 5.0  # an idle listener checks its connection this often
@@ -80,6 +83,10 @@ DECLARE
 BEGIN
     IF TG_OP = 'TRUNCATE' THEN
         PERFORM pg_notify('{CHANNEL}', '*');
+        RETURN NULL;
+    END IF;
+    IF TG_TABLE_NAME IN ('department', 'campaign') THEN
+        PERFORM pg_notify('{CHANNEL}', '{REFERENCE}:*');
         RETURN NULL;
     END IF;
     IF TG_TABLE_NAME = 'case' THEN
@@ -143,11 +150,14 @@ _ROW_TRIGGERS = (
     ("auth_token", "UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows"),
     ("auth_token", "DELETE", "OLD TABLE AS old_rows"),
 )
-_TRUNCATED = ("assignment", "extension_request", "assignment_urge", '"case"', '"user"', "auth_token")
+_REFERENCE_TABLES = ("department", "campaign")  # any write drops the one kept copy: no rows to look at
+_TRUNCATED = ("assignment", "extension_request", "assignment_urge", '"case"', '"user"', "auth_token",
+              *_REFERENCE_TABLES)
 # What each watched table's writes invalidate, for writes committed in this process.
 WATCHED: dict[str, str] = {"assignment": DEPARTMENT, "extension_request": DEPARTMENT,
                            "assignment_urge": DEPARTMENT, "case": DEPARTMENT,
-                           "user": USER, "auth_token": USER}
+                           "user": USER, "auth_token": USER,
+                           "department": REFERENCE, "campaign": REFERENCE}
 
 
 def _name(table: str) -> str:
@@ -158,6 +168,9 @@ TRIGGERS: dict[str, list[str]] = {"postgresql": [
     _PG_FUNCTION,
     *(f"CREATE TRIGGER kept_{_name(table)}_{op.lower()} AFTER {op} ON {table} REFERENCING {refs} "
       "FOR EACH STATEMENT EXECUTE FUNCTION kept_copies_notify()" for table, op, refs in _ROW_TRIGGERS),
+    *(f"CREATE TRIGGER kept_{table}_{op.lower()} AFTER {op} ON {table} "
+      "FOR EACH STATEMENT EXECUTE FUNCTION kept_copies_notify()"
+      for table in _REFERENCE_TABLES for op in ("INSERT", "UPDATE", "DELETE")),
     *(f"CREATE TRIGGER kept_{_name(table)}_truncate AFTER TRUNCATE ON {table} "
       "FOR EACH STATEMENT EXECUTE FUNCTION kept_copies_notify()" for table in _TRUNCATED),
 ]}

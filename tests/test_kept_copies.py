@@ -211,3 +211,31 @@ def test_the_queue_pages_kept_list_shows_a_supervision_added_or_removed_in_raw_s
     outside.execute("DELETE FROM assignment_urge WHERE assignment_id = %s", (a.id,))
     _delivered(watch, outside)
     assert "督办" not in _queue_row(client.get("/queue").text, a.id)
+
+
+def test_departments_and_campaigns_renamed_or_added_in_raw_sql_show_at_the_next_page(
+        app, world, make_case, engine, clock, outside):
+    """Pages keep the departments and campaigns they name and offer (no statement reads them again),
+    and a rename, a deactivation or a new campaign made in psql shows at the next request."""
+    from tests.test_pages import browser
+
+    watch = _watch(app)
+    make_case(lead="XFXH")
+    client = browser(app, world.coordinator)
+    xfxh, tyj = world.dept("XFXH"), world.dept("TYJ")
+    first = client.get("/cases").text
+    assert xfxh.name in first and f'<option value="{tyj.id}">' in first
+    with statements(engine) as seen:
+        assert client.get("/cases").status_code == 200
+    assert not [s for s in seen if "FROM department" in s or "FROM campaign" in s], seen
+
+    outside.execute("UPDATE department SET name = '市消费者权益保护委员会' WHERE id = %s", (xfxh.id,))
+    outside.execute("UPDATE department SET active = false WHERE id = %s", (tyj.id,))
+    outside.execute("INSERT INTO campaign (name, description, starts_on, ends_on, created_at, version) "
+                    "VALUES ('冬季保供稳价专项行动', '', %s, %s, %s, 1)",
+                    (clock.now().date(), clock.now().date() + timedelta(days=30), clock.now()))
+    _delivered(watch, outside)
+    after = client.get("/cases").text
+    assert "市消费者权益保护委员会" in after and xfxh.name not in after
+    assert f'<option value="{tyj.id}">' not in after  # no longer offered as a lead department
+    assert "冬季保供稳价专项行动" in after

@@ -12,7 +12,7 @@ typed (conflicts.refuse, with the snapshot built here).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -127,7 +127,7 @@ def detail_context(page: Page, assignment_id: int) -> dict[str, Any]:
 
 
 def snapshot(page: Page, a: AssignmentPublic, feedback: list[Feedback], extensions: list[ExtensionRequest],
-             names: dict[int, str], people: dict[int, str]) -> conflicts.Snapshot:
+             names: Mapping[int, str], people: dict[int, str]) -> conflicts.Snapshot:
     """What the assignment page shows that someone else may change while a form is being filled in."""
     t, lang, tz = page.gettext, page.lang, page.settings.timezone
     dash = t("page.dash")

@@ -11,7 +11,7 @@ first, the page shows what they changed next to what was typed.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
 from urllib.parse import urlencode
@@ -19,8 +19,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter
 from fastapi.responses import Response
 from pydantic import ValidationError
-from sqlalchemy import select
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from services.api.pages import callbacks, conflicts, dispatch, intake, timeline
 from services.api.pages.common import (
@@ -29,6 +28,7 @@ from services.api.pages.common import (
     Page,
     PageDep,
     active_departments,
+    campaign_choices,
     department_names,
     detail_page,
     done,
@@ -129,12 +129,8 @@ def cases_page(page: PageDep, status: str | None = None, source: str | None = No
                 first_url=f"/cases?{urlencode(query)}", export_url=f"/cases?{urlencode({**query, 'format': 'xlsx'})}",
                 paged=bool(cursor), names=department_names(page.session),
                 departments=active_departments(page.session), statuses=[s.value for s in CaseStatus],
-                sources=[s.value for s in CaseSource], campaigns=_campaigns(page),
+                sources=[s.value for s in CaseSource], campaigns=campaign_choices(page.session),
                 may_open=may_open_case(page.user))
-
-
-def _campaigns(page: Page) -> list[Campaign]:
-    return list(page.session.scalars(select(Campaign).order_by(col(Campaign.id).desc()).limit(200)))
 
 
 def _timeline(page: Page, case_id: int) -> tuple[list[Any], str | None, bool]:
@@ -189,7 +185,7 @@ def detail_context(page: Page, case_id: int) -> dict[str, Any]:
     }
 
 
-def snapshot(page: Page, case: CasePublic, assignments: list[Any], names: dict[int, str],
+def snapshot(page: Page, case: CasePublic, assignments: list[Any], names: Mapping[int, str],
              campaign: str) -> conflicts.Snapshot:
     """What the case page shows that someone else may change while a form is being filled in."""
     t, lang = page.gettext, page.lang

@@ -56,7 +56,7 @@ from services.api.signin import clear_session_cookie
 from shared.attachments.storage import Storage
 from shared.cases.export import XLSX_MEDIA_TYPE, filename
 from shared.clock import Clock
-from shared.departments.models import Department
+from shared.departments.choices import Choice, choices
 from shared.errors import DomainError, Invalid, NotFound, Stale, TooLarge, Unauthorized
 from shared.forms import service as forms
 from shared.i18n import N_, has_message, pick_language, state_label, translate
@@ -206,9 +206,8 @@ def base_context(page: Page, department_name: str | None = None) -> dict[str, An
     user = page.user
     if department_name is None:
         department_name = ""
-        if user is not None:
-            department = page.session.get(Department, user.department_id)
-            department_name = department.name if department else ""
+        if user is not None and user.department_id is not None:
+            department_name = department_names(page.session).get(user.department_id, "")
     return {
         "user": user,
         "department_name": department_name,
@@ -446,15 +445,16 @@ def done(page: Page, url: str) -> None:
     page.session.commit()
 
 
-def department_names(session: Session) -> dict[int, str]:
-    # Two columns, not Department rows: most pages read this, and loading 50 ORM rows costs more than the query.
-    return dict(session.execute(select(col(Department.id), col(Department.name)).order_by(col(Department.id)))
-                .tuples().all())
+def department_names(session: Session) -> Mapping[int, str]:
+    return choices(session).names
 
 
-def active_departments(session: Session) -> list[Department]:
-    return list(session.scalars(select(Department).where(col(Department.active).is_(True))
-                                .order_by(col(Department.id))))
+def active_departments(session: Session) -> tuple[Choice, ...]:
+    return choices(session).departments
+
+
+def campaign_choices(session: Session) -> tuple[Choice, ...]:
+    return choices(session).campaigns
 
 
 def user_names(session: Session, ids: set[int | None]) -> dict[int, str]:

@@ -32,6 +32,7 @@ from services.api.pages.common import (
     Page,
     PageDep,
     active_departments,
+    campaign_choices,
     department_names,
     detail_page,
     done,
@@ -178,15 +179,11 @@ async def _participants(request: Request) -> list[str]:
 ParticipantsDep = Annotated[list[str], Depends(_participants)]
 
 
-def _campaigns(session: Session) -> list[Campaign]:
-    return list(session.scalars(select(Campaign).order_by(col(Campaign.starts_on).desc()).limit(200)))
-
-
 def _new_form(page: Page, *, status: int = 200, values: dict[str, str] | None = None,
               participants: list[str] | None = None, errors: dict[str, str] | None = None) -> Response:
     return html(page, "inspections/new.html", status=status, values=values or {},
                 participants=set(participants or []), errors=errors or {},
-                departments=active_departments(page.session), campaigns=_campaigns(page.session),
+                departments=active_departments(page.session), campaigns=campaign_choices(page.session),
                 today=page.now().astimezone(page.settings.tz).date())
 
 

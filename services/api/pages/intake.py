@@ -23,14 +23,13 @@ progress bar and shows the server's answer.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, Response
 from pydantic import ValidationError
-from sqlalchemy import select
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from services.api.pages import conflicts, multipart
 from services.api.pages.admin.base import field_errors
@@ -41,6 +40,7 @@ from services.api.pages.common import (
     Page,
     PageDep,
     active_departments,
+    campaign_choices,
     department_names,
     done,
     error_text,
@@ -204,14 +204,10 @@ def upload_to_case(page: PageDep, request: Request, case_id: str, form: FormDep)
 
 # ------------------------------------------------------------------ opening a case
 
-def _campaigns(session: Session) -> list[Campaign]:
-    return list(session.scalars(select(Campaign).order_by(col(Campaign.starts_on).desc()).limit(200)))
-
-
 def _choices(page: Page) -> dict[str, Any]:
     return {
         "departments": active_departments(page.session),
-        "campaigns": _campaigns(page.session),
+        "campaigns": campaign_choices(page.session),
         "sources": [s.value for s in CaseSource],
         "priorities": [p.value for p in Priority],
         **upload_context(page),
@@ -315,7 +311,7 @@ def edit_context(page: Page, case_id: int) -> dict[str, Any]:
     }
 
 
-def _edit_snapshot(page: Page, case: CasePublic, names: dict[int, str], campaign: str) -> conflicts.Snapshot:
+def _edit_snapshot(page: Page, case: CasePublic, names: Mapping[int, str], campaign: str) -> conflicts.Snapshot:
     """What the edit page shows of the case: its fields as they were when the form was drawn."""
     from services.api.pages import cases
 

@@ -5,6 +5,7 @@ The timeline holds changes only; reads of personal data are in the admins' audit
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -30,7 +31,7 @@ def _when(value: Any, lang: str, tz: str) -> str:
         return ""
 
 
-def _detail(e: Event, lang: str, tz: str, departments: dict[int, str]) -> str:
+def _detail(e: Event, lang: str, tz: str, departments: Mapping[int, str]) -> str:
     after: dict[str, Any] = e.after or {}
     parts: list[str] = []
 
@@ -82,7 +83,7 @@ def _detail(e: Event, lang: str, tz: str, departments: dict[int, str]) -> str:
     return "；".join(p for p in parts if p) if lang == "zh-CN" else "; ".join(p for p in parts if p)
 
 
-def lines(events: list[Event], lang: str, tz: str, departments: dict[int, str],
+def lines(events: list[Event], lang: str, tz: str, departments: Mapping[int, str],
           people: dict[int, str]) -> list[Line]:
     out = []
     for e in events:
