@@ -111,21 +111,37 @@ def visible_case_parts(actor: User) -> list[CasePart]:
             CasePart(shared, col(CaseShare.case_created_at), col(CaseShare.case_id))]
 
 
-# Cases found visible in the session's current transaction, by (reader, case): a page asks for the
-# same case from several use cases (the case page did four times).  A flush that writes a case or a
+# Cases found visible in the session's current transaction, by (reader, case), and the departments a
+# case is shared with: a page asks for the same case from several use cases (the case page did four
+# times), and for its shares twice.  A flush that writes a case or a
 # share forgets them, so a change made in the transaction (a share removed, the lead moved) is checked
 # again; nothing here writes either by a bulk statement, which a flush would not see.
 _READ_IN_TRANSACTION = "gongzhi.scope.read_in_transaction"
 
 
-def _reads(session: Session) -> dict[tuple[object, ...], Case]:
+def _reads(session: Session) -> dict[tuple[object, ...], Any]:
     transaction = session.get_transaction()
     held = session.info.get(_READ_IN_TRANSACTION)
     if held is None or held[0] is not transaction:
         held = (transaction, {})
         session.info[_READ_IN_TRANSACTION] = held
-    reads: dict[tuple[object, ...], Case] = held[1]
+    reads: dict[tuple[object, ...], Any] = held[1]
     return reads
+
+
+def shared_department_ids(session: Session, case_id: int) -> list[int]:
+    """The departments CASE_ID is shared with, by id; read once per transaction while no share is pending."""
+    key = ("shares", case_id)
+    # A share added or removed but not flushed yet: the query's autoflush writes it (and forgets).
+    pending = any(isinstance(o, CaseShare) for o in (*session.new, *session.deleted))
+    if not pending and session.in_transaction():
+        known = _reads(session).get(key)
+        if known is not None:
+            return list(known)
+    ids = list(session.scalars(select(col(CaseShare.department_id)).where(col(CaseShare.case_id) == case_id)
+                               .order_by(col(CaseShare.department_id))))
+    _reads(session)[key] = tuple(ids)
+    return ids
 
 
 @event.listens_for(OrmSession, "after_flush")
@@ -139,13 +155,13 @@ def _forget_reads(session: OrmSession, _context: object) -> None:
 def case_for_read(session: Session, actor: User, case_id: int, *, for_update: bool = False) -> Case:
     key = (actor.id, actor.role, actor.department_id, case_id)
     if not for_update and session.in_transaction():
-        known = _reads(session).get(key)
+        known: Case | None = _reads(session).get(key)
         if known is not None:
             return known
     stmt = select(Case).where(Case.id == case_id, case_visible(actor))  # type: ignore[arg-type]
     if for_update:
         stmt = stmt.with_for_update()
-    case = session.scalars(stmt).first()
+    case: Case | None = session.scalars(stmt).first()
     if case is None:
         raise NotFound()
     _reads(session)[key] = case

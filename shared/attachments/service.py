@@ -32,7 +32,7 @@ from shared.assignments.models import Assignment, AssignmentState
 from shared.attachments import sniff
 from shared.attachments.models import Attachment, OwnerKind
 from shared.attachments.storage import StagedUpload, Storage, remove_unless_committed
-from shared.cases.models import Case, CaseShare, CaseStatus
+from shared.cases.models import Case, CaseStatus
 from shared.clock import Clock
 from shared.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, TooLarge, UnsupportedMedia
 from shared.events import service as events
@@ -50,8 +50,7 @@ def _in_department_role(actor: User, department_ids: set[int]) -> bool:
 
 
 def _case_departments(session: Session, case: Case) -> set[int]:
-    shared = session.scalars(select(col(CaseShare.department_id)).where(col(CaseShare.case_id) == case.id))
-    return {case.lead_department_id, *shared}
+    return {case.lead_department_id, *scope.shared_department_ids(session, case.id)}  # type: ignore[arg-type]
 
 
 def _require_open(case: Case) -> None:

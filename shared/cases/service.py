@@ -15,7 +15,7 @@ from shared.cases.schemas import CaseCreate, CaseUpdate
 from shared.clock import Clock
 from shared.errors import Conflict, Forbidden
 from shared.events import service as events
-from shared.scope import case_for_read, require_case_manager
+from shared.scope import case_for_read, require_case_manager, shared_department_ids
 from shared.settings import get_settings
 from shared.users.models import Role, User
 from shared.versioning import bump, check_version
@@ -97,16 +97,6 @@ def update_case(
     events.record(session, clock, actor, "case", case.id, action, case_id=case.id, before=before, after=after)
     session.flush()
     return case
-
-
-def shared_department_ids(session: Session, case_id: int) -> list[int]:
-    return list(
-        session.scalars(
-            select(col(CaseShare.department_id))
-            .where(col(CaseShare.case_id) == case_id)
-            .order_by(col(CaseShare.department_id))
-        )
-    )
 
 
 def ensure_shared(session: Session, clock: Clock, actor: User, case: Case, department_ids: list[int]) -> list[int]:

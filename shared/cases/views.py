@@ -15,9 +15,9 @@ from shared.audit import service as audit
 from shared.cases import masking
 from shared.cases.models import Case
 from shared.cases.schemas import CasePublic, CaseSummary
-from shared.cases.service import PII_FIELDS, open_assignment_count, shared_department_ids
+from shared.cases.service import PII_FIELDS, open_assignment_count
 from shared.clock import Clock
-from shared.scope import sees_personal_data
+from shared.scope import sees_personal_data, shared_department_ids
 from shared.users.models import User
 
 

@@ -1,0 +1,38 @@
+"""What shared.scope remembers for one transaction: a case's shares, read once, never stale."""
+
+from __future__ import annotations
+
+from sqlmodel import select
+
+from shared import scope
+from shared.cases import service as cases
+from shared.cases.models import CaseShare
+from tests.test_queue_cache import statements
+
+
+def _share_reads(seen: list[str]) -> int:
+    return sum(1 for s in seen if "FROM case_share" in s)
+
+
+def test_a_cases_shares_are_read_once_per_transaction_and_follow_its_own_changes(
+        session, engine, world, make_case, clock) -> None:  # type: ignore[no-untyped-def]
+    case = make_case(lead="SCJG", shared=("XFXH",))
+    xfxh, tyj = world.dept("XFXH").id, world.dept("TYJ").id
+    with statements(engine) as seen:
+        assert scope.shared_department_ids(session, case.id) == [xfxh]
+        assert scope.shared_department_ids(session, case.id) == [xfxh]
+    assert _share_reads(seen) == 1, seen
+
+    # Added in this transaction and not yet flushed: the next read has it.
+    cases.ensure_shared(session, clock, world.coordinator, case, [tyj])
+    assert scope.shared_department_ids(session, case.id) == sorted([xfxh, tyj])
+    # Removed in this transaction: gone at the next read.
+    session.delete(session.exec(select(CaseShare).where(CaseShare.case_id == case.id,
+                                                        CaseShare.department_id == xfxh)).one())
+    assert scope.shared_department_ids(session, case.id) == [tyj]
+    session.rollback()
+
+    # Another transaction reads again: the rollback undid both.
+    with statements(engine) as seen:
+        assert scope.shared_department_ids(session, case.id) == [xfxh]
+    assert _share_reads(seen) == 1, seen
