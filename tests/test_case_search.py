@@ -372,7 +372,7 @@ def test_a_fragment_pages_alike_through_its_candidates_and_by_the_walk(
             visible = set(session.scalars(select(Case.id).where(case_visible(user))))  # type: ignore[call-overload]
             expected = [c.reference for c in newest if q in c.enterprise_name and c.id in visible]
             for rare in ((False, True) if postgres else (False,)):
-                monkeypatch.setattr(queries, "_fragment_is_rare", lambda *_, rare=rare: rare)
+                monkeypatch.setattr(queries, "_takes_candidates", lambda *_, rare=rare: rare)
                 assert pages(user, q) == expected, (q, user.username, rare)
     monkeypatch.undo()
 
@@ -386,3 +386,27 @@ def test_a_fragment_pages_alike_through_its_candidates_and_by_the_walk(
     assert queries._fragment_is_rare(session, "恒通达", oldest_four) is False  # 3 of them
     monkeypatch.setattr(queries, "COMMON_HITS", 4)
     assert queries._fragment_is_rare(session, "恒通达", oldest_four) is postgres
+
+
+def test_a_fragments_plan_is_sampled_once_and_the_rows_never_depend_on_it(
+        session: Any, world: World, make_case: Any, monkeypatch: Any) -> None:
+    """The sample that picks the plan runs once per fragment and page bounds; a remembered verdict
+    gives the same rows, and another fragment is sampled for itself."""
+    from shared.cases import queries
+    from shared.cases.queries import CaseFilter, list_cases
+
+    for i in range(3):
+        make_case(title=f"预付卡投诉{i}", enterprise_name=f"永安盛商贸{i}有限公司")
+    make_case(title="噪音扰民", enterprise_name="恒通达物流有限公司")
+    samples: list[str] = []
+    real = queries._fragment_is_rare
+    monkeypatch.setattr(queries, "_fragment_is_rare",
+                        lambda s, text, bounds: samples.append(text) or real(s, text, bounds))
+
+    def refs(q: str) -> list[str]:
+        return [c.reference for c in list_cases(session, world.coordinator, CaseFilter(q=q), limit=10)[0]]
+
+    first = refs("永安盛")
+    assert len(first) == 3 and refs("永安盛") == first and refs(" 永安盛 ") == first
+    assert refs("恒通达") != first
+    assert samples == ["永安盛", "恒通达"]

@@ -47,18 +47,22 @@ nothing to look up, and SQLite has no trigram index: those always walk.
 
 Both ways give the same rows in the same order (the candidates are sorted by
 created_at and id before the scope is tested), so a cursor from one continues
-in the other.
+in the other.  That is also why the sample's verdict may be remembered: per
+database, fragment and page bounds, for VERDICT_SECONDS (a stale verdict costs
+speed, never rows).
 """
 
 from __future__ import annotations
 
 import re
+import time as time_module
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
+from weakref import WeakKeyDictionary
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select, union_all
+from sqlalchemy import ColumnElement, Engine, and_, exists, func, or_, select, union_all
 from sqlmodel import Session, col
 
 from shared.assignments.models import Assignment
@@ -150,6 +154,32 @@ def _fragment_is_rare(session: Session, text: str, bounds: list[ColumnElement[bo
     return session.execute(select(func.count()).select_from(hits)).scalar_one() < COMMON_HITS
 
 
+# The sample's verdict per database and (fragment, where the page starts and stops), for a while: it
+# only chooses between two plans that give the same rows, so an old verdict costs at most speed, and
+# the density it measures among the newest cases moves with days of intake, not seconds.
+_VERDICTS: WeakKeyDictionary[Engine, dict[tuple[object, ...], tuple[float, bool]]] = WeakKeyDictionary()
+VERDICT_SECONDS = 600.0
+VERDICTS_KEPT = 2048
+
+
+def _takes_candidates(session: Session, text: str, bounds: list[ColumnElement[bool]],
+                      key: tuple[object, ...]) -> bool:
+    """_fragment_is_rare, remembered for VERDICT_SECONDS per KEY (the fragment and the page's bounds)."""
+    engine = session.get_bind().engine
+    verdicts = _VERDICTS.get(engine)
+    if verdicts is None:
+        verdicts = _VERDICTS.setdefault(engine, {})
+    now = time_module.monotonic()
+    known = verdicts.get(key)
+    if known is not None and now - known[0] < VERDICT_SECONDS:
+        return known[1]
+    rare = _fragment_is_rare(session, text, bounds)
+    if len(verdicts) >= VERDICTS_KEPT:
+        verdicts.clear()
+    verdicts[key] = (now, rare)
+    return rare
+
+
 def _time_bounds(f: CaseFilter, cursor: str | None, created_at: Any, case_id: Any) -> tuple[
         list[ColumnElement[bool]], list[ColumnElement[bool]]]:
     """(where a walk newest first starts and stops, the page's conditions on time) on these columns.
@@ -195,7 +225,9 @@ def list_cases(session: Session, actor: User, f: CaseFilter, *, cursor: str | No
         return [], None
     newest = (col(Case.created_at).desc(), col(Case.id).desc())
     bounds, timed = _time_bounds(f, cursor, col(Case.created_at), col(Case.id))
-    if f.q and search_kind(f.q) == "fragment" and _fragment_is_rare(session, f.q.strip(), bounds):
+    verdict_key = (f.q.strip() if f.q else "", f.created_from, f.created_before,
+                   decode_cursor(cursor)[0] if cursor else None)
+    if f.q and search_kind(f.q) == "fragment" and _takes_candidates(session, f.q.strip(), bounds, verdict_key):
         # Every hit, sorted newest first, then the scope tested hit by hit until a page is full; only
         # the page's cases are read whole (sorting 2,000 whole rows cost more than finding them).
         # OFFSET 0 keeps the hits a subquery of their own: the scope is not pushed into it, and the
