@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import date
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlencode
 
@@ -50,14 +51,14 @@ from shared.attachments.service import list_for_case
 from shared.campaigns.models import Campaign
 from shared.cases import service
 from shared.cases.export import export_cases
-from shared.cases.models import CaseSource, CaseStatus
+from shared.cases.models import CaseSource, CaseStatus, Priority
 from shared.cases.permissions import may_open_case
 from shared.cases.queries import CaseFilter, list_cases, local_days
 from shared.cases.schemas import CasePublic, CommentIn, ReasonIn
 from shared.cases.views import case_public
 from shared.errors import DomainError, Invalid
 from shared.events import service as events
-from shared.i18n import N_, state_label
+from shared.i18n import N_, message, state_label
 from shared.scope import can_manage_case, case_for_read
 from shared.users.models import Role, User
 
@@ -65,6 +66,15 @@ router = APIRouter()
 
 PAGE_SIZE = 30
 TIMELINE_PAGE_SIZE = 100
+
+
+@lru_cache(maxsize=8)
+def row_labels(lang: str) -> dict[str, dict[Any, str]]:
+    """The labels every row of the list repeats, by value, once per language: a translation call per
+    cell was a third of the list's rendering."""
+    return {"source": {s: message(f"page.source.{s.value}", lang) for s in CaseSource},
+            "priority": {p: message(f"page.priority.{p.value}", lang) for p in Priority},
+            "status": {s: message(f"page.status.{s.value}", lang) for s in CaseStatus}}
 
 
 def _choice(value: str | None, allowed: type[CaseStatus] | type[CaseSource]) -> Any:
@@ -130,7 +140,7 @@ def cases_page(page: PageDep, status: str | None = None, source: str | None = No
                 paged=bool(cursor), names=department_names(page.session),
                 departments=active_departments(page.session), statuses=[s.value for s in CaseStatus],
                 sources=[s.value for s in CaseSource], campaigns=campaign_choices(page.session),
-                may_open=may_open_case(page.user))
+                may_open=may_open_case(page.user), labels=row_labels(page.lang))
 
 
 def _timeline(page: Page, case_id: int) -> tuple[list[Any], str | None, bool]:
