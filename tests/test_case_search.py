@@ -81,6 +81,8 @@ def test_search_by_reference_credit_code_name_and_title(api: Any, app: Any, worl
     # Scope still applies: XFXH's liaison finds its own and the shared case, never GAJ's.
     xfxh = api.as_user(world.liaison("XFXH"))
     assert api_refs(xfxh, q=food.reference) == []
+    assert api_refs(xfxh, q=gym.reference) == [gym.reference]  # shared with XFXH
+    assert api_refs(xfxh, q=tour.reference) == [tour.reference]  # its own
     assert api_refs(xfxh, q=food.enterprise_credit_code) == []
     assert api_refs(xfxh, q="有限公司") == [tour.reference, gym.reference]
 

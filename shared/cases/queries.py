@@ -13,6 +13,10 @@ One search box finds a case by what a caller has in hand, told apart by its shap
   more; shorter fragments scan newest first, bounded by the statement timeout).
 
 The list is newest first with keyset pagination: no page counts the rows.
+Otherwise it walks each part of the reader's scope newest first
+(``scope.visible_case_parts``) and merges them; a reference or a phone, whose
+hits are one case or one person's few, is looked up by its index and the scope
+tested on each hit (``scope.case_visible``, the same rule in one condition).
 
 A fragment is found one of two ways, and on PostgreSQL the choice is made here,
 not by the planner:
@@ -70,7 +74,7 @@ from shared.assignments.queries import escape_like
 from shared.assignments.status import overdue_sql
 from shared.cases.models import Case, CaseSource, CaseStatus
 from shared.pagination import after_cursor, decode_cursor, encode_cursor
-from shared.scope import case_row_visible, personal_data_sql, visible_case_parts
+from shared.scope import case_row_visible, case_visible, personal_data_sql, visible_case_parts
 from shared.users.models import User
 
 REFERENCE_SHAPE = re.compile(r"GZ-\d{4}-\d{6}", re.IGNORECASE)
@@ -80,6 +84,7 @@ PHONE_MIN_DIGITS = 7
 TRIGRAM = re.compile(r"[^\W_]{3}")  # what pg_trgm can look up: three letters or digits in a row
 RECENT_SAMPLE = 1000  # the newest cases a fragment is counted in (see the module's docstring)
 COMMON_HITS = 10  # from this many hits among them, a fragment is found by the walk
+FEW_HITS = frozenset({"reference", "phone"})  # searches whose every hit is found through the value's index
 
 
 @dataclass
@@ -227,7 +232,14 @@ def list_cases(session: Session, actor: User, f: CaseFilter, *, cursor: str | No
     bounds, timed = _time_bounds(f, cursor, col(Case.created_at), col(Case.id))
     verdict_key = (f.q.strip() if f.q else "", f.created_from, f.created_before,
                    decode_cursor(cursor)[0] if cursor else None)
-    if f.q and search_kind(f.q) == "fragment" and _takes_candidates(session, f.q.strip(), bounds, verdict_key):
+    kind = search_kind(f.q) if f.q else None
+    if kind in FEW_HITS:
+        # A reference names one case and a phone one person's few: the value's own index finds them and
+        # the scope is tested on each (the same rule as the parts' union, in its one-condition form).
+        # Building the union costs more CPU than this whole statement.
+        stmt = (select(Case).where(*conditions, *timed, case_visible(actor))
+                .order_by(*newest).limit(limit + 1))
+    elif kind == "fragment" and _takes_candidates(session, f.q.strip(), bounds, verdict_key):  # type: ignore[union-attr]
         # Every hit, sorted newest first, then the scope tested hit by hit until a page is full; only
         # the page's cases are read whole (sorting 2,000 whole rows cost more than finding them).
         # OFFSET 0 keeps the hits a subquery of their own: the scope is not pushed into it, and the
