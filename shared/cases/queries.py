@@ -14,9 +14,10 @@ One search box finds a case by what a caller has in hand, told apart by its shap
 
 The list is newest first with keyset pagination: no page counts the rows.
 Otherwise it walks each part of the reader's scope newest first
-(``scope.visible_case_parts``) and merges them; a reference or a phone, whose
-hits are one case or one person's few, is looked up by its index and the scope
-tested on each hit (``scope.case_visible``, the same rule in one condition).
+(``scope.visible_case_parts``) and merges them; a reference, a credit code or a
+phone, whose hits are one case, one enterprise's or one person's, is looked up
+by its index and the scope tested on each hit (``scope.case_visible``, the same
+rule in one condition).
 
 A fragment is found one of two ways, and on PostgreSQL the choice is made here,
 not by the planner:
@@ -84,7 +85,7 @@ PHONE_MIN_DIGITS = 7
 TRIGRAM = re.compile(r"[^\W_]{3}")  # what pg_trgm can look up: three letters or digits in a row
 RECENT_SAMPLE = 1000  # the newest cases a fragment is counted in (see the module's docstring)
 COMMON_HITS = 10  # from this many hits among them, a fragment is found by the walk
-FEW_HITS = frozenset({"reference", "phone"})  # searches whose every hit is found through the value's index
+FEW_HITS = frozenset({"reference", "credit_code", "phone"})  # every hit is found through the value's index
 
 
 @dataclass
@@ -234,8 +235,10 @@ def list_cases(session: Session, actor: User, f: CaseFilter, *, cursor: str | No
                    decode_cursor(cursor)[0] if cursor else None)
     kind = search_kind(f.q) if f.q else None
     if kind in FEW_HITS:
-        # A reference names one case and a phone one person's few: the value's own index finds them and
-        # the scope is tested on each (the same rule as the parts' union, in its one-condition form).
+        # A reference names one case, a credit code one enterprise's cases, a phone one person's: the
+        # value's own index finds them and the scope is tested on each (the parts' union's rule, in its
+        # one-condition form).  Even a chain with thousands of cases costs what the walk would: both
+        # read all its cases for a reader who sees few of them.
         # Building the union costs more CPU than this whole statement.
         stmt = (select(Case).where(*conditions, *timed, case_visible(actor))
                 .order_by(*newest).limit(limit + 1))
