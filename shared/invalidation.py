@@ -1,8 +1,9 @@
 """Copies kept in memory that the database itself invalidates (PostgreSQL LISTEN/NOTIFY).
 
-Three answers are read far more often than what they are made of changes: a
-department's queue, the user a bearer token signs in, and the departments and
-campaigns pages name and offer (shared.departments.choices).  Each API process
+Four answers are read far more often than what they are made of changes: a
+department's queue, the user a bearer token signs in, the departments and
+campaigns pages name and offer (shared.departments.choices), and the first page
+of a reader's case list (shared.cases.queries.list_cases).  Each API process
 keeps them (`Kept`, per engine) and serves them without a statement, on one
 condition: nothing they were read from may have changed since.  The database
 says when it does:
@@ -14,7 +15,9 @@ says when it does:
   changed: `d:3,7` the queues of departments 3 and 7 (assignment,
   extension_request, assignment_urge (督办), and a case's reference, title, lead department or
   coordinator), `u:12` the sign-in of user 12 (its `user` row or its tokens),
-  `r:*` the departments and campaigns (any write to either table);
+  `r:*` the departments and campaigns (any write to either table), `c:0,3,7`
+  the first pages of the case lists of departments 3 and 7 and of everyone's
+  (a case, or a share, those readers see);
   `d:*`, `u:*` or `*` when too many to list.  PostgreSQL delivers it at commit,
   and only then.
 * one listener per process and database (`start`): a daemon thread with its
@@ -64,6 +67,7 @@ CHANNEL = "gongzhi_kept"
 DEPARTMENT = "d"  # a department's queue
 USER = "u"  # a user's sign-in: the user row and its tokens
 REFERENCE = "r"  # departments and campaigns as pages name and offer them (shared.departments.choices)
+CASE_LISTS = "c"  # the first page of a reader's whole case list (shared.cases.queries), by department; 0: everyone's
 APPLICATION_NAME = "gongzhi-kept-listener"  # how the listener shows in pg_stat_activity
 
 PING_SECONDS = 5.0  # an idle listener checks its connection this often
@@ -154,10 +158,54 @@ _REFERENCE_TABLES = ("department", "campaign")  # any write drops the one kept c
 _TRUNCATED = ("assignment", "extension_request", "assignment_urge", '"case"', '"user"', "auth_token",
               *_REFERENCE_TABLES)
 # What each watched table's writes invalidate, for writes committed in this process.
-WATCHED: dict[str, str] = {"assignment": DEPARTMENT, "extension_request": DEPARTMENT,
-                           "assignment_urge": DEPARTMENT, "case": DEPARTMENT,
-                           "user": USER, "auth_token": USER,
-                           "department": REFERENCE, "campaign": REFERENCE}
+WATCHED: dict[str, frozenset[str]] = {
+    "assignment": frozenset({DEPARTMENT}), "extension_request": frozenset({DEPARTMENT}),
+    "assignment_urge": frozenset({DEPARTMENT}), "case": frozenset({DEPARTMENT, CASE_LISTS}),
+    "case_share": frozenset({CASE_LISTS}), "user": frozenset({USER}), "auth_token": frozenset({USER}),
+    "department": frozenset({REFERENCE}), "campaign": frozenset({REFERENCE})}
+
+# A case list's first page changes with any case of the departments that see it (its lead and those it
+# is shared with) and with their shares; everyone's list (subject 0: coordinators, leaders, admins)
+# with any case.  A function of its own, as a case's UPDATE also notifies the queues above.
+_PG_CASE_LISTS_FUNCTION = f"""
+CREATE OR REPLACE FUNCTION kept_case_lists_notify() RETURNS trigger AS $$
+DECLARE
+    ids integer[] := ARRAY[0];
+    payload text;
+BEGIN
+    IF TG_OP = 'TRUNCATE' THEN
+        PERFORM pg_notify('{CHANNEL}', '{CASE_LISTS}:*');
+        RETURN NULL;
+    END IF;
+    IF TG_TABLE_NAME = 'case' THEN
+        IF TG_OP <> 'DELETE' THEN
+            ids := ids || ARRAY(SELECT lead_department_id FROM new_rows)
+                || ARRAY(SELECT s.department_id FROM new_rows n JOIN case_share s ON s.case_id = n.id);
+        END IF;
+        IF TG_OP <> 'INSERT' THEN
+            ids := ids || ARRAY(SELECT lead_department_id FROM old_rows)
+                || ARRAY(SELECT s.department_id FROM old_rows o JOIN case_share s ON s.case_id = o.id);
+        END IF;
+    ELSE  -- case_share
+        IF TG_OP <> 'DELETE' THEN
+            ids := ids || ARRAY(SELECT department_id FROM new_rows);
+        END IF;
+        IF TG_OP <> 'INSERT' THEN
+            ids := ids || ARRAY(SELECT department_id FROM old_rows);
+        END IF;
+    END IF;
+    payload := '{CASE_LISTS}:' || array_to_string(ARRAY(SELECT DISTINCT i FROM unnest(ids) AS i ORDER BY i), ',');
+    IF length(payload) > 7000 THEN
+        payload := '{CASE_LISTS}:*';
+    END IF;
+    PERFORM pg_notify('{CHANNEL}', payload);
+    RETURN NULL;
+END;
+$$ LANGUAGE plpgsql
+"""
+_CASE_LIST_TABLES = ('"case"', "case_share")
+_REFS = {"INSERT": "NEW TABLE AS new_rows", "UPDATE": "OLD TABLE AS old_rows NEW TABLE AS new_rows",
+         "DELETE": "OLD TABLE AS old_rows"}
 
 
 def _name(table: str) -> str:
@@ -173,8 +221,15 @@ TRIGGERS: dict[str, list[str]] = {"postgresql": [
       for table in _REFERENCE_TABLES for op in ("INSERT", "UPDATE", "DELETE")),
     *(f"CREATE TRIGGER kept_{_name(table)}_truncate AFTER TRUNCATE ON {table} "
       "FOR EACH STATEMENT EXECUTE FUNCTION kept_copies_notify()" for table in _TRUNCATED),
+    _PG_CASE_LISTS_FUNCTION,
+    *(f"CREATE TRIGGER kept_lists_{_name(table)}_{op.lower()} AFTER {op} ON {table} REFERENCING {refs} "
+      "FOR EACH STATEMENT EXECUTE FUNCTION kept_case_lists_notify()"
+      for table in _CASE_LIST_TABLES for op, refs in _REFS.items()),
+    *(f"CREATE TRIGGER kept_lists_{_name(table)}_truncate AFTER TRUNCATE ON {table} "
+      "FOR EACH STATEMENT EXECUTE FUNCTION kept_case_lists_notify()" for table in _CASE_LIST_TABLES),
 ]}
-DROP: dict[str, list[str]] = {"postgresql": ["DROP FUNCTION IF EXISTS kept_copies_notify() CASCADE"]}
+DROP: dict[str, list[str]] = {"postgresql": ["DROP FUNCTION IF EXISTS kept_copies_notify() CASCADE",
+                                             "DROP FUNCTION IF EXISTS kept_case_lists_notify() CASCADE"]}
 
 for _dialect, _statements in TRIGGERS.items():
     for _statement in _statements:
@@ -469,15 +524,21 @@ def _written(conn: Any, _cursor: Any, statement: str, _params: Any, context: Any
     kinds: set[str] | None
     if context is not None and (context.isinsert or context.isupdate or context.isdelete):
         table = getattr(context.compiled.statement, "table", None)
-        kind = WATCHED.get(getattr(table, "name", ""), "") if table is not None else "*"
-        if not kind:
+        watched = WATCHED.get(getattr(table, "name", ""), frozenset()) if table is not None else {"*"}
+        if not watched:
             return
-        kinds = {kind}
+        kinds = set(watched)
     elif statement.lstrip()[:8].upper().startswith(_READS):
         return
     else:  # text we cannot see into (an admin script's raw SQL): it may change anything
         kinds = {"*"}
     conn.info.setdefault("kept_written", set()).update(kinds)
+
+
+def written_in_transaction(connection: Any) -> bool:
+    """Whether CONNECTION's open transaction has written anything a kept copy is read from: what it
+    reads may yet be rolled back, so it must not be kept."""
+    return bool(connection.info.get("kept_written"))
 
 
 def _drop_kinds(engine: Engine, kinds: set[str]) -> None:

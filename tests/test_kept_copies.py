@@ -239,3 +239,63 @@ def test_departments_and_campaigns_renamed_or_added_in_raw_sql_show_at_the_next_
     assert "市消费者权益保护委员会" in after and xfxh.name not in after
     assert f'<option value="{tyj.id}">' not in after  # no longer offered as a lead department
     assert "冬季保供稳价专项行动" in after
+
+
+def _titles(client: TestClient) -> list[str]:
+    r = client.get("/api/v1/cases")
+    assert r.status_code == 200, r.text
+    return [c["title"] for c in r.json()["items"]]
+
+
+def test_the_first_page_of_the_case_list_is_kept_and_follows_every_raw_sql_change(
+        api, app, world, make_case, engine, outside):
+    """A department's first page of /api/v1/cases (and everyone's) is served without a statement
+    until a case or a share its readers see changes, whoever writes it."""
+    watch = _watch(app)
+    own = make_case(lead="XFXH", title="本会受理的投诉")
+    other = make_case(lead="SCJG", title="市监局的投诉")
+    liaison = api.as_user(world.liaison("XFXH"))
+    coordinator = api.as_user(world.coordinator)
+    assert _titles(liaison) == ["本会受理的投诉"]
+    assert _titles(coordinator) == ["市监局的投诉", "本会受理的投诉"]
+    for client in (liaison, coordinator):
+        with statements(engine) as seen:
+            _titles(client)
+        assert seen == [], seen
+
+    outside.execute('UPDATE "case" SET title = %s WHERE id = %s', ("本会受理的投诉（已改）", own.id))
+    _delivered(watch, outside)
+    assert _titles(liaison) == ["本会受理的投诉（已改）"]
+    assert _titles(coordinator) == ["市监局的投诉", "本会受理的投诉（已改）"]
+
+    # Shared in psql: the department now sees the other case; unshared: no longer.
+    outside.execute("INSERT INTO case_share (case_id, department_id, shared_at, case_created_at) "
+                    "VALUES (%s, %s, now(), %s)", (other.id, world.dept("XFXH").id, other.created_at))
+    _delivered(watch, outside)
+    assert _titles(liaison) == ["市监局的投诉", "本会受理的投诉（已改）"]
+    outside.execute("DELETE FROM case_share WHERE case_id = %s", (other.id,))
+    _delivered(watch, outside)
+    assert _titles(liaison) == ["本会受理的投诉（已改）"]
+
+    # The lead moved away: gone from the old department's list, on the new one's.
+    outside.execute('UPDATE "case" SET lead_department_id = %s WHERE id = %s', (world.dept("GAJ").id, own.id))
+    _delivered(watch, outside)
+    assert _titles(liaison) == []
+    assert _titles(api.as_user(world.liaison("GAJ"))) == ["本会受理的投诉（已改）"]
+
+
+def test_a_first_page_read_by_a_transaction_that_wrote_is_not_kept(app, world, make_case, engine, clock):
+    """What a transaction reads after its own writes may be rolled back: it is never kept."""
+    from shared.cases import service as cases
+    from shared.cases.queries import CaseFilter, list_cases
+    from tests.factories import case_input
+
+    _watch(app)
+    make_case(lead="XFXH", title="已提交的投诉")
+    with Session(app.state.engine, expire_on_commit=False) as s:
+        cases.create_case(s, clock, world.coordinator, case_input(world, lead="XFXH", title="将被回滚的投诉"))
+        rows, _ = list_cases(s, world.coordinator, CaseFilter())
+        assert "将被回滚的投诉" in [c.title for c in rows]
+        s.rollback()
+    with Session(app.state.engine, expire_on_commit=False) as s:
+        assert [c.title for c in list_cases(s, world.coordinator, CaseFilter())[0]] == ["已提交的投诉"]

@@ -70,12 +70,21 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, Engine, and_, exists, func, or_, select, union_all
 from sqlmodel import Session, col
 
+from shared import invalidation
 from shared.assignments.models import Assignment
 from shared.assignments.queries import escape_like
 from shared.assignments.status import overdue_sql
 from shared.cases.models import Case, CaseSource, CaseStatus
+from shared.cases.schemas import CaseSummary
 from shared.pagination import after_cursor, decode_cursor, encode_cursor
-from shared.scope import case_row_visible, case_visible, personal_data_sql, visible_case_parts
+from shared.scope import (
+    DEPARTMENT_ROLES,
+    case_row_visible,
+    case_visible,
+    personal_data_sql,
+    sees_everything,
+    visible_case_parts,
+)
 from shared.users.models import User
 
 REFERENCE_SHAPE = re.compile(r"GZ-\d{4}-\d{6}", re.IGNORECASE)
@@ -203,9 +212,42 @@ def _time_bounds(f: CaseFilter, cursor: str | None, created_at: Any, case_id: An
     return bounds, [*bounds, after_cursor(created_at, case_id, cursor, descending=True)]
 
 
+FIRST_PAGES_KEPT = 256  # per process: (department or everyone's, page size)
+
+
 def list_cases(session: Session, actor: User, f: CaseFilter, *, cursor: str | None = None,
-               limit: int = 50, now: datetime | None = None) -> tuple[list[Case], str | None]:
-    """Cases the actor can see, newest first; NOW decides "overdue" (the overdue filter needs it)."""
+               limit: int = 50, now: datetime | None = None) -> tuple[list[CaseSummary], str | None]:
+    """Cases the actor can see, newest first; NOW decides "overdue" (the overdue filter needs it).
+
+    The first page of the whole list, which every visit to the case list opens, is kept per
+    department (and one for everyone who sees every case) on PostgreSQL, like the queue: the
+    database's notification on any write to a case or a share those readers see drops it
+    (shared.invalidation, kind CASE_LISTS)."""
+    subject = _first_page_subject(actor) if cursor is None and f == CaseFilter() else None
+    store = (invalidation.kept(session.get_bind().engine, "case_lists", invalidation.CASE_LISTS, FIRST_PAGES_KEPT)
+             if subject is not None else None)
+    if store is None or subject is None:
+        return _list_cases(session, actor, f, cursor=cursor, limit=limit, now=now)
+    key = (subject, limit)
+    hit = store.get(key)
+    if hit is None:
+        ticket = store.ticket(subject)
+        hit = _list_cases(session, actor, f, cursor=None, limit=limit, now=now)
+        if not invalidation.written_in_transaction(session.connection()):
+            store.put(ticket, key, subject, hit)
+    rows, next_cursor = hit
+    return list(rows), next_cursor
+
+
+def _first_page_subject(actor: User) -> int | None:
+    """Whose first page the actor's is: 0 for everyone's, a department's id, None when not kept."""
+    if sees_everything(actor):
+        return 0
+    return actor.department_id if actor.role in DEPARTMENT_ROLES and actor.department_id else None
+
+
+def _list_cases(session: Session, actor: User, f: CaseFilter, *, cursor: str | None,
+                limit: int, now: datetime | None) -> tuple[list[CaseSummary], str | None]:
     conditions: list[ColumnElement[bool]] = []
     if f.status:
         conditions.append(col(Case.status) == f.status)
@@ -271,4 +313,4 @@ def list_cases(session: Session, actor: User, f: CaseFilter, *, cursor: str | No
     if len(rows) > limit:
         last = rows[limit - 1]
         next_cursor = encode_cursor(last.created_at, last.id)  # type: ignore[arg-type]
-    return rows[:limit], next_cursor
+    return [CaseSummary.model_validate(c, from_attributes=True) for c in rows[:limit]], next_cursor

@@ -28,7 +28,6 @@ from shared.cases.schemas import (
     CaseCreate,
     CasePage,
     CasePublic,
-    CaseSummary,
     CaseUpdate,
     CommentIn,
     EventPage,
@@ -93,8 +92,7 @@ def list_cases(
         return Response(body, media_type=XLSX_MEDIA_TYPE, headers={
             "Content-Disposition": f'attachment; filename="{export_filename("cases", now)}"'})
     rows, next_cursor = queries.list_cases(session, user, f, cursor=cursor, limit=limit, now=now)
-    return CasePage(items=[CaseSummary.model_validate(c, from_attributes=True) for c in rows],
-                    next_cursor=next_cursor)
+    return CasePage(items=rows, next_cursor=next_cursor)
 
 
 @router.get("/cases/{case_id}", response_model=CasePublic)
