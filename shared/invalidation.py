@@ -53,7 +53,7 @@ import os
 import select
 import threading
 import time
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 from weakref import WeakKeyDictionary
@@ -535,12 +535,6 @@ def _written(conn: Any, _cursor: Any, statement: str, _params: Any, context: Any
     conn.info.setdefault("kept_written", set()).update(kinds)
 
 
-def written_in_transaction(connection: Any) -> bool:
-    """Whether CONNECTION's open transaction has written anything a kept copy is read from: what it
-    reads may yet be rolled back, so it must not be kept."""
-    return bool(connection.info.get("kept_written"))
-
-
 def _drop_kinds(engine: Engine, kinds: set[str]) -> None:
     w = _watches.get(engine)
     if w is None:
@@ -573,6 +567,21 @@ def _checked_in(engine: Engine) -> Any:
 
 def _rolled_back(conn: Any) -> None:
     conn.info.pop("kept_written", None)
+
+
+def kept_or_read(store: Kept[K, V] | None, session: Any, key: K, subject: int, read: Callable[[], V]) -> V:
+    """STORE's copy of KEY, else READ's answer, kept for SUBJECT unless SESSION's transaction has
+    itself written what kept copies are read from: what it reads may yet be rolled back."""
+    if store is None:
+        return read()
+    hit = store.get(key)
+    if hit is not None:
+        return hit
+    ticket = store.ticket(subject)
+    value = read()
+    if not session.connection().info.get("kept_written"):
+        store.put(ticket, key, subject, value)
+    return value
 
 
 def kept(engine: Engine, name: str, kind: str, limit: int) -> Kept[Any, Any] | None:

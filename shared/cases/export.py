@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
-from sqlmodel import Session, col
+from sqlmodel import Session
 
+from shared.cases.labels import row_labels
 from shared.cases.queries import CaseFilter, list_cases
-from shared.departments.models import Department
+from shared.departments.choices import choices
 from shared.i18n import N_, message, normalise_language
 from shared.reports.render.xlsx import Column, Fmt, table_workbook
 from shared.users.models import User
@@ -36,10 +36,10 @@ def export_cases(session: Session, actor: User, f: CaseFilter, *, now: datetime,
                  timezone: str) -> bytes:
     lang = normalise_language(language)
     cases, more = list_cases(session, actor, f, limit=EXPORT_LIMIT, now=now)
-    names = dict(session.execute(select(col(Department.id), col(Department.name))).tuples().all())
+    names, labels = choices(session).names, row_labels(lang)
     rows = [[c.reference, c.title, c.enterprise_name, c.enterprise_credit_code, c.category,
-             message(f"page.source.{c.source}", lang), message(f"page.priority.{c.priority}", lang),
-             message(f"page.status.{c.status}", lang), names.get(c.lead_department_id, ""),
+             labels["source"][c.source], labels["priority"][c.priority],
+             labels["status"][c.status], names.get(c.lead_department_id, ""),
              c.created_at, c.closed_at] for c in cases]
     notes = [message("export.truncated", lang, n=EXPORT_LIMIT)] if more else []
     return table_workbook(N_("page.cases.title"), COLUMNS, rows, language=lang, notes=notes, timezone=timezone)

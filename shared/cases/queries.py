@@ -13,7 +13,7 @@ One search box finds a case by what a caller has in hand, told apart by its shap
   more; shorter fragments scan newest first, bounded by the statement timeout).
 
 The list is newest first with keyset pagination: no page counts the rows.
-Otherwise it walks each part of the reader's scope newest first
+Unless a search says otherwise it walks each part of the reader's scope newest first
 (``scope.visible_case_parts``) and merges them; a reference, a credit code or a
 phone, whose hits are one case, one enterprise's or one person's, is looked up
 by its index and the scope tested on each hit (``scope.case_visible``, the same
@@ -224,18 +224,12 @@ def list_cases(session: Session, actor: User, f: CaseFilter, *, cursor: str | No
     database's notification on any write to a case or a share those readers see drops it
     (shared.invalidation, kind CASE_LISTS)."""
     subject = _first_page_subject(actor) if cursor is None and f == CaseFilter() else None
-    store = (invalidation.kept(session.get_bind().engine, "case_lists", invalidation.CASE_LISTS, FIRST_PAGES_KEPT)
-             if subject is not None else None)
-    if store is None or subject is None:
+    if subject is None:
         return _list_cases(session, actor, f, cursor=cursor, limit=limit, now=now)
-    key = (subject, limit)
-    hit = store.get(key)
-    if hit is None:
-        ticket = store.ticket(subject)
-        hit = _list_cases(session, actor, f, cursor=None, limit=limit, now=now)
-        if not invalidation.written_in_transaction(session.connection()):
-            store.put(ticket, key, subject, hit)
-    rows, next_cursor = hit
+    store = invalidation.kept(session.get_bind().engine, "case_lists", invalidation.CASE_LISTS, FIRST_PAGES_KEPT)
+    rows, next_cursor = invalidation.kept_or_read(
+        store, session, (subject, limit), subject, lambda: _list_cases(session, actor, f, cursor=None, limit=limit,
+                                                                       now=now))
     return list(rows), next_cursor
 
 
@@ -273,18 +267,18 @@ def _list_cases(session: Session, actor: User, f: CaseFilter, *, cursor: str | N
         return [], None
     newest = (col(Case.created_at).desc(), col(Case.id).desc())
     bounds, timed = _time_bounds(f, cursor, col(Case.created_at), col(Case.id))
-    verdict_key = (f.q.strip() if f.q else "", f.created_from, f.created_before,
-                   decode_cursor(cursor)[0] if cursor else None)
-    kind = search_kind(f.q) if f.q else None
+    text = (f.q or "").strip()
+    kind = search_kind(text) if text else None
     if kind in FEW_HITS:
         # A reference names one case, a credit code one enterprise's cases, a phone one person's: the
         # value's own index finds them and the scope is tested on each (the parts' union's rule, in its
         # one-condition form).  Even a chain with thousands of cases costs what the walk would: both
-        # read all its cases for a reader who sees few of them.
-        # Building the union costs more CPU than this whole statement.
+        # read all its cases for a reader who sees few of them; building the union cost more CPU than
+        # this whole statement.
         stmt = (select(Case).where(*conditions, *timed, case_visible(actor))
                 .order_by(*newest).limit(limit + 1))
-    elif kind == "fragment" and _takes_candidates(session, f.q.strip(), bounds, verdict_key):  # type: ignore[union-attr]
+    elif kind == "fragment" and _takes_candidates(session, text, bounds,
+                                                  (text, f.created_from, f.created_before, cursor)):
         # Every hit, sorted newest first, then the scope tested hit by hit until a page is full; only
         # the page's cases are read whole (sorting 2,000 whole rows cost more than finding them).
         # OFFSET 0 keeps the hits a subquery of their own: the scope is not pushed into it, and the

@@ -49,12 +49,4 @@ def _read(session: Session) -> Choices:
 
 def choices(session: Session) -> Choices:
     store = invalidation.kept(session.get_bind().engine, "choices", invalidation.REFERENCE, 1)
-    if store is None:
-        return _read(session)
-    hit = store.get(0)
-    if hit is not None:
-        return hit  # type: ignore[no-any-return]
-    ticket = store.ticket(0)
-    value = _read(session)
-    store.put(ticket, 0, 0, value)
-    return value
+    return invalidation.kept_or_read(store, session, 0, 0, lambda: _read(session))

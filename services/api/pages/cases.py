@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import date
-from functools import lru_cache
 from typing import Any
 from urllib.parse import urlencode
 
@@ -51,14 +50,15 @@ from shared.attachments.service import list_for_case
 from shared.campaigns.models import Campaign
 from shared.cases import service
 from shared.cases.export import export_cases
-from shared.cases.models import CaseSource, CaseStatus, Priority
+from shared.cases.labels import row_labels
+from shared.cases.models import CaseSource, CaseStatus
 from shared.cases.permissions import may_open_case
 from shared.cases.queries import CaseFilter, list_cases, local_days
 from shared.cases.schemas import CasePublic, CommentIn, ReasonIn
 from shared.cases.views import case_public
 from shared.errors import DomainError, Invalid
 from shared.events import service as events
-from shared.i18n import N_, message, state_label
+from shared.i18n import N_, state_label
 from shared.scope import can_manage_case, case_for_read
 from shared.users.models import Role, User
 
@@ -66,15 +66,6 @@ router = APIRouter()
 
 PAGE_SIZE = 30
 TIMELINE_PAGE_SIZE = 100
-
-
-@lru_cache(maxsize=8)
-def row_labels(lang: str) -> dict[str, dict[Any, str]]:
-    """The labels every row of the list repeats, by value, once per language: a translation call per
-    cell was a third of the list's rendering."""
-    return {"source": {s: message(f"page.source.{s.value}", lang) for s in CaseSource},
-            "priority": {p: message(f"page.priority.{p.value}", lang) for p in Priority},
-            "status": {s: message(f"page.status.{s.value}", lang) for s in CaseStatus}}
 
 
 def _choice(value: str | None, allowed: type[CaseStatus] | type[CaseSource]) -> Any:
