@@ -276,6 +276,9 @@ def test_statement_timeout_cancels_a_long_query_on_postgresql(settings: Any, eng
     try:
         with app.state.engine.connect() as conn:
             assert conn.execute(text("SHOW statement_timeout")).scalar() == "300ms"
+            # A request's statements start no parallel workers and are planned for a cached database.
+            assert conn.execute(text("SHOW max_parallel_workers_per_gather")).scalar() == "0"
+            assert conn.execute(text("SHOW random_page_cost")).scalar() == "1.1"
             started = time.monotonic()
             with pytest.raises(OperationalError, match="statement timeout"):
                 conn.execute(text("SELECT pg_sleep(3)"))
