@@ -128,8 +128,11 @@ def test_a_stale_case_form_shows_the_changed_work_and_closes_on_resubmit(  # typ
     a = dispatch(case, "TYJ")
     path, action = f"/cases/{case.id}", f"/cases/{case.id}/close"
     tab1, tab2 = browser(app, world.coordinator), browser(app, world.coordinator)
-    old_form = form_fields(tab1.get(path).text, action)
+    drawn = tab1.get(path).text
+    assert "未办结任务 1 项" in drawn
+    old_form = form_fields(drawn, action)
     assert submit(tab2, f"/assignments/{a.id}", f"/assignments/{a.id}/cancel", reason="重复派发").status_code == 303
+    assert "未办结任务 0 项" in tab2.get(path).text
 
     note = "经核实已由体育局另案处理，本件办结。"
     r = tab1.post(action, data={**old_form, "note": note})
@@ -137,6 +140,7 @@ def test_a_stale_case_form_shows_the_changed_work_and_closes_on_resubmit(  # typ
     page = r.text
     assert any("已撤销" in h for h in highlighted(page))
     assert "撤销任务" in side(page, "theirs") and "重复派发" in side(page, "theirs")
+    assert "派发任务" not in side(page, "theirs")  # only what happened after the page was drawn
     assert note in side(page, "yours")
     assert textarea(page, action, "note") == note
     r = tab1.post(action, data={**form_fields(page, action), "note": note})

@@ -9,8 +9,11 @@ unmasked read is written to the audit log (shared/audit), not to the timeline.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlmodel import Session
 
+from shared.assignments.status import AssignmentState, is_open
 from shared.audit import service as audit
 from shared.cases import masking
 from shared.cases.models import Case
@@ -21,7 +24,10 @@ from shared.scope import sees_personal_data, shared_department_ids
 from shared.users.models import User
 
 
-def case_public(session: Session, clock: Clock, actor: User, case: Case) -> CasePublic:
+def case_public(session: Session, clock: Clock, actor: User, case: Case, *,
+                all_states: Iterable[AssignmentState | str] | None = None) -> CasePublic:
+    """ALL_STATES: the states of every one of the case's assignments, when the caller has listed
+    them all (the case page): its open ones are counted from them rather than read again."""
     in_full = sees_personal_data(actor, case)
     recorded = [name for name in PII_FIELDS if getattr(case, name)]
     if in_full and recorded:
@@ -33,5 +39,6 @@ def case_public(session: Session, clock: Clock, actor: User, case: Case) -> Case
         description=case.description,
         complainant=masking.complainant(case, in_full=in_full),
         shared_with=shared_department_ids(session, case.id),  # type: ignore[arg-type]
-        open_assignments=open_assignment_count(session, case.id),  # type: ignore[arg-type]
+        open_assignments=(open_assignment_count(session, case.id) if all_states is None  # type: ignore[arg-type]
+                          else sum(1 for state in all_states if is_open(state))),
     )

@@ -66,6 +66,7 @@ router = APIRouter()
 
 PAGE_SIZE = 30
 TIMELINE_PAGE_SIZE = 100
+ASSIGNMENTS_SHOWN = 200
 
 
 def _choice(value: str | None, allowed: type[CaseStatus] | type[CaseSource]) -> Any:
@@ -149,10 +150,11 @@ def detail_context(page: Page, case_id: int) -> dict[str, Any]:
     assert page.user is not None
     session, user, now = page.session, page.user, page.now()
     case = case_for_read(session, user, case_id)
-    view = case_public(session, page.clock, user, case)  # masked for this user; the row goes no further
+    items, more = queries.list_assignments(session, user, now, AssignmentFilter(case_id=case_id),
+                                           sort="dispatched_at", limit=ASSIGNMENTS_SHOWN)
+    # Masked for this user; the row goes no further.
+    view = case_public(session, page.clock, user, case, all_states=None if more else [a.state for a in items])
     del case
-    items, _cursor = queries.list_assignments(session, user, now, AssignmentFilter(case_id=view.id),
-                                              sort="dispatched_at", limit=200)
     trail, older, paged = _timeline(page, view.id)
     names = department_names(session)
     actors: set[int | None] = {e.actor_id for e in trail}
@@ -179,7 +181,9 @@ def detail_context(page: Page, case_id: int) -> dict[str, Any]:
         "departments": active_departments(session) if manager else [],
         "open_form": None,
         "values": {},
-        "snapshot": snapshot(page, view, items, names, campaign.name if campaign else ""),
+        "snapshot": snapshot(page, view, items, names, campaign.name if campaign else "",
+                             # The whole timeline is on the page: its newest event is known.
+                             last_event_id=max((e.id for e in trail), default=0) if not (older or paged) else None),
         **callbacks.section(page, view, items),
         **intake.section(page, view),
         **dispatch.section(page, view, manager),
@@ -187,7 +191,7 @@ def detail_context(page: Page, case_id: int) -> dict[str, Any]:
 
 
 def snapshot(page: Page, case: CasePublic, assignments: list[Any], names: Mapping[int, str],
-             campaign: str) -> conflicts.Snapshot:
+             campaign: str, *, last_event_id: int | None = None) -> conflicts.Snapshot:
     """What the case page shows that someone else may change while a form is being filled in."""
     t, lang = page.gettext, page.lang
     dash = t("page.dash")
@@ -215,7 +219,7 @@ def snapshot(page: Page, case: CasePublic, assignments: list[Any], names: Mappin
         shown("assignments", t("page.case.assignments"), work or dash,
               raw=",".join(f"{a.id}:{a.state}:{a.department_id}" for a in assignments)),
     ]
-    return conflicts.snapshot(page.session, fields, conflicts.EventScope(case_id=case.id))
+    return conflicts.snapshot(page.session, fields, conflicts.EventScope(case_id=case.id), last_event_id=last_event_id)
 
 
 @router.get("/cases/{case_id}")

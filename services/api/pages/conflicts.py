@@ -104,11 +104,15 @@ class Snapshot:
         return ";".join([f"e={self.last_event_id}", *(f"{f.name}={f.digest}" for f in self.fields)])
 
 
-def snapshot(session: Session, fields: list[Shown], events: EventScope | None = None) -> Snapshot:
-    """A record's snapshot; with EVENTS, it also remembers the newest of its timeline events."""
+def snapshot(session: Session, fields: list[Shown], events: EventScope | None = None, *,
+             last_event_id: int | None = None) -> Snapshot:
+    """A record's snapshot; with EVENTS, it also remembers the newest of its timeline events.
+
+    LAST_EVENT_ID: that newest event's id (0 for none), when the caller has read them all."""
     last = 0
     if events is not None:
-        last = int(session.scalar(select(func.max(col(Event.id))).where(*events.where())) or 0)
+        last = last_event_id if last_event_id is not None else int(
+            session.scalar(select(func.max(col(Event.id))).where(*events.where())) or 0)
     return Snapshot(fields=fields, events=events, last_event_id=last)
 
 
