@@ -225,7 +225,7 @@ def test_an_export_never_holds_another_departments_unshared_case(api: Any, app: 
     for params in attempts:
         for got in (browser(app, liaison).get("/cases", params={**params, "format": "xlsx"}),
                     api.as_user(liaison).get("/api/v1/cases", params={**params, "format": "xlsx"})):
-            assert got.status_code == 200
+            assert got.status_code == 200 and got.headers["cache-control"] == "no-store"
             rows = xlsx_rows(got.content)
             assert food.reference not in str(rows) and "金陵小厨" not in str(rows), params
     everything = xlsx_rows(api.as_user(liaison).get("/api/v1/cases", params={"format": "xlsx"}).content)

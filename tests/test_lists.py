@@ -95,7 +95,15 @@ def test_case_list_pagination(api, world, make_case, clock):
         made.append(make_case(title=f"案件{i}").id)
         clock.advance(minutes=5)
     coord = api.as_user(world.coordinator)
-    first = coord.get("/api/v1/cases", params={"limit": 2}).json()
+    answer = coord.get("/api/v1/cases", params={"limit": 2})
+    # A list of cases is never kept by a browser or a proxy, and says what it is.
+    assert answer.headers["cache-control"] == "no-store"
+    assert answer.headers["content-type"] == "application/json"
+    first = answer.json()
+    assert set(first["items"][0]) == {"id", "reference", "title", "source", "category", "region", "priority", "status",
+                                      "enterprise_name", "enterprise_credit_code", "lead_department_id",
+                                      "coordinator_id", "campaign_id", "is_typical", "created_at", "updated_at",
+                                      "closed_at", "version"}
     second = coord.get("/api/v1/cases", params={"limit": 2, "cursor": first["next_cursor"]}).json()
     third = coord.get("/api/v1/cases", params={"limit": 2, "cursor": second["next_cursor"]}).json()
     got = [c["id"] for p in (first, second, third) for c in p["items"]]
