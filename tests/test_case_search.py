@@ -66,6 +66,9 @@ def test_search_by_reference_credit_code_name_and_title(api: Any, app: Any, worl
     gym, food, tour = three["gym"], three["food"], three["tour"]
     coordinator = api.as_user(world.coordinator)
     page = browser(app, world.coordinator)
+    # The box says what it finds.
+    label = re.search(r'<label for="q">(.*?)</label>', page.get("/cases").text)
+    assert label and all(word in label.group(1) for word in ("案件编号", "信用代码", "企业名称", "标题", "电话"))
     for search in (api_refs, page_refs):
         client = coordinator if search is api_refs else page
         assert search(client, q=gym.reference) == [gym.reference]  # the issue's /cases?q=GZ-2026-…
