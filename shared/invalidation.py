@@ -53,7 +53,7 @@ import os
 import select
 import threading
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 from weakref import WeakKeyDictionary
@@ -572,16 +572,32 @@ def _rolled_back(conn: Any) -> None:
 def kept_or_read(store: Kept[K, V] | None, session: Any, key: K, subject: int, read: Callable[[], V]) -> V:
     """STORE's copy of KEY, else READ's answer, kept for SUBJECT unless SESSION's transaction has
     itself written what kept copies are read from: what it reads may yet be rolled back."""
+    return kept_or_read_many(store, session, {key: subject}, lambda _missing: {key: read()})[key]
+
+
+def kept_or_read_many(store: Kept[K, V] | None, session: Any, subjects: Mapping[K, int],
+                      read: Callable[[set[K]], Mapping[K, V]]) -> dict[K, V]:
+    """kept_or_read for several keys at once (each with its subject): READ is given the keys not kept
+    and answers what it found of them, in one statement; a key it did not find is neither answered
+    nor kept."""
     if store is None:
-        return read()
-    hit = store.get(key)
-    if hit is not None:
-        return hit
-    ticket = store.ticket(subject)
-    value = read()
-    if not session.connection().info.get("kept_written"):
-        store.put(ticket, key, subject, value)
-    return value
+        return dict(read(set(subjects)))
+    found: dict[K, V] = {}
+    for key in subjects:
+        hit = store.get(key)
+        if hit is not None:
+            found[key] = hit
+    missing = set(subjects) - found.keys()
+    if not missing:
+        return found
+    tickets = {key: store.ticket(subjects[key]) for key in missing}
+    answered = read(missing)
+    keep = not session.connection().info.get("kept_written")
+    for key, value in answered.items():
+        found[key] = value
+        if keep and key in tickets:
+            store.put(tickets[key], key, subjects[key], value)
+    return found
 
 
 def kept(engine: Engine, name: str, kind: str, limit: int) -> Kept[Any, Any] | None:

@@ -299,3 +299,35 @@ def test_a_first_page_read_by_a_transaction_that_wrote_is_not_kept(app, world, m
         s.rollback()
     with Session(app.state.engine, expire_on_commit=False) as s:
         assert [c.title for c in list_cases(s, world.coordinator, CaseFilter())[0]] == ["已提交的投诉"]
+
+
+def test_names_on_a_case_page_are_kept_and_a_rename_in_raw_sql_shows_at_the_next_page(
+        app, world, make_case, dispatch, engine, outside):
+    """The case page names the people of its timeline without a statement once it has read them,
+    and shows a name changed in psql at the next request; a name read in a transaction that wrote
+    is not kept."""
+    from shared.users.names import user_names
+    from tests.test_pages import browser
+
+    watch = _watch(app)
+    case = make_case(lead="XFXH")
+    dispatch(case, "XFXH")
+    coordinator = world.coordinator
+    client = browser(app, world.liaison("XFXH"))
+    assert coordinator.name in client.get(f"/cases/{case.id}").text
+    with statements(engine) as seen:
+        assert coordinator.name in client.get(f"/cases/{case.id}").text
+    assert not [s for s in seen if 'FROM "user"' in s and '"user".name' in s], seen
+
+    outside.execute('UPDATE "user" SET name = %s WHERE id = %s', ("赵明远", coordinator.id))
+    _delivered(watch, outside)
+    after = client.get(f"/cases/{case.id}").text
+    assert "赵明远" in after and coordinator.name not in after
+
+    liaison = world.liaison("XFXH")
+    with Session(app.state.engine, expire_on_commit=False) as s:
+        s.execute(text('UPDATE "user" SET name = :n WHERE id = :i'), {"n": "将被回滚的名字", "i": liaison.id})
+        assert user_names(s, {liaison.id}) == {liaison.id: "将被回滚的名字"}
+        s.rollback()
+    with Session(app.state.engine, expire_on_commit=False) as s:
+        assert user_names(s, {liaison.id, None, 999_999}) == {liaison.id: liaison.name}

@@ -35,7 +35,6 @@ from services.api.pages.common import (
     parse_id,
     posted,
     redirect_with_flash,
-    user_names,
 )
 from shared.assignments import plan, queries, service
 from shared.assignments.models import ExtensionRequest, ExtensionState, ReturnReason
@@ -66,6 +65,7 @@ from shared.scope import assignment_for_read, case_for_read
 from shared.supervision import service as supervision
 from shared.templating import format_local
 from shared.users.models import User
+from shared.users.names import user_names
 
 router = APIRouter()
 

@@ -30,7 +30,6 @@ from services.api.pages.common import (
     not_found,
     parse_id,
     redirect_with_flash,
-    user_names,
 )
 from shared.assignments.models import AssignmentState
 from shared.callbacks import service
@@ -40,6 +39,7 @@ from shared.cases.schemas import CasePublic
 from shared.errors import DomainError, Invalid, NotFound
 from shared.i18n import N_
 from shared.scope import can_manage_case
+from shared.users.names import user_names
 
 router = APIRouter()
 

@@ -41,7 +41,6 @@ from services.api.pages.common import (
     parse_id,
     parse_optional_id,
     redirect_with_flash,
-    user_names,
     xlsx_download,
 )
 from shared.assignments import queries
@@ -61,6 +60,7 @@ from shared.events import service as events
 from shared.i18n import N_, state_label
 from shared.scope import can_manage_case, case_for_read
 from shared.users.models import Role, User
+from shared.users.names import user_names
 
 router = APIRouter()
 

@@ -46,8 +46,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup, escape
 from pydantic import ValidationError
-from sqlalchemy import select
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from services.api.deps import SESSION_COOKIE, ClockDep, SessionDep, SettingsDep
 from services.api.errors import field_reason
@@ -455,14 +454,6 @@ def active_departments(session: Session) -> tuple[Choice, ...]:
 
 def campaign_choices(session: Session) -> tuple[Choice, ...]:
     return choices(session).campaigns
-
-
-def user_names(session: Session, ids: set[int | None]) -> dict[int, str]:
-    wanted = {i for i in ids if i is not None}
-    if not wanted:
-        return {}
-    rows = session.execute(select(col(User.id), col(User.name)).where(col(User.id).in_(wanted))).all()
-    return {uid: name for uid, name in rows}
 
 
 def login_nonce() -> str:

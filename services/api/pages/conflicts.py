@@ -50,11 +50,11 @@ from services.api.pages.common import (
     field_label,
     html,
     login_redirect,
-    user_names,
 )
 from shared.errors import DomainError, NotFound, Stale, Unauthorized
 from shared.events.models import Event
 from shared.i18n import N_
+from shared.users.names import user_names
 
 SEEN_FIELD = "seen"
 # Posted alongside what the user typed, never typed by them.

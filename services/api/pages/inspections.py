@@ -45,7 +45,6 @@ from services.api.pages.common import (
     parse_id,
     posted,
     redirect_with_flash,
-    user_names,
     xlsx_download,
 )
 from shared.assignments import queries
@@ -63,6 +62,7 @@ from shared.inspections.models import InspectionStatus
 from shared.inspections.schemas import InspectionCreate, InspectionUpdate
 from shared.scope import can_manage_case
 from shared.users.models import Role, User
+from shared.users.names import user_names
 
 router = APIRouter()
 

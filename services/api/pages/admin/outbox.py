@@ -26,7 +26,6 @@ from services.api.pages.common import (
     parse_id,
     parse_optional_id,
     redirect_with_flash,
-    user_names,
     xlsx_download,
 )
 from shared.errors import DomainError, InvalidTransition, NotFound, Unauthorized
@@ -35,6 +34,7 @@ from shared.outbox import admin
 from shared.outbox.export import export_outbox
 from shared.outbox.models import OutboxMessage, OutboxState
 from shared.outbox.smtp import message_id, sender_domain
+from shared.users.names import user_names
 
 router = APIRouter()
 
