@@ -569,6 +569,12 @@ def _rolled_back(conn: Any) -> None:
     conn.info.pop("kept_written", None)
 
 
+def may_keep(session: Any) -> bool:
+    """Whether what SESSION's transaction has just read may be kept: not once the transaction has itself
+    written what kept copies are read from, since that may yet be rolled back."""
+    return not session.connection().info.get("kept_written")
+
+
 def kept_or_read(store: Kept[K, V] | None, session: Any, key: K, subject: int, read: Callable[[], V]) -> V:
     """STORE's copy of KEY, else READ's answer, kept for SUBJECT unless SESSION's transaction has
     itself written what kept copies are read from: what it reads may yet be rolled back."""
@@ -592,7 +598,7 @@ def kept_or_read_many(store: Kept[K, V] | None, session: Any, subjects: Mapping[
         return found
     tickets = {key: store.ticket(subjects[key]) for key in missing}
     answered = read(missing)
-    keep = not session.connection().info.get("kept_written")
+    keep = may_keep(session)
     for key, value in answered.items():
         found[key] = value
         if keep and key in tickets:

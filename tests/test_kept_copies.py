@@ -331,3 +331,24 @@ def test_names_on_a_case_page_are_kept_and_a_rename_in_raw_sql_shows_at_the_next
         s.rollback()
     with Session(app.state.engine, expire_on_commit=False) as s:
         assert user_names(s, {liaison.id, None, 999_999}) == {liaison.id: liaison.name}
+
+
+def test_a_queue_read_by_a_transaction_that_wrote_is_not_kept(app, world, make_case, dispatch, engine, clock):
+    """A queue read after the transaction's own change to one of its cases shows that change to that
+    transaction only: rolled back, the next read shows the case as it is."""
+    from shared.assignments import queue
+
+    _watch(app)
+    case = make_case(lead="XFXH", title="已提交的标题")
+    dispatch(case, "XFXH")
+    liaison = world.liaison("XFXH")
+
+    def titles(s: Session) -> list[str]:
+        return [item.case_title for item in queue.queue(s, liaison, clock.now()).items]
+
+    with Session(app.state.engine, expire_on_commit=False) as s:
+        s.execute(text('UPDATE "case" SET title = :t WHERE id = :i'), {"t": "将被回滚的标题", "i": case.id})
+        assert titles(s) == ["将被回滚的标题"]
+        s.rollback()
+    with Session(app.state.engine, expire_on_commit=False) as s:
+        assert titles(s) == ["已提交的标题"]

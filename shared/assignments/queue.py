@@ -255,7 +255,8 @@ def _current(session: Session, actor: User, now: datetime, department_id: int | 
             return kept
         ticket = store.ticket(dept)
         kept = _read(session, dept, now, calendar, days, limit, None)
-        store.put(ticket, key, dept, kept)
+        if invalidation.may_keep(session):
+            store.put(ticket, key, dept, kept)
         return kept
     # SQLite: kept while the department's stamp is the one read before the rows were.
     generation = session.execute(STAMP, {"department_id": dept}).scalar() or 0
