@@ -56,6 +56,11 @@ def test_beat_exactly_one_worker_and_api_scale_freely(config):
     assert services["proxy"]["command"][-2:] == ["--to", "api:8000"]
 
 
+def test_postgres_keeps_the_case_search_in_memory(config):
+    command = config["services"]["postgres"]["command"]
+    assert command[0] == "postgres" and "shared_buffers=1GB" in command
+
+
 def test_health_checks_and_startup_order(config):
     services = config["services"]
     assert "pg_isready" in " ".join(services["postgres"]["healthcheck"]["test"])
