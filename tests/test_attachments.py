@@ -274,6 +274,7 @@ def test_upload_then_download_gives_back_the_same_bytes(api, world, case, settin
         assert got.content == content, file_name
         assert got.headers["content-type"] == media_type
         assert got.headers["x-content-type-options"] == "nosniff"
+        assert got.headers["cache-control"] == "no-store"  # a complainant's evidence stays out of caches
         disposition = got.headers["content-disposition"]
         assert disposition.startswith("attachment;")
         assert f"filename*=UTF-8''{quote(file_name)}" in disposition

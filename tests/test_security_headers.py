@@ -68,6 +68,9 @@ def test_every_kind_of_answer_carries_the_headers(app: Any, api: Any, world: Wor
     }
     assert answers["queue page"].status_code == 200 and answers["API 401"].status_code == 401
     assert answers["page 404"].status_code == 404 and answers["form refused (403)"].status_code == 403
+    pages = ("login page", "redirect to sign in", "queue page", "assignment page", "page 404", "form refused (403)")
+    for name in pages:
+        assert answers[name].headers["cache-control"] == "no-store", name  # a page is never kept by a browser
     for name, response in answers.items():
         csp = assert_secure(response)
         if response.headers.get("content-type", "").startswith("application/json"):
@@ -89,6 +92,7 @@ def test_a_page_or_api_call_that_fails_unexpectedly_still_carries_them(app: Any)
     assert api.json()["error"]["code"] == "internal_error"
     assert_secure(page)
     assert policy(api)["default-src"] == ["'none'"]
+    assert page.headers["cache-control"] == "no-store"
 
 
 def test_an_answer_with_its_own_policy_keeps_it(api: Any, world: World, make_case) -> None:  # type: ignore[no-untyped-def]

@@ -24,6 +24,7 @@ import uuid
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from services.api.caching import NO_STORE_HEADERS
 from shared.i18n import pick_language, translate
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,8 @@ COMMON = (
     # For browsers older than frame-ancestors (some office PCs still run them).
     (b"x-frame-options", b"DENY"),
 )
+
+_NO_STORE = [(name.lower().encode(), value.encode()) for name, value in NO_STORE_HEADERS.items()]
 
 _INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", re.S | re.I)
 
@@ -102,5 +105,5 @@ class SecurityHeaders:
             lang = pick_language(Headers(scope=scope).get("accept-language"))
             body = translate("internal_error", lang, reference=reference) + "\n"
             await send_with_headers({"type": "http.response.start", "status": 500, "headers": [
-                (b"content-type", b"text/plain; charset=utf-8"), (b"cache-control", b"no-store")]})
+                (b"content-type", b"text/plain; charset=utf-8"), *_NO_STORE]})
             await send({"type": "http.response.body", "body": body.encode()})

@@ -48,6 +48,7 @@ from markupsafe import Markup, escape
 from pydantic import ValidationError
 from sqlmodel import Session
 
+from services.api.caching import NO_STORE_HEADERS
 from services.api.deps import SESSION_COOKIE, ClockDep, SessionDep, SettingsDep
 from services.api.errors import field_reason
 from services.api.pages import multipart
@@ -70,9 +71,6 @@ LOGIN_CSRF_COOKIE = "gongzhi_login_csrf"
 FORM_TOKEN_FIELD = "csrf_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
-# Pages show personal data and per-user state: never from a shared cache or the back button.
-# (Content-Security-Policy and the other security headers: services/api/security_headers.py.)
-PAGE_HEADERS = {"Cache-Control": "no-store"}
 
 
 def _sign(secret: str, purpose: str, value: str) -> str:
@@ -243,7 +241,9 @@ def html(page: Page, template: str, *, status: int = 200, **context: Any) -> HTM
         page.form_nonce = None
     page.session.commit()
     body = render(f"pages/{template}", lang=page.lang, **full)
-    response = HTMLResponse(body, status_code=status, headers=PAGE_HEADERS)
+    # Pages show personal data and per-user state: never from a shared cache or the back button.
+    # (Content-Security-Policy and the other security headers: services/api/security_headers.py.)
+    response = HTMLResponse(body, status_code=status, headers=NO_STORE_HEADERS)
     if page.had_flash_cookie:
         response.delete_cookie(FLASH_COOKIE, path="/")
     return response
@@ -256,7 +256,7 @@ def error_page(page: Page, status: int, key: str, **params: Any) -> HTMLResponse
 
 
 def redirect(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})
+    return RedirectResponse(url, status_code=303, headers=NO_STORE_HEADERS)
 
 
 def redirect_with_flash(page: Page, url: str, key: str, level: str = "ok", **params: Any) -> RedirectResponse:
@@ -464,7 +464,7 @@ def xlsx_download(page: Page, body: bytes, prefix: str) -> Response:
     """A list's export as a download: never kept by a cache, named by the list and the local minute."""
     stamp = page.now().astimezone(page.settings.tz)
     return Response(body, media_type=XLSX_MEDIA_TYPE, headers={
-        "Content-Disposition": f'attachment; filename="{filename(prefix, stamp)}"', "Cache-Control": "no-store"})
+        "Content-Disposition": f'attachment; filename="{filename(prefix, stamp)}"', **NO_STORE_HEADERS})
 
 
 def not_found(page: Page) -> Response:

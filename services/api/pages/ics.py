@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import Response
 
+from services.api.caching import NO_STORE_HEADERS
 from services.api.deps import ClockDep, SessionDep, SettingsDep
 from services.api.pages.common import (
     FormDep,
@@ -33,9 +34,8 @@ from shared.i18n import N_
 router = APIRouter()
 
 HEADERS = {
-    "Cache-Control": "no-store",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    **NO_STORE_HEADERS,
+    "Referrer-Policy": "no-referrer",  # stricter than every other answer's: the URL is the secret
     "X-Robots-Tag": "noindex",
 }
 

@@ -17,6 +17,7 @@ from urllib.parse import quote
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 
+from services.api.caching import NO_STORE_HEADERS
 from services.api.pages.common import (
     Flash,
     FormDep,
@@ -46,10 +47,7 @@ router = APIRouter()
 EMAIL_VIEW_HEADERS = {
     "Content-Security-Policy": ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
                                 "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"),
-    "X-Frame-Options": "DENY",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-    "Cache-Control": "no-store",
+    **NO_STORE_HEADERS,
 }
 DOWNLOADS = {"docx": delivery.DOCX, "xlsx": delivery.XLSX}
 
@@ -164,8 +162,7 @@ def archived_file(page: PageDep, record_id: str, kind: str) -> Response:
     ascii_name = f"gongzhi-{found.report.week}-{found.record.scope.replace(':', '-')}.{kind}"
     return Response(content, media_type=DOWNLOADS[kind], headers={
         "Content-Disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}",
-        "Cache-Control": "no-store",
-        "X-Content-Type-Options": "nosniff",
+        **NO_STORE_HEADERS,
     })
 
 

@@ -21,6 +21,7 @@ from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from sqlmodel import Session
 
+from services.api.caching import NO_STORE_HEADERS
 from services.api.deps import ClockDep, CurrentUser, SessionDep, SettingsDep
 from services.api.idempotency import Idempotent, IdempotentRoute
 from shared.attachments import service
@@ -299,9 +300,8 @@ def download_attachment(attachment_id: IdPath, session: SessionDep, user: Curren
         media_type=attachment.media_type,
         headers={
             "Content-Disposition": content_disposition(attachment.file_name),
-            "X-Content-Type-Options": "nosniff",
             "Content-Security-Policy": "default-src 'none'; sandbox",
-            "Cache-Control": "private, no-store",
+            **NO_STORE_HEADERS,
             "ETag": f'"{attachment.sha256}"',
         },
     )

@@ -3,7 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
-from services.api.caching import NO_STORE
+from services.api.caching import NO_STORE, NO_STORE_HEADERS
 from services.api.deps import ClockDep, CurrentUser, SessionDep, SettingsDep, bearer_or_cookie
 from services.api.signin import clear_session_cookie, client_address, set_session_cookie
 from shared.errors import DomainError
@@ -69,4 +69,4 @@ def change_password(body: PasswordChangeIn, request: Request, session: SessionDe
         session.commit()  # a wrong current password counts towards the sign-in throttle
         raise
     session.commit()
-    return Response(status_code=204, headers={"Cache-Control": "no-store"})
+    return Response(status_code=204, headers=NO_STORE_HEADERS)

@@ -4,6 +4,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
 
+from services.api.caching import NO_STORE_HEADERS
 from services.api.deps import ClockDep, CurrentUser, IdPath, IfMatch, LanguageDep, SessionDep, SettingsDep, etag
 from services.api.idempotency import Idempotent, IdempotentRoute
 from services.api.routes.attachments import content_disposition
@@ -66,5 +67,5 @@ def campaign_summary_docx(
         campaign_docx.render(summary, language),
         media_type=campaign_docx.MEDIA_TYPE,
         headers={"Content-Disposition": content_disposition(campaign_docx.file_name(summary, language)),
-                 "Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"},
+                 **NO_STORE_HEADERS},
     )
