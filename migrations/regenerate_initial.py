@@ -17,7 +17,7 @@ from alembic import command
 
 import shared.models  # noqa: F401  (every table, so every append-only one is registered)
 from shared import append_only, invalidation
-from shared.cases.models import SEARCH_STATISTICS, TRIGRAM_EXTENSION
+from shared.cases.models import TRIGRAM_EXTENSION
 from shared.departments.models import QUEUE_STAMP_DROP, QUEUE_STAMP_TRIGGERS
 from shared.migrate import MIGRATIONS, alembic_config, dialect_only_ddl
 from shared.outbox.models import LZ4_BODIES_SQL
@@ -52,9 +52,9 @@ TRIGGER = _per_dialect({"postgresql": [sql for t in append_only.TABLES for sql i
 DROP_TRIGGER = _per_dialect({"postgresql": [sql for t in append_only.TABLES for sql in append_only.drop_statements(t)]},
                             "The append-only triggers.")
 # Indexes the models create on PostgreSQL only (the search's trigram indexes), after the extension they need.
-PG_ONLY_INDEXES = _per_dialect({"postgresql": [TRIGRAM_EXTENSION, *dialect_only_ddl("postgresql"), SEARCH_STATISTICS]},
-                               "Search: trigram indexes for fragments of titles and enterprise names, finer "
-                               "statistics for their estimates (shared.cases.models).")
+PG_ONLY_INDEXES = _per_dialect({"postgresql": [TRIGRAM_EXTENSION, *dialect_only_ddl("postgresql")]},
+                               "Search: trigram indexes for fragments of titles and enterprise names "
+                               "(shared.cases.models).")
 
 
 def main() -> None:

@@ -261,7 +261,9 @@ def test_name_search_is_served_by_the_trigram_index_on_postgresql(session: Sessi
     targets = dict(session.execute(text(
         """SELECT attname, attstattarget FROM pg_attribute WHERE attrelid = '"case"'::regclass
            AND attname IN ('title', 'enterprise_name')""")).tuples().all())
-    assert targets == {"title": 1000, "enterprise_name": 1000}
+    # The default (-1; NULL from PostgreSQL 17): the search chooses its own plan, and finer statistics
+    # only made planning each search slower.
+    assert all(t in (-1, None) for t in targets.values()) and len(targets) == 2, targets
     session.rollback()
 
 

@@ -82,14 +82,6 @@ class Case(SQLModel, table=True):
     version: int = 1
 
 
-# A fragment's share of the rows is estimated by trying it on the column's sampled values:
-# with PostgreSQL's default 100 a rare name looked 10× commoner than it is, and a small
-# department's search walked every case newest first (0.9 s) instead of asking the index (6 ms).
-SEARCH_STATISTICS = ('ALTER TABLE "case" ALTER COLUMN title SET STATISTICS 1000, '
-                     "ALTER COLUMN enterprise_name SET STATISTICS 1000")
-event.listen(Case.__table__, "after_create", DDL(SEARCH_STATISTICS).execute_if(dialect="postgresql"))  # type: ignore[attr-defined]
-
-
 class CaseShare(SQLModel, table=True):
     __tablename__ = "case_share"
     __table_args__ = (

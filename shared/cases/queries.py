@@ -50,6 +50,10 @@ long ago and rare now: both ways then read its old hits, the candidates once
 each.  Fragments with no three letters in a row give the trigram index
 nothing to look up, and SQLite has no trigram index: those always walk.
 
+Nothing here needs the planner's estimate of a fragment, so the two columns keep
+PostgreSQL's default statistics: at 1,000 sampled values each, trying the pattern on
+every one of them made planning a search cost 0.7–2 ms instead of 0.3–0.7.
+
 Both ways give the same rows in the same order (the candidates are sorted by
 created_at and id before the scope is tested), so a cursor from one continues
 in the other.  That is also why the sample's verdict may be remembered: per
@@ -164,7 +168,7 @@ def _fragment_is_rare(session: Session, text: str, bounds: list[ColumnElement[bo
     if session.get_bind().dialect.name != "postgresql" or not TRIGRAM.search(text):
         return False
     # The test is a column of the sample, not a WHERE of it: PostgreSQL then spends no time estimating
-    # how many rows a LIKE keeps (0.7 ms with the columns' detailed statistics).  Counting stops at
+    # how many rows a LIKE keeps (it tries the pattern on every sampled value).  Counting stops at
     # COMMON_HITS, so a common fragment is told after a few dozen rows.
     recent = (select(fragment_condition(text, col(Case.title), col(Case.enterprise_name)).label("held"))
               .where(*bounds).order_by(col(Case.created_at).desc()).limit(RECENT_SAMPLE).subquery())

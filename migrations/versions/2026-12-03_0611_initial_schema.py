@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 23:27:34.234176
+Create Date: 2026-12-03 06:11:07.776825
 
 """
 from typing import Sequence, Union
@@ -670,12 +670,11 @@ def upgrade() -> None:
         op.execute('CREATE TRIGGER kept_lists_case_share_delete AFTER DELETE ON case_share REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION kept_case_lists_notify()')
         op.execute('CREATE TRIGGER kept_lists_case_truncate AFTER TRUNCATE ON "case" FOR EACH STATEMENT EXECUTE FUNCTION kept_case_lists_notify()')
         op.execute('CREATE TRIGGER kept_lists_case_share_truncate AFTER TRUNCATE ON case_share FOR EACH STATEMENT EXECUTE FUNCTION kept_case_lists_notify()')
-    # Search: trigram indexes for fragments of titles and enterprise names, finer statistics for their estimates (shared.cases.models).
+    # Search: trigram indexes for fragments of titles and enterprise names (shared.cases.models).
     if op.get_bind().dialect.name == 'postgresql':
         op.execute('CREATE EXTENSION IF NOT EXISTS pg_trgm')
         op.execute('CREATE INDEX ix_case_enterprise_name_trgm ON "case" USING gin (enterprise_name gin_trgm_ops)')
         op.execute('CREATE INDEX ix_case_title_trgm ON "case" USING gin (title gin_trgm_ops)')
-        op.execute('ALTER TABLE "case" ALTER COLUMN title SET STATISTICS 1000, ALTER COLUMN enterprise_name SET STATISTICS 1000')
 
 
 def downgrade() -> None:
