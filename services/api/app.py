@@ -13,13 +13,13 @@ from sqlalchemy.engine import Engine
 from starlette.middleware.gzip import GZipMiddleware
 
 from services.api import docs, errors, openapi, routes, security_headers, signin
+from services.api.routes import API_PREFIX
 from shared import invalidation
 from shared.clock import Clock, SystemClock
 from shared.db import get_engine
 from shared.outbox.service import install_relay_kick
 from shared.settings import Settings, get_settings
 
-API_PREFIX = "/api/v1"
 GZIP_MINIMUM_BYTES = 1024
 GZIP_LEVEL = 3
 

@@ -3,11 +3,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import Query, Response
 from sqlmodel import Session
 
 from services.api.deps import ClockDep, CurrentUser, IdPath, IdQuery, IfMatch, SessionDep, etag
 from services.api.idempotency import Idempotent, IdempotentRoute
+from services.api.routes import api_router
 from shared.assignments import queries, service
 from shared.assignments.models import Assignment, AssignmentState
 from shared.assignments.schemas import (
@@ -32,7 +33,7 @@ from shared.clock import Clock
 from shared.scope import assignment_for_read
 from shared.users.models import User
 
-router = APIRouter(tags=["assignments"], route_class=IdempotentRoute)
+router = api_router(tags=["assignments"], route_class=IdempotentRoute)
 
 
 def _commit(session: Session, version: int, response: Response) -> None:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any, cast
 from urllib.parse import quote
 
 from anyio import to_thread
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import Path, Query, Request, Response
 from fastapi.responses import FileResponse
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
@@ -24,6 +24,7 @@ from sqlmodel import Session
 from services.api.caching import NO_STORE_HEADERS
 from services.api.deps import ClockDep, CurrentUser, SessionDep, SettingsDep
 from services.api.idempotency import Idempotent, IdempotentRoute
+from services.api.routes import API_PREFIX, api_router
 from shared.attachments import service
 from shared.attachments.models import Attachment, AttachmentList, AttachmentPublic, OwnerKind
 from shared.attachments.storage import StagedUpload, Storage, limit_mb
@@ -35,9 +36,8 @@ from shared.users.models import User
 if TYPE_CHECKING:
     from python_multipart.multipart import MultipartCallbacks
 
-router = APIRouter(tags=["attachments"], route_class=IdempotentRoute)
+router = api_router(tags=["attachments"], route_class=IdempotentRoute)
 
-API_PREFIX = "/api/v1"
 # Larger ids could not be bound on SQLite (OverflowError, a 500); they answer 422.
 IdPath = Annotated[int, Path(ge=1, le=2**63 - 1)]
 # Boundaries, part headers and any small extra fields on top of the file itself.

@@ -5,15 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from pydantic import AwareDatetime, BaseModel
 
 from services.api.caching import NO_STORE
 from services.api.deps import CurrentUser, IdQuery, SessionDep
+from services.api.routes import api_router
 from shared.audit import service as audit
 from shared.audit.service import AuditFilter
 
-router = APIRouter(tags=["audit"], dependencies=[NO_STORE])
+router = api_router(tags=["audit"], dependencies=[NO_STORE])
 
 
 class AuditEntryPublic(BaseModel):

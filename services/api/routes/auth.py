@@ -1,17 +1,18 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 from pydantic import BaseModel, Field
 
 from services.api.caching import NO_STORE, NO_STORE_HEADERS
 from services.api.deps import ClockDep, CurrentUser, SessionDep, SettingsDep, bearer_or_cookie
+from services.api.routes import api_router
 from services.api.signin import clear_session_cookie, client_address, set_session_cookie
 from shared.errors import DomainError
 from shared.inputs import Input
 from shared.users import service as users
 from shared.users.schemas import PasswordChangeIn, UserPublic
 
-router = APIRouter(tags=["auth"], dependencies=[NO_STORE])
+router = api_router(tags=["auth"], dependencies=[NO_STORE])
 
 
 class LoginIn(Input):

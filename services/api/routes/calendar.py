@@ -5,15 +5,16 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import Path, Query
 from pydantic import BaseModel, Field
 
 from services.api.deps import ClockDep, CurrentUser, LanguageDep, SessionDep, SettingsDep
+from services.api.routes import api_router
 from shared.calendar import service
 from shared.i18n import translate
 from shared.inputs import Input
 
-router = APIRouter(tags=["calendar"])
+router = api_router(tags=["calendar"])
 
 YearPath = Annotated[int, Path(ge=service.MIN_YEAR, le=service.MAX_YEAR)]
 

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 from sqlmodel import Session
 
 from services.api.deps import ClockDep, CurrentUser, IdPath, IfMatch, SessionDep, etag
 from services.api.idempotency import Idempotent, IdempotentRoute
+from services.api.routes import api_router
 from shared.callbacks import service
 from shared.callbacks.models import Callback
 from shared.callbacks.schemas import CallbackIn, CallbackPublic, ReworkIn
 
-router = APIRouter(tags=["callbacks"], route_class=IdempotentRoute)
+router = api_router(tags=["callbacks"], route_class=IdempotentRoute)
 
 
 def _public(cb: Callback) -> CallbackPublic:

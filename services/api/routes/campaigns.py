@@ -2,18 +2,19 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import Query, Response
 
 from services.api.caching import NO_STORE_HEADERS
 from services.api.deps import ClockDep, CurrentUser, IdPath, IfMatch, LanguageDep, SessionDep, SettingsDep, etag
 from services.api.idempotency import Idempotent, IdempotentRoute
+from services.api.routes import api_router
 from services.api.routes.attachments import content_disposition
 from shared.campaigns import service
 from shared.campaigns.service import CampaignIn, CampaignPublic, CampaignUpdate
 from shared.reports import campaign as campaign_report
 from shared.reports.render import campaign_docx
 
-router = APIRouter(tags=["campaigns"], route_class=IdempotentRoute)
+router = api_router(tags=["campaigns"], route_class=IdempotentRoute)
 
 
 @router.get("/campaigns", response_model=list[CampaignPublic])

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import Query, Response
 from sqlmodel import Session
 
 from services.api.caching import NO_STORE, no_store
@@ -19,6 +19,7 @@ from services.api.deps import (
     etag,
 )
 from services.api.idempotency import Idempotent, IdempotentRoute
+from services.api.routes import api_router
 from shared.cases import queries, service
 from shared.cases.export import XLSX_MEDIA_TYPE, export_cases
 from shared.cases.export import filename as export_filename
@@ -42,7 +43,7 @@ from shared.scope import case_for_read
 from shared.users.models import User
 
 # Case answers can carry the complainant in full: never kept by a browser or proxy.
-router = APIRouter(tags=["cases"], dependencies=[NO_STORE], route_class=IdempotentRoute)
+router = api_router(tags=["cases"], dependencies=[NO_STORE], route_class=IdempotentRoute)
 
 
 def _respond(session: Session, clock: Clock, actor: User, case: Case, response: Response) -> CasePublic:

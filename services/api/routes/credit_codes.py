@@ -8,15 +8,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from pydantic import BaseModel
 
 from services.api.deps import CurrentUser
 from services.api.errors import language
+from services.api.routes import api_router
 from shared.cases.credit_code import is_valid_credit_code, may_still_become_valid, normalize_credit_code
 from shared.i18n import translate
 
-router = APIRouter(tags=["cases"])
+router = api_router(tags=["cases"])
 
 
 class CreditCodeCheck(BaseModel):

@@ -1,13 +1,14 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 
 from services.api.deps import ClockDep, CurrentUser, IdPath, IfMatch, SessionDep, etag
 from services.api.idempotency import Idempotent, IdempotentRoute
+from services.api.routes import api_router
 from shared.departments import service
 from shared.departments.service import DepartmentIn, DepartmentPublic, DepartmentUpdate
 
-router = APIRouter(tags=["departments"], route_class=IdempotentRoute)
+router = api_router(tags=["departments"], route_class=IdempotentRoute)
 
 
 @router.get("/departments", response_model=list[DepartmentPublic])

@@ -7,14 +7,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import Query, Response
 
 from services.api.deps import ClockDep, CurrentUser, IdPath, IfMatch, SessionDep, etag
 from services.api.idempotency import Idempotent, IdempotentRoute
+from services.api.routes import api_router
 from shared.assignments import plan, queries
 from shared.assignments.schemas import AssigneeIn, AssignmentPublic, DispatchPlanIn, DispatchPlanOut, DuePreview
 
-router = APIRouter(tags=["assignments"], route_class=IdempotentRoute)
+router = api_router(tags=["assignments"], route_class=IdempotentRoute)
 
 
 @router.post("/cases/{case_id}/dispatch-plan", response_model=DispatchPlanOut, status_code=201,

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
 from sqlalchemy import text
 
 from services.api.deps import SessionDep
+from services.api.routes import api_router
 
-router = APIRouter(tags=["health"])
+router = api_router(tags=["health"])
 
 
 @router.get("/health")

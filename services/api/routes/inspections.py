@@ -1,16 +1,17 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 from sqlmodel import Session
 
 from services.api.deps import ClockDep, CurrentUser, IdPath, IfMatch, SessionDep, etag
 from services.api.idempotency import Idempotent, IdempotentRoute
+from services.api.routes import api_router
 from shared.cases.schemas import ReasonIn
 from shared.inspections import service
 from shared.inspections.models import Inspection
 from shared.inspections.schemas import InspectionCreate, InspectionPublic, InspectionUpdate
 
-router = APIRouter(tags=["inspections"], route_class=IdempotentRoute)
+router = api_router(tags=["inspections"], route_class=IdempotentRoute)
 
 
 def _respond(session: Session, inspection: Inspection, response: Response) -> InspectionPublic:

@@ -9,16 +9,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from pydantic import BaseModel
 
 from services.api.deps import ClockDep, CurrentUser, SessionDep, SettingsDep
+from services.api.routes import api_router
 from shared.outbox import admin
 from shared.outbox.models import OutboxMessage, OutboxState
 from shared.outbox.smtp import message_id, sender_domain
 from shared.settings import Settings
 
-router = APIRouter(prefix="/admin/outbox", tags=["outbox"])
+router = api_router(prefix="/admin/outbox", tags=["outbox"])
 
 
 class OutboxMessagePublic(BaseModel):

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import Engine
@@ -30,13 +30,14 @@ from starlette.concurrency import run_in_threadpool
 
 from services.api.app import GZIP_LEVEL
 from services.api.deps import CurrentUser
+from services.api.routes import api_router
 from shared.assignments import queue as queue_read
 from shared.assignments.schemas import QueueOut
 from shared.ids import MAX_ID
 from shared.settings import Settings
 from shared.users.models import User
 
-router = APIRouter(tags=["assignments"])
+router = api_router(tags=["assignments"])
 
 
 class QueueQuery(BaseModel):

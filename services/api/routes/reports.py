@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import Path
 
 from services.api.deps import ClockDep, CurrentUser, IdQuery, SessionDep, SettingsDep
+from services.api.routes import api_router
 from shared.reports.figures import parse_week, report_for
 from shared.reports.model import WeeklyReport
 
-router = APIRouter(tags=["reports"])
+router = api_router(tags=["reports"])
 
 WeekPath = Annotated[str, Path(max_length=16, description="An ISO week: 2026-W48 (Monday to Sunday, Asia/Shanghai)",
                                examples=["2026-W48"])]

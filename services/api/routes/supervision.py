@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 from sqlmodel import Session
 
 from services.api.deps import ClockDep, CurrentUser, IdPath, IfMatch, SessionDep, etag
 from services.api.idempotency import Idempotent, IdempotentRoute
+from services.api.routes import api_router
 from shared.assignments.models import Assignment
 from shared.clock import Clock
 from shared.scope import assignment_for_read
@@ -15,7 +16,7 @@ from shared.supervision.models import UrgeKind
 from shared.supervision.schemas import UrgeIn, UrgePublic
 from shared.users.models import User
 
-router = APIRouter(tags=["assignments"], route_class=IdempotentRoute)
+router = api_router(tags=["assignments"], route_class=IdempotentRoute)
 
 
 def _urge(kind: UrgeKind, assignment_id: int, body: UrgeIn | None, session: Session, clock: Clock,

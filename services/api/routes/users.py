@@ -1,15 +1,16 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 
 from services.api.caching import NO_STORE
 from services.api.deps import ClockDep, CurrentUser, IdPath, IdQuery, IfMatch, SessionDep, etag
 from services.api.idempotency import Idempotent, IdempotentRoute
+from services.api.routes import api_router
 from shared.users import service
 from shared.users.models import Role
 from shared.users.schemas import PreferencesIn, UserCreate, UserPublic, UserUpdate
 
-router = APIRouter(tags=["users"], dependencies=[NO_STORE], route_class=IdempotentRoute)  # names and emails of staff
+router = api_router(tags=["users"], dependencies=[NO_STORE], route_class=IdempotentRoute)  # names and emails of staff
 
 
 def _public(user: object) -> UserPublic:

@@ -1,0 +1,45 @@
+"""A page request never walks the API's routes (services/api/path_gate.py), and both still answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+
+from services.api.app import _routers
+from services.api.path_gate import PathGate
+from services.api.routes import API_PREFIX
+
+
+def test_every_api_router_is_gated() -> None:
+    routers = _routers()
+    assert len(routers) > 10
+    assert all(isinstance(r, PathGate) and r.gate == API_PREFIX for r in routers)
+
+
+def test_a_page_asks_no_api_route_and_an_api_call_still_finds_its_own(app: Any,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    asked: list[APIRoute] = []
+    original = APIRoute.matches
+
+    def counting(self: APIRoute, scope: Any) -> Any:
+        asked.append(self)
+        return original(self, scope)
+
+    monkeypatch.setattr(APIRoute, "matches", counting)
+    client = TestClient(app, follow_redirects=False)
+    assert client.get("/login").status_code == 200
+    api_routes = [route for router in _routers() for route in router.routes]
+    assert asked and not [r.path for r in asked if r in api_routes]
+    asked.clear()
+    assert client.get(f"{API_PREFIX}/queue").status_code == 401  # found, and asks for a sign-in
+    assert [r for r in asked if r in api_routes and r.path == "/queue"]
+    assert client.get(f"{API_PREFIX}/no-such-thing").json()["error"]["code"] == "route_not_found"
+
+
+def test_behind_a_path_prefix_both_still_answer(app: Any) -> None:
+    client = TestClient(app, root_path="/gongzhi", follow_redirects=False)
+    assert client.get("/gongzhi/login").status_code == 200
+    assert client.get(f"/gongzhi{API_PREFIX}/queue").status_code == 401
