@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
 from jinja2.runtime import Context
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from shared.i18n import DEFAULT_LANGUAGE, message, normalise_language, plural_message, state_label
 
@@ -88,9 +88,8 @@ def _local_filter(context: Context, value: datetime, with_time: bool = True) -> 
 # The pieces every list row repeats (a time, a state).  They are functions, not Jinja macros, because a
 # list renders them hundreds of times and a macro call costs a new context each time: the queue page's
 # 100 rows spent two thirds of the request in them.  templates/pages/_macros.html exports them as
-# ``m.when`` and ``m.state``.
-_WHEN = Markup('<time datetime="{}">{}</time>')
-_STATE = Markup('<span class="state state-{}">{}</span>')
+# ``m.when`` and ``m.state``.  Each value is escaped on its own (markupsafe's C escape): Markup.format runs
+# Python's string.Formatter, three times slower.
 
 
 @pass_context
@@ -98,12 +97,12 @@ def _when(context: Context, value: datetime | None) -> Markup:
     lang = _lang(context)
     if not value:
         return Markup.escape(message("page.dash", lang))
-    return _WHEN.format(value.isoformat(), _local_filter(context, value))
+    return Markup(f'<time datetime="{escape(value.isoformat())}">{escape(_local_filter(context, value))}</time>')
 
 
 @pass_context
 def _state(context: Context, value: object) -> Markup:
-    return _STATE.format(value, state_label(str(value), _lang(context)))
+    return Markup(f'<span class="state state-{escape(value)}">{escape(state_label(str(value), _lang(context)))}</span>')
 
 
 def build_environment(directory: Path = TEMPLATES_DIR) -> Environment:
