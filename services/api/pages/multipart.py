@@ -17,20 +17,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, cast
 
-from anyio import to_thread
 from python_multipart.exceptions import FormParserError
-from python_multipart.multipart import MultipartParser, parse_options_header
 
-from services.api.routes.attachments import _decode_file_name
+from services.api.multipart_stream import PartReader, boundary_of, decode_file_name, feed
 from shared.attachments.service import Incoming
 from shared.attachments.storage import Storage, limit_mb
 from shared.errors import DomainError, Invalid, TooLarge
 from shared.i18n import N_
-
-if TYPE_CHECKING:
-    from python_multipart.multipart import MultipartCallbacks
 
 MAX_FILES = 10  # per post: a page batch, not a bulk import
 FIELD_LIMIT = 256 * 1024  # one text field (a 20 000-character description is 60 KB of UTF-8)
@@ -39,8 +33,7 @@ OVERHEAD = 256 * 1024  # boundaries and part headers
 
 
 def is_multipart(content_type: str | None) -> bool:
-    media, _params = parse_options_header(content_type or "")
-    return media == b"multipart/form-data"
+    return boundary_of(content_type)[0] == b"multipart/form-data"
 
 
 @dataclass
@@ -67,52 +60,22 @@ class Posted:
             item.staged.discard()
 
 
-class _Reader:
-    """Callbacks for the streaming parser: text into `fields`, each file into its own staging file."""
+class _Reader(PartReader):
+    """Text into `fields`, each file into its own staging file."""
 
     def __init__(self, posted: Posted, storage: Storage | None, file_limit: int) -> None:
+        super().__init__()
         self.posted = posted
         self.storage = storage
         self.file_limit = file_limit
-        self.ended = False
         self.text_bytes = 0
-        self._headers: dict[bytes, bytes] = {}
-        self._field = b""
-        self._value = b""
         self._name = ""
         self._text: bytearray | None = None
         self._file: Incoming | None = None
 
-    def callbacks(self) -> MultipartCallbacks:
-        return cast("MultipartCallbacks", {
-            "on_part_begin": self._part_begin,
-            "on_header_field": self._header_field,
-            "on_header_value": self._header_value,
-            "on_header_end": self._header_end,
-            "on_headers_finished": self._headers_finished,
-            "on_part_data": self._part_data,
-            "on_part_end": self._part_end,
-            "on_end": self._end,
-        })
-
-    def _part_begin(self) -> None:
-        self._headers = {}
-        self._field = self._value = b""
+    def begin(self, options: dict[bytes, bytes]) -> None:
         self._text = None
         self._file = None
-
-    def _header_field(self, data: bytes, start: int, end: int) -> None:
-        self._field += data[start:end]
-
-    def _header_value(self, data: bytes, start: int, end: int) -> None:
-        self._value += data[start:end]
-
-    def _header_end(self) -> None:
-        self._headers[self._field.strip().lower()] = self._value.strip()
-        self._field = self._value = b""
-
-    def _headers_finished(self) -> None:
-        _disposition, options = parse_options_header(self._headers.get(b"content-disposition", b""))
         self._name = options.get(b"name", b"").decode("utf-8", "replace")
         if b"filename" not in options:
             self._text = bytearray()
@@ -121,13 +84,13 @@ class _Reader:
         if not raw_name or self.storage is None:
             return  # no file chosen (browsers send an empty part), or nobody signed in: dropped
         files = self.posted.files.setdefault(self._name, [])
-        item = Incoming(self.storage.stage(self.file_limit), _decode_file_name(raw_name))
+        item = Incoming(self.storage.stage(self.file_limit), decode_file_name(raw_name))
         if sum(len(v) for v in self.posted.files.values()) >= MAX_FILES:
             item.refused = Invalid(self._name, N_("attachment_too_many"), n=MAX_FILES)
         files.append(item)
         self._file = item
 
-    def _part_data(self, data: bytes, start: int, end: int) -> None:
+    def data(self, data: bytes, start: int, end: int) -> None:
         if self._text is not None:
             self.text_bytes += end - start
             if len(self._text) + end - start > FIELD_LIMIT or self.text_bytes > TEXT_LIMIT:
@@ -139,7 +102,7 @@ class _Reader:
             except TooLarge as exc:  # the staging file is gone; the rest of this part is dropped
                 self._file.refused = exc
 
-    def _part_end(self) -> None:
+    def end(self) -> None:
         if self._text is not None:
             self.posted.fields.append((self._name, self._text.decode("utf-8", "replace")))
         elif self._file is not None:
@@ -150,9 +113,6 @@ class _Reader:
         self._text = None
         self._file = None
 
-    def _end(self) -> None:
-        self.ended = True
-
 
 async def receive(chunks: AsyncIterator[bytes], content_type: str | None, content_length: str | None,
                   storage: Storage | None, file_limit: int) -> Posted:
@@ -161,27 +121,15 @@ async def receive(chunks: AsyncIterator[bytes], content_type: str | None, conten
     Raises TooLarge when the body passes the bound (nothing is kept), Invalid
     when it is malformed.
     """
-    _media, params = parse_options_header(content_type or "")
-    boundary = params.get(b"boundary")
+    _media, boundary = boundary_of(content_type)
     if not boundary:
         raise Invalid("files", N_("attachment_malformed"))
     body_limit = MAX_FILES * file_limit + TEXT_LIMIT + OVERHEAD
-    too_large = TooLarge(N_("page.upload.body_too_large"), limit_mb=limit_mb(body_limit))
-    if content_length and content_length.isdigit() and int(content_length) > body_limit:
-        raise too_large
     posted = Posted()
     reader = _Reader(posted, storage, file_limit)
     try:
-        parser = MultipartParser(boundary, reader.callbacks())
-        received = 0
-        async for chunk in chunks:
-            received += len(chunk)
-            if received > body_limit:
-                raise too_large
-            await to_thread.run_sync(parser.write, chunk)  # disk writes and hashing off the event loop
-            if reader.ended:
-                break
-        parser.finalize()
+        await feed(chunks, boundary, reader, content_length, body_limit,
+                   TooLarge(N_("page.upload.body_too_large"), limit_mb=limit_mb(body_limit)))
         if not reader.ended:
             raise Invalid("files", N_("attachment_malformed"))
     except FormParserError as exc:

@@ -11,19 +11,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Annotated, Any, cast
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from anyio import to_thread
 from fastapi import Path, Query, Request, Response
 from fastapi.responses import FileResponse
 from python_multipart.exceptions import FormParserError
-from python_multipart.multipart import MultipartParser, parse_options_header
 from sqlmodel import Session
 
 from services.api.caching import NO_STORE_HEADERS
 from services.api.deps import ClockDep, CurrentUser, SessionDep, SettingsDep
 from services.api.idempotency import Idempotent, IdempotentRoute
+from services.api.multipart_stream import PartReader, boundary_of, decode_file_name, feed
 from services.api.routes import API_PREFIX, api_router
 from shared.attachments import service
 from shared.attachments.models import Attachment, AttachmentList, AttachmentPublic, OwnerKind
@@ -32,9 +32,6 @@ from shared.clock import Clock
 from shared.errors import Invalid, TooLarge, UnsupportedMedia
 from shared.settings import Settings
 from shared.users.models import User
-
-if TYPE_CHECKING:
-    from python_multipart.multipart import MultipartCallbacks
 
 router = api_router(tags=["attachments"], route_class=IdempotentRoute)
 
@@ -87,70 +84,29 @@ def public(attachment: Attachment) -> AttachmentPublic:
 # ---------------------------------------------------------------- streaming multipart
 
 
-def _decode_file_name(raw: bytes) -> str:
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        # Old browsers on Chinese Windows send the name in the ANSI code page.
-        return raw.decode("gb18030", "replace")
-
-
-class _FilePartReader:
-    """Callbacks for the streaming parser: the part named `file` goes to the staging file."""
+class _FilePartReader(PartReader):
+    """The part named `file` goes to the staging file; other fields are ignored (their bytes still count)."""
 
     def __init__(self, staged: StagedUpload) -> None:
+        super().__init__()
         self.staged = staged
         self.file_name: str | None = None
-        self.ended = False
-        self._headers: dict[bytes, bytes] = {}
-        self._field = b""
-        self._value = b""
         self._writing = False
 
-    def callbacks(self) -> MultipartCallbacks:
-        return cast("MultipartCallbacks", {
-            "on_part_begin": self._part_begin,
-            "on_header_field": self._header_field,
-            "on_header_value": self._header_value,
-            "on_header_end": self._header_end,
-            "on_headers_finished": self._headers_finished,
-            "on_part_data": self._part_data,
-            "on_part_end": self._part_end,
-            "on_end": self._end,
-        })
-
-    def _part_begin(self) -> None:
-        self._headers = {}
-        self._field = self._value = b""
-
-    def _header_field(self, data: bytes, start: int, end: int) -> None:
-        self._field += data[start:end]
-
-    def _header_value(self, data: bytes, start: int, end: int) -> None:
-        self._value += data[start:end]
-
-    def _header_end(self) -> None:
-        self._headers[self._field.strip().lower()] = self._value.strip()
-        self._field = self._value = b""
-
-    def _headers_finished(self) -> None:
-        _disposition, options = parse_options_header(self._headers.get(b"content-disposition", b""))
+    def begin(self, options: dict[bytes, bytes]) -> None:
         if options.get(b"name") != b"file" or not options.get(b"filename"):
-            return  # another field: ignored, but its bytes count towards the body limit
+            return
         if self.file_name is not None:
             raise Invalid("file", "attachment_one_file")
-        self.file_name = _decode_file_name(options[b"filename"])
+        self.file_name = decode_file_name(options[b"filename"])
         self._writing = True
 
-    def _part_data(self, data: bytes, start: int, end: int) -> None:
+    def data(self, data: bytes, start: int, end: int) -> None:
         if self._writing:
             self.staged.write(memoryview(data)[start:end])
 
-    def _part_end(self) -> None:
+    def end(self) -> None:
         self._writing = False
-
-    def _end(self) -> None:
-        self.ended = True
 
 
 async def receive_file(
@@ -164,27 +120,13 @@ async def receive_file(
     413 as soon as the file (or the whole body) passes the limit, without
     reading further; 415 for a body that is not multipart; 422 if malformed.
     """
-    media, params = parse_options_header(content_type or "")
-    boundary = params.get(b"boundary")
+    media, boundary = boundary_of(content_type)
     if media != b"multipart/form-data" or not boundary:
         raise UnsupportedMedia("attachment_multipart_required")
-    body_limit = staged.limit + MULTIPART_OVERHEAD
-    too_large = TooLarge(limit_mb=limit_mb(staged.limit))
-    if content_length and content_length.isdigit() and int(content_length) > body_limit:
-        raise too_large
     reader = _FilePartReader(staged)
     try:
-        parser = MultipartParser(boundary, reader.callbacks())
-        received = 0
-        async for chunk in chunks:
-            received += len(chunk)
-            if received > body_limit:
-                raise too_large
-            # Writing to disk and hashing block; keep them off the event loop.
-            await to_thread.run_sync(parser.write, chunk)
-            if reader.ended:
-                break
-        parser.finalize()
+        await feed(chunks, boundary, reader, content_length, staged.limit + MULTIPART_OVERHEAD,
+                   TooLarge(limit_mb=limit_mb(staged.limit)))
     except FormParserError as exc:
         raise Invalid("file", "attachment_malformed") from exc
     if not reader.ended:
