@@ -1,4 +1,4 @@
-"""A page request never walks the API's routes (services/api/path_gate.py), and both still answer."""
+"""A request asks only the routers whose paths it could be (services/api/path_gate.py), and every one still answers."""
 
 from __future__ import annotations
 
@@ -39,7 +39,34 @@ def test_a_page_asks_no_api_route_and_an_api_call_still_finds_its_own(app: Any,
     assert client.get(f"{API_PREFIX}/no-such-thing").json()["error"]["code"] == "route_not_found"
 
 
+def test_a_page_asks_only_the_page_modules_whose_paths_it_could_be(app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from services.api.pages import cases, inspections, queue
+
+    asked: list[APIRoute] = []
+    original = APIRoute.matches
+
+    def counting(self: APIRoute, scope: Any) -> Any:
+        asked.append(self)
+        return original(self, scope)
+
+    monkeypatch.setattr(APIRoute, "matches", counting)
+    client = TestClient(app, follow_redirects=False)
+    assert client.get("/queue").status_code == 303  # found (it asks for a sign-in)
+    ids = {id(r) for r in asked}
+    assert ids & {id(r) for r in queue.router.routes}
+    assert not ids & {id(r) for r in [*cases.router.routes, *inspections.router.routes]}
+
+
+def test_a_router_whose_first_segment_is_a_parameter_is_never_gated() -> None:
+    router = PathGate()
+    router.add_api_route("/cases/{case_id}", lambda case_id: None)
+    assert router.gates() == ("/cases",)
+    router.add_api_route("/{anything}", lambda anything: None)
+    assert router.gates() is None
+
+
 def test_behind_a_path_prefix_both_still_answer(app: Any) -> None:
     client = TestClient(app, root_path="/gongzhi", follow_redirects=False)
     assert client.get("/gongzhi/login").status_code == 200
     assert client.get(f"/gongzhi{API_PREFIX}/queue").status_code == 401
+    assert client.get("/gongzhi/queue").status_code == 303

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlmodel import Session
@@ -36,6 +36,7 @@ from services.api.pages.common import (
     posted,
     redirect_with_flash,
 )
+from services.api.path_gate import PathGate
 from shared.assignments import plan, queries, service
 from shared.assignments.models import ExtensionRequest, ExtensionState, ReturnReason
 from shared.assignments.permissions import may_decide_extension
@@ -67,7 +68,7 @@ from shared.templating import format_local
 from shared.users.models import User
 from shared.users.names import user_names
 
-router = APIRouter()
+router = PathGate()
 
 OUTCOMES = ("enterprises_inspected", "problems_found", "rectification_orders", "cases_filed",
             "fines_yuan", "complaints_mediated", "losses_recovered_yuan")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import APIRouter
 from fastapi.responses import FileResponse, Response
 
 from services.api.pages.common import (
@@ -21,6 +20,7 @@ from services.api.pages.common import (
     redirect_with_flash,
     safe_next,
 )
+from services.api.path_gate import PathGate
 from services.api.signin import (
     clear_session_cookie,
     client_address,
@@ -32,7 +32,7 @@ from shared.errors import DomainError, TooManyRequests
 from shared.i18n import N_
 from shared.users import service as users
 
-router = APIRouter()
+router = PathGate()
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import APIRouter
 from fastapi.responses import Response
 from pydantic import ValidationError
 
@@ -31,6 +30,7 @@ from services.api.pages.common import (
     parse_id,
     redirect_with_flash,
 )
+from services.api.path_gate import PathGate
 from shared.assignments.models import AssignmentState
 from shared.callbacks import service
 from shared.callbacks.models import Satisfaction
@@ -41,7 +41,7 @@ from shared.i18n import N_
 from shared.scope import can_manage_case
 from shared.users.names import user_names
 
-router = APIRouter()
+router = PathGate()
 
 RECORD_FORM = "callback"
 # What the record form posts, as the user typed it; the version is the rework form's own.

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
 from fastapi.responses import Response
 
 from services.api.pages.common import Page, PageDep, detail_page
+from services.api.path_gate import PathGate
 from shared.departments.models import Department
 from shared.reports import campaign as campaign_report
 
-router = APIRouter()
+router = PathGate()
 
 
 def campaign_context(page: Page, campaign_id: int) -> dict[str, Any]:

@@ -16,7 +16,6 @@ from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter
 from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlmodel import Session
@@ -43,6 +42,7 @@ from services.api.pages.common import (
     redirect_with_flash,
     xlsx_download,
 )
+from services.api.path_gate import PathGate
 from shared.assignments import queries
 from shared.assignments.queries import AssignmentFilter
 from shared.attachments.service import list_for_case
@@ -62,7 +62,7 @@ from shared.scope import can_manage_case, case_for_read
 from shared.users.models import Role, User
 from shared.users.names import user_names
 
-router = APIRouter()
+router = PathGate()
 
 PAGE_SIZE = 30
 TIMELINE_PAGE_SIZE = 100

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
 from fastapi.responses import FileResponse, Response
 from pydantic import ValidationError
 
@@ -36,6 +35,7 @@ from services.api.pages.common import (
     parse_id,
     redirect_with_flash,
 )
+from services.api.path_gate import PathGate
 from shared.assignments import plan
 from shared.assignments.schemas import DispatchPlanIn, DuePreviewIn
 from shared.cases.models import CaseStatus
@@ -44,7 +44,7 @@ from shared.errors import DomainError, NotFound
 from shared.forms import service as forms
 from shared.i18n import N_
 
-router = APIRouter()
+router = PathGate()
 
 FORM = "dispatch"
 ASSIST = "assist_"

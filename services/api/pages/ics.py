@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
 from fastapi.responses import Response
 
 from services.api.caching import NO_STORE_HEADERS
@@ -25,13 +24,14 @@ from services.api.pages.common import (
     parse_id,
     redirect_with_flash,
 )
+from services.api.path_gate import PathGate
 from shared.calendar_feeds import ics
 from shared.calendar_feeds import service as feeds
 from shared.calendar_feeds.models import FeedKind
 from shared.errors import DomainError, NotFound, Unauthorized
 from shared.i18n import N_
 
-router = APIRouter()
+router = PathGate()
 
 HEADERS = {
     **NO_STORE_HEADERS,

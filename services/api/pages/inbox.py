@@ -10,7 +10,6 @@ same use case as the API (shared/supervision/service.py).
 
 from __future__ import annotations
 
-from fastapi import APIRouter
 from fastapi.responses import Response
 from sqlmodel import Session
 
@@ -24,6 +23,7 @@ from services.api.pages.common import (
     redirect,
     xlsx_download,
 )
+from services.api.path_gate import PathGate
 from shared.assignments.export import export_inbox
 from shared.assignments.inbox import inbox
 from shared.i18n import N_
@@ -32,7 +32,7 @@ from shared.supervision.models import UrgeKind
 from shared.supervision.schemas import UrgeIn
 from shared.users.models import User
 
-router = APIRouter()
+router = PathGate()
 
 
 @router.get("/inbox")

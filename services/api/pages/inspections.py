@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from fastapi.responses import FileResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -47,6 +47,7 @@ from services.api.pages.common import (
     redirect_with_flash,
     xlsx_download,
 )
+from services.api.path_gate import PathGate
 from shared.assignments import queries
 from shared.assignments.queries import AssignmentFilter
 from shared.calendar.service import year_view
@@ -64,7 +65,7 @@ from shared.scope import can_manage_case
 from shared.users.models import Role, User
 from shared.users.names import user_names
 
-router = APIRouter()
+router = PathGate()
 
 MONTH = re.compile(r"(\d{4})-(\d{2})")
 REFERENCE = re.compile(r"[A-Za-z]{2,4}-\d{4}-\d{1,9}")

@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import FileResponse, Response
 from pydantic import ValidationError
 from sqlmodel import Session
@@ -53,6 +53,7 @@ from services.api.pages.common import (
     posted,
     redirect_with_flash,
 )
+from services.api.path_gate import PathGate
 from shared.attachments import service as attachments
 from shared.attachments.models import OwnerKind
 from shared.attachments.service import BatchRefused, Incoming, Verdict
@@ -68,7 +69,7 @@ from shared.i18n import N_, translate
 from shared.scope import can_manage_case, case_for_read
 from shared.users.models import User
 
-router = APIRouter()
+router = PathGate()
 
 FILES = "files"
 TEXT_FIELDS = ("title", "description", "source", "category", "region", "priority", "enterprise_name",

@@ -13,7 +13,6 @@ from datetime import datetime
 from urllib.parse import urlencode
 from weakref import WeakKeyDictionary
 
-from fastapi import APIRouter
 from fastapi.responses import Response
 from markupsafe import Markup
 from sqlalchemy import select
@@ -29,6 +28,7 @@ from services.api.pages.common import (
     parse_optional_id,
     xlsx_download,
 )
+from services.api.path_gate import PathGate
 from shared.assignments import queries
 from shared.assignments import queue as queue_read
 from shared.assignments.export import export_assignments
@@ -40,7 +40,7 @@ from shared.scope import sees_everything
 from shared.supervision import service as supervision
 from shared.templating import render
 
-router = APIRouter()
+router = PathGate()
 
 BUCKETS = ("to_accept", "in_progress", "due_soon", "overdue")
 LIMIT = 100

@@ -14,7 +14,6 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 
 from services.api.caching import NO_STORE_HEADERS
@@ -32,6 +31,7 @@ from services.api.pages.common import (
     parse_id,
     redirect_with_flash,
 )
+from services.api.path_gate import PathGate
 from shared.errors import DomainError, NotFound
 from shared.i18n import N_
 from shared.reports import archive, delivery, figures, render
@@ -40,7 +40,7 @@ from shared.reports.render import common as fmt
 from shared.reports.weeks import IsoWeek
 from shared.users.models import Role
 
-router = APIRouter()
+router = PathGate()
 
 # The archive's HTML view is the email as sent: its styles are inline (mail clients need
 # that), so it gets a policy of its own — inline styles, no script, nothing from elsewhere.

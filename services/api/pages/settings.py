@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
 from fastapi.responses import Response
 from pydantic import ValidationError
 
@@ -26,6 +25,7 @@ from services.api.pages.common import (
     redirect_with_flash,
 )
 from services.api.pages.ics import feed_section
+from services.api.path_gate import PathGate
 from services.api.signin import client_address, retry_after_seconds
 from shared.errors import DomainError, Invalid, TooManyRequests
 from shared.i18n import LANGUAGES, N_
@@ -34,7 +34,7 @@ from shared.users import service as users
 from shared.users.models import NotifyMode
 from shared.users.schemas import PasswordChangeIn, PreferencesIn
 
-router = APIRouter()
+router = PathGate()
 
 
 LANGUAGE_NAMES = {"zh-CN": "简体中文", "en": "English"}

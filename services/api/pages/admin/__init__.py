@@ -15,9 +15,10 @@ from fastapi.responses import FileResponse, Response
 
 from services.api.pages import common
 from services.api.pages.admin import audit, base, calendar, departments, home, outbox, users
+from services.api.path_gate import PathGate
 
-router = APIRouter(include_in_schema=False,
-                   dependencies=[Depends(base.admin_only), Depends(common.guard_form)])
+router = PathGate("/admin", include_in_schema=False,
+                  dependencies=[Depends(base.admin_only), Depends(common.guard_form)])
 for _module in (home, users, departments, calendar, outbox, audit):
     router.include_router(_module.router, prefix="/admin")
 
