@@ -352,3 +352,19 @@ def test_a_queue_read_by_a_transaction_that_wrote_is_not_kept(app, world, make_c
         s.rollback()
     with Session(app.state.engine, expire_on_commit=False) as s:
         assert titles(s) == ["已提交的标题"]
+
+
+def test_a_page_signed_in_by_a_kept_token_is_signed_out_by_a_raw_sql_revocation(app, world, engine, outside):
+    from tests.test_pages import browser
+
+    watch = _watch(app)
+    client = browser(app, world.liaison("XFXH"))
+    assert client.get("/settings").status_code == 200
+    with statements(engine) as seen:
+        assert client.get("/settings").status_code == 200
+    assert not [s for s in seen if "auth_token" in s], seen  # the sign-in was kept: no token read
+    token = client.cookies.get("gongzhi_session")
+    outside.execute("UPDATE auth_token SET revoked = true WHERE token_hash = %s", (users.token_hash(token),))
+    _delivered(watch, outside)
+    r = client.get("/settings")
+    assert r.status_code == 303 and r.headers["location"].startswith("/login")

@@ -138,13 +138,17 @@ def _flash_cookie(settings: Settings, flash: Flash) -> str:
     return f"{text}.{_sign(settings.secret_key, 'gongzhi-flash', text)}"
 
 
-def get_page(request: Request, session: SessionDep, clock: ClockDep, settings: SettingsDep) -> Page:
+def page_for(request: Request, session: Session, clock: Clock, settings: Settings, *,
+             kept: User | None = None) -> Page:
+    """The request's Page, built once (guard_form may have built it first); KEPT: the user, known already.
+
+    Reading a token that is not kept takes a statement: call this from a thread."""
     cached = getattr(request.state, "page", None)
-    if isinstance(cached, Page):  # built already by guard_form for this request
+    if isinstance(cached, Page):
         return cached
     token = request.cookies.get(SESSION_COOKIE) or None
-    user: User | None = None
-    if token:
+    user: User | None = kept
+    if token and user is None:
         try:
             user = kept_tokens.user_for_token(session, clock, token)
         except Unauthorized:
@@ -155,6 +159,18 @@ def get_page(request: Request, session: SessionDep, clock: ClockDep, settings: S
                 lang=lang, flashes=_read_flash(settings, raw_flash), had_flash_cookie=raw_flash is not None)
     request.state.page = page
     return page
+
+
+async def get_page(request: Request, session: SessionDep, clock: ClockDep, settings: SettingsDep) -> Page:
+    """PageDep: on the event loop when the sign-in is kept or there is none (no statement to wait for),
+    in a thread when the token must be read (as the API's get_current_user)."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if isinstance(getattr(request.state, "page", None), Page) or not token:
+        return page_for(request, session, clock, settings)
+    kept = kept_tokens.kept_user(session.get_bind().engine, token, clock.now())
+    if kept is not None:
+        return page_for(request, session, clock, settings, kept=kept)
+    return await run_in_threadpool(page_for, request, session, clock, settings)
 
 
 PageDep = Annotated[Page, Depends(get_page)]
@@ -385,7 +401,7 @@ async def guard_form(request: Request, session: SessionDep, clock: ClockDep,
     try:
         received = await _receive(request, settings)
     except (TooLarge, Invalid) as exc:
-        page = await run_in_threadpool(get_page, request, session, clock, settings)
+        page = await get_page(request, session, clock, settings)
         raise PageAnswer(await run_in_threadpool(error_page, page, exc.status, exc.key, **exc.params)) from None
     request.state.posted = received
     try:
@@ -397,7 +413,7 @@ async def guard_form(request: Request, session: SessionDep, clock: ClockDep,
 
 def _check_form_token(request: Request, session: Session, clock: Clock, settings: Settings,
                       form: Mapping[str, str]) -> None:
-    page = get_page(request, session, clock, settings)  # the handler's PageDep gets this same page
+    page = page_for(request, session, clock, settings)  # the handler's PageDep gets this same page
     given = form.get(FORM_TOKEN_FIELD)
     if _login_token_ok(page, given):
         return
