@@ -13,22 +13,27 @@ from services.api.path_gate import PathGate
 from services.api.routes import API_PREFIX
 
 
+@pytest.fixture
+def asked(monkeypatch: pytest.MonkeyPatch) -> list[APIRoute]:
+    """Every route asked whether a request is its own, in order."""
+    seen: list[APIRoute] = []
+    original = APIRoute.matches
+
+    def counting(self: APIRoute, scope: Any) -> Any:
+        seen.append(self)
+        return original(self, scope)
+
+    monkeypatch.setattr(APIRoute, "matches", counting)
+    return seen
+
+
 def test_every_api_router_is_gated() -> None:
     routers = _routers()
     assert len(routers) > 10
     assert all(isinstance(r, PathGate) and r.gate == API_PREFIX for r in routers)
 
 
-def test_a_page_asks_no_api_route_and_an_api_call_still_finds_its_own(app: Any,
-                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    asked: list[APIRoute] = []
-    original = APIRoute.matches
-
-    def counting(self: APIRoute, scope: Any) -> Any:
-        asked.append(self)
-        return original(self, scope)
-
-    monkeypatch.setattr(APIRoute, "matches", counting)
+def test_a_page_asks_no_api_route_and_an_api_call_still_finds_its_own(app: Any, asked: list[APIRoute]) -> None:
     client = TestClient(app, follow_redirects=False)
     assert client.get("/login").status_code == 200
     api_routes = [route for router in _routers() for route in router.routes]
@@ -39,17 +44,9 @@ def test_a_page_asks_no_api_route_and_an_api_call_still_finds_its_own(app: Any,
     assert client.get(f"{API_PREFIX}/no-such-thing").json()["error"]["code"] == "route_not_found"
 
 
-def test_a_page_asks_only_the_page_modules_whose_paths_it_could_be(app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_page_asks_only_the_page_modules_whose_paths_it_could_be(app: Any, asked: list[APIRoute]) -> None:
     from services.api.pages import cases, inspections, queue
 
-    asked: list[APIRoute] = []
-    original = APIRoute.matches
-
-    def counting(self: APIRoute, scope: Any) -> Any:
-        asked.append(self)
-        return original(self, scope)
-
-    monkeypatch.setattr(APIRoute, "matches", counting)
     client = TestClient(app, follow_redirects=False)
     assert client.get("/queue").status_code == 303  # found (it asks for a sign-in)
     ids = {id(r) for r in asked}
