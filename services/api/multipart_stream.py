@@ -11,6 +11,7 @@ with a part, its bytes and its end.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, cast
 
@@ -37,7 +38,7 @@ def boundary_of(content_type: str | None) -> tuple[bytes, bytes | None]:
     return media, params.get(b"boundary")
 
 
-class PartReader:
+class PartReader(ABC):
     """The parser's callbacks: headers collected per part, the rest left to ``begin``, ``data`` and ``end``."""
 
     def __init__(self) -> None:
@@ -58,15 +59,17 @@ class PartReader:
             "on_end": self._end,
         })
 
+    @abstractmethod
     def begin(self, options: dict[bytes, bytes]) -> None:
         """A part starts: OPTIONS are its Content-Disposition's (name, filename)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def data(self, data: bytes, start: int, end: int) -> None:
-        raise NotImplementedError
+        """DATA[START:END] is the next run of the current part's bytes."""
 
+    @abstractmethod
     def end(self) -> None:
-        raise NotImplementedError
+        """The current part is over."""
 
     def _part_begin(self) -> None:
         self._headers = {}
