@@ -17,8 +17,10 @@ $(STAMP): pyproject.toml
 run: setup
 	GONGZHI_DEMO=$${GONGZHI_DEMO:-1} $(BIN)/gongzhi up
 
+# One pytest process per CPU (at most 8: each keeps to a Redis database of its own, see
+# tests/celery_harness.py); `PYTEST_ARGS="-n 0"` runs the suite in this one process.
 test: setup
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n auto --maxprocesses 8 $(PYTEST_ARGS)
 
 lint: setup
 	$(BIN)/ruff check .

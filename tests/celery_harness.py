@@ -99,13 +99,18 @@ def redis_test_url(db: int = 14) -> str:
 
     A run given its own database (GONGZHI_TEST_REDIS_URL) keeps every such test in it: tests run
     one at a time and each starts from an empty database, so two runs side by side (a session's
-    and CI's) never deliver each other's tasks.  Otherwise each test uses database `db`.
+    and CI's) never deliver each other's tasks.  Under pytest-xdist each worker process runs its
+    tests one at a time too, so each keeps to a database of its own (14, 13, … by its number);
+    otherwise each test uses database `db`.
     """
     import redis
 
     from tests.conftest import REDIS_URL, missing_service
 
     own = os.environ.get("GONGZHI_TEST_REDIS_URL")
+    worker = os.environ.get("PYTEST_XDIST_WORKER")  # "gw0", "gw1", … when the suite runs on several processes
+    if worker is not None:
+        db = 14 - int(worker.removeprefix("gw"))
     url = own or f"{REDIS_URL.rsplit('/', 1)[0]}/{db}"
     try:
         client = redis.Redis.from_url(url, socket_connect_timeout=2)
