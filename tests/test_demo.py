@@ -1,4 +1,4 @@
-"""`gongzhi demo`: a city's worth of data, loaded once, only in demo mode, mailing nothing old."""
+"""`gongzhi demo`: a city's worth of data, loaded once, only in demo mode, mailing nothing old, with past summaries."""
 
 from __future__ import annotations
 
@@ -15,6 +15,9 @@ from shared.departments.models import Department
 from shared.feedback.models import Feedback, SignoffDecision
 from shared.outbox.models import OutboxMessage, OutboxState
 from shared.reminders.models import ReminderNotice
+from shared.reports import delivery
+from shared.reports.archive import ALL
+from shared.reports.archive_models import WeeklyReportRecord
 from shared.settings import get_settings
 from shared.users.models import Role, User
 
@@ -49,6 +52,20 @@ def test_demo_loads_once_with_every_role_and_varied_states(session: Session, clo
                               .where(col(OutboxMessage.state) == OutboxState.PENDING))
     assert not session.scalar(select(func.count()).select_from(ReminderNotice)
                               .where(col(ReminderNotice.digest_key).is_(None)))
+    # A leader trying the demo on a Tuesday finds last Monday's summary in the archive (往期周报), shown
+    # as sent to each recipient at 08:00 that Monday (none reaches the mail catcher: nothing pending).
+    assert summary.summaries == 1
+    archived = session.scalars(select(WeeklyReportRecord.week).where(
+        col(WeeklyReportRecord.scope) == ALL, col(WeeklyReportRecord.delivered_at).is_not(None))
+        .order_by(col(WeeklyReportRecord.week))).all()
+    assert archived == ["2026-W48"]
+    sent = session.execute(select(OutboxMessage.state, OutboxMessage.sent_at)
+                           .where(col(OutboxMessage.kind) == delivery.KIND)).all()
+    assert sent and {state for state, _ in sent} == {OutboxState.SENT}
+    assert {at.astimezone(get_settings().tz).strftime("%a %H:%M") for _, at in sent} == {"Mon 08:00"}
+    # The beat, firing now, sends none of them again.
+    run = delivery.run_scheduled(session, now=clock.now(), settings=get_settings())
+    assert run.skipped == {"2026-W48": "delivered"} and run.weeks == []
     again = load_demo(session, clock)
     assert not again.created
     assert session.scalar(select(func.count()).select_from(Case)) == 40
@@ -88,3 +105,20 @@ def test_demo_people_act_in_office_hours_on_working_days(session: Session, clock
     assert odd == []
     reached = session.scalars(select(Callback.satisfaction).where(col(Callback.reached))).all()
     assert reached and None not in reached
+
+
+def test_loaded_on_monday_before_the_send_time_last_week_is_left_to_the_beat(session: Session, demo_mode) -> None:  # type: ignore[no-untyped-def]
+    """Loaded at 07:00 on a Monday: last week's summary goes out for real at 08:00, not as history."""
+    from datetime import UTC, datetime
+
+    from shared.clock import FrozenClock
+
+    early = FrozenClock(datetime(2026, 11, 29, 23, 0, tzinfo=UTC))  # Monday 2026-11-30 07:00 in Shanghai
+    assert load_demo(session, early).summaries == 0
+    session.commit()
+    at_eight = datetime(2026, 11, 30, 0, 0, tzinfo=UTC)
+    run = delivery.run_scheduled(session, now=at_eight, settings=get_settings())
+    session.commit()
+    assert [w.week for w in run.weeks] == ["2026-W48"] and run.weeks[0].queued > 0
+    assert session.scalar(select(func.count()).select_from(OutboxMessage)
+                          .where(col(OutboxMessage.state) == OutboxState.PENDING)) == run.weeks[0].queued

@@ -16,7 +16,8 @@ def register(app: typer.Typer) -> None:
             summary = load_demo(session, SystemClock())
         if summary.created:
             typer.echo(f"demo loaded: {summary.departments} departments, {summary.users} users, "
-                       f"{summary.cases} cases, {summary.assignments} assignments")
+                       f"{summary.cases} cases, {summary.assignments} assignments, "
+                       f"{summary.summaries} weekly summaries")
         else:
             typer.echo("demo data already present")
         for username, password, role, dept in DEMO_LOGINS:
