@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from typing import Any
 from urllib.parse import urlsplit
 
 
@@ -26,3 +28,28 @@ def test_docs_page_references_only_same_origin_urls_and_they_answer(api) -> None
 
 def test_the_oauth2_redirect_page_is_served_too(api) -> None:  # type: ignore[no-untyped-def]
     assert api.anonymous().get("/api/v1/docs/oauth2-redirect").status_code == 200
+
+
+
+def test_no_endpoint_keeps_its_app_alive(app) -> None:  # type: ignore[no-untyped-def]
+    """FastAPI keeps every endpoint function it has classified in a process-wide cache (4,096 entries),
+    so an endpoint closing over its app kept the app (routes, engine, caches) alive: the suite, which
+    makes one app per test, grew to millions of objects that every garbage collection walked.
+    Endpoints find their app on the request instead."""
+    from fastapi import FastAPI
+    from starlette.routing import Mount
+
+    def closes_over_an_app(call: object) -> bool:
+        cells = getattr(call, "__closure__", None) or ()
+        return any(isinstance(c.cell_contents, FastAPI) for c in cells)
+
+    def endpoints(routes: list[Any]) -> Iterator[Any]:
+        for route in routes:
+            if hasattr(route, "original_router"):  # an included router (the API's and the pages')
+                yield from endpoints(route.original_router.routes)
+            elif not isinstance(route, Mount) and hasattr(route, "endpoint"):
+                yield route.endpoint
+
+    ours = [e for e in endpoints(app.router.routes) if not e.__module__.startswith("fastapi")]
+    assert len(ours) > 100
+    assert [e.__qualname__ for e in ours if closes_over_an_app(e)] == []

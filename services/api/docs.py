@@ -35,12 +35,16 @@ def install(app: FastAPI, prefix: str) -> None:
     oauth2_redirect_url = f"{docs_url}/oauth2-redirect"
     app.mount(assets, StaticFiles(directory=str(swagger_ui_path)), name="swagger-ui-assets")
 
+    # The app is taken from the request, not closed over: FastAPI keeps each endpoint function in a
+    # process-wide cache, and a closure over the app would keep every app a process ever made (tests
+    # make one per test) alive, with its routes and engine.
     @app.get(docs_url, include_in_schema=False)
     async def swagger_ui(request: Request) -> HTMLResponse:
         root = request.scope.get("root_path", "").rstrip("/")
+        served: FastAPI = request.app
         return _hashed(get_swagger_ui_html(
-            openapi_url=f"{root}{app.openapi_url}",
-            title=f"{app.title} — 接口文档 / API docs",
+            openapi_url=f"{root}{served.openapi_url}",
+            title=f"{served.title} — 接口文档 / API docs",
             swagger_js_url=f"{root}{assets}/swagger-ui-bundle.js",
             swagger_css_url=f"{root}{assets}/swagger-ui.css",
             swagger_favicon_url=f"{root}{assets}/favicon-32x32.png",
