@@ -95,10 +95,11 @@ def expected_counts(session: Session, settings: Settings, department_id: int, no
                   count(*) FILTER (WHERE state IN ('dispatched', 'accepted')
                                    AND feedback_due_at >= :now AND feedback_due_at <= :soon),
                   count(*) FILTER (WHERE state IN ('dispatched', 'accepted') AND feedback_due_at < :now),
+                  count(*) FILTER (WHERE state = 'awaiting_signoff'),
                   count(*) FILTER (WHERE state = 'submitted')
            FROM assignment WHERE department_id = :d"""),
         {"d": department_id, "now": now, "soon": soon}).one()
-    keys = ("to_accept", "in_progress", "due_soon", "overdue", "awaiting_review")
+    keys = ("to_accept", "in_progress", "due_soon", "overdue", "awaiting_signoff", "awaiting_review")
     return dict(zip(keys, (int(x) for x in row), strict=True))
 
 

@@ -28,7 +28,8 @@ def test_queue_buckets_and_counts(api, world, make_case, dispatch, clock, sessio
     clock.advance(days=2)  # Thursday 10:00: "late" was due Wednesday 17:30
     q = api.as_user(liaison).get("/api/v1/queue").json()
     assert q["department_id"] == world.dept("XFXH").id
-    assert q["counts"] == {"to_accept": 1, "in_progress": 3, "due_soon": 1, "overdue": 1, "awaiting_review": 1}
+    assert q["counts"] == {"to_accept": 1, "in_progress": 3, "due_soon": 1, "overdue": 1,
+                           "awaiting_signoff": 0, "awaiting_review": 1}
     ids = [i["id"] for i in q["items"]]
     assert ids[0] == late.id and set(ids) == {waiting.id, progressing.id, soon.id, late.id}
     overdue_item = q["items"][0]

@@ -64,6 +64,7 @@ def expected(engine, department_id: int, now: datetime, limit: int = 50, due_soo
         "in_progress": sum(a.state == AssignmentState.ACCEPTED for a in rows),
         "due_soon": sum(now <= a.feedback_due_at <= soon for a in active),
         "overdue": sum(a.feedback_due_at < now for a in active),
+        "awaiting_signoff": sum(a.state == AssignmentState.AWAITING_SIGNOFF for a in rows),
         "awaiting_review": sum(a.state == AssignmentState.SUBMITTED for a in rows),
     }
     items = [(a.id, a.state.value, a.feedback_due_at, a.version, now > a.feedback_due_at,
@@ -147,7 +148,8 @@ def test_every_kind_of_change_shows_in_a_queue_read_just_before(api, world, make
     check()
     post(coord, f"/api/v1/assignments/{a['id']}/approve", version=a["version"], json={"comment": "同意办结"})
     q = check()
-    assert q["counts"] == {"to_accept": 0, "in_progress": 0, "due_soon": 0, "overdue": 0, "awaiting_review": 0}
+    assert q["counts"] == {"to_accept": 0, "in_progress": 0, "due_soon": 0, "overdue": 0,
+                           "awaiting_signoff": 0, "awaiting_review": 0}
 
     # Returned, then dispatched again to another department: both queues change.
     b = dispatch(case, "XFXH", days=5)
@@ -315,7 +317,8 @@ def test_time_passing_a_due_time_or_local_midnight_changes_the_queue_without_any
     assert at("2026-12-04T00:00:00")["counts"]["due_soon"] == 1
     # A clock set back (tests, or a corrected server clock) gets the earlier answer again.
     q = at("2026-12-01T10:00:00")
-    assert q["counts"] == {"to_accept": 2, "in_progress": 0, "due_soon": 1, "overdue": 0, "awaiting_review": 0}
+    assert q["counts"] == {"to_accept": 2, "in_progress": 0, "due_soon": 1, "overdue": 0,
+                           "awaiting_signoff": 0, "awaiting_review": 0}
     assert b.id in [i["id"] for i in q["items"]]
 
 

@@ -431,3 +431,25 @@ def test_the_reminder_threshold_is_a_setting_with_a_sane_range() -> None:
     assert Settings(demo=True).reminder_signoff_after_working_days == 1
     with pytest.raises(ValidationError):
         Settings(demo=True, reminder_signoff_after_working_days=0)
+
+
+def test_the_departments_queue_counts_what_waits_for_the_head(
+    app: Any, api: Any, session: Session, world: World, make_case: Any, dispatch: Any,
+) -> None:
+    """Submitted, the item leaves 办理中 for 待审签, which the queue shows beside 待审核; signed off, it is 待审核."""
+    require_signoff(session, world, "XFXH")
+    a = dispatch(make_case(shared=("XFXH",)), "XFXH")
+    liaison = api.as_user(world.liaison("XFXH"))
+    page = browser(app, world.liaison("XFXH"))
+    assert "待审签" not in page.get("/queue").text  # nothing waits for the head: no such bucket
+    seen = submitted_by_liaison(api, world, a)
+    counts = liaison.get("/api/v1/queue").json()["counts"]
+    assert (counts["in_progress"], counts["awaiting_signoff"], counts["awaiting_review"]) == (0, 1, 0)
+    shown = page.get("/queue").text
+    assert '<li class="bucket bucket-awaiting_signoff passive">' in shown and "待审签" in shown
+    head = api.as_user(world.head("XFXH"))
+    assert post(head, f"/api/v1/assignments/{a.id}/sign-off", version=seen["version"],
+                json={"note": "同意"}).status_code == 200
+    counts = liaison.get("/api/v1/queue").json()["counts"]
+    assert (counts["awaiting_signoff"], counts["awaiting_review"]) == (0, 1)
+    assert "bucket-awaiting_signoff" not in page.get("/queue").text

@@ -96,9 +96,11 @@ def _bucket_counts(department: Any, now: Any, soon: Any) -> Select[Any]:
         count(status.states_in(_A.state, (S.ACCEPTED,))).label("in_progress"),
         count(status.due_soon_sql(now, soon)).label("due_soon"),
         count(status.overdue_sql(now)).label("overdue"),
+        count(status.states_in(_A.state, (S.AWAITING_SIGNOFF,))).label("awaiting_signoff"),
         count(status.states_in(_A.state, (S.SUBMITTED,))).label("awaiting_review"),
         type_coerce(status.next_due_sql(now), UTCDateTime()).label("next_due"),
-    ).where(_A.department_id == department, status.states_in(_A.state, (*status.ACTIVE_STATES, S.SUBMITTED)))
+    ).where(_A.department_id == department,
+            status.states_in(_A.state, (*status.ACTIVE_STATES, S.AWAITING_SIGNOFF, S.SUBMITTED)))
 
 
 def _most_urgent(department: Any, limit: Any) -> Select[Any]:
@@ -232,7 +234,7 @@ def _read(session: Session, department_id: int, now: datetime, calendar: Working
     due_times = [first["next_due"], *(row["acceptance_due_at"] for row in items if row["state"] == S.DISPATCHED)]
     counts = QueueCounts(to_accept=first["to_accept"], in_progress=first["in_progress"],
                          due_soon=first["due_soon"], overdue=first["overdue"],
-                         awaiting_review=first["awaiting_review"])
+                         awaiting_signoff=first["awaiting_signoff"], awaiting_review=first["awaiting_review"])
     facts = tuple((_Held(S(row["state"]), row["department_id"], row["return_count"]),
                    CaseFacts(row["case_lead_department_id"], row["case_coordinator_id"],
                              bool(row["extension_pending"]))) for row in items)

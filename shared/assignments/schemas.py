@@ -220,6 +220,7 @@ class QueueCounts(BaseModel):
     in_progress: int
     due_soon: int
     overdue: int
+    awaiting_signoff: int  # with the department's head (审签), where the department requires it
     awaiting_review: int
 
 
