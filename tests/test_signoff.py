@@ -9,6 +9,7 @@ inbox lists it; the weekly figures count the liaison's submission time.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -447,6 +448,9 @@ def test_the_departments_queue_counts_what_waits_for_the_head(
     assert (counts["in_progress"], counts["awaiting_signoff"], counts["awaiting_review"]) == (0, 1, 0)
     shown = page.get("/queue").text
     assert '<li class="bucket bucket-awaiting_signoff passive">' in shown and "待审签" in shown
+    # The head, who signs them off, is taken to them in his inbox.
+    heads_queue = browser(app, world.head("XFXH")).get("/queue").text
+    assert re.search(r'bucket-awaiting_signoff">\s*<a href="/inbox#signoffs">', heads_queue)
     head = api.as_user(world.head("XFXH"))
     assert post(head, f"/api/v1/assignments/{a.id}/sign-off", version=seen["version"],
                 json={"note": "同意"}).status_code == 200
