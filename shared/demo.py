@@ -43,16 +43,12 @@ from shared.reminders.models import ReminderNotice
 from shared.reports import delivery
 from shared.reports.schedule import send_moment
 from shared.reports.weeks import IsoWeek
-from shared.settings import get_settings
+from shared.settings import Settings, get_settings
 from shared.users.models import Role, User
 from shared.users.service import create_user
 
 DEMO_PASSWORD = "gongzhi2026"
 CAMPAIGN = "守护安全消费，提振消费信心"
-
-# Last Monday's summary is in the archive (往期周报), as the beat would have left it.  One week:
-# rendering a week's artefacts for every department costs the first start about two seconds.
-SUMMARY_WEEKS = 1
 
 # Their heads sign feedback off (审签) before the coordinator sees it, so the demo shows both ways.
 SIGNOFF_DEPARTMENTS = frozenset({"WJW"})
@@ -229,7 +225,7 @@ def load_demo(session: Session, clock: Clock) -> DemoSummary:
                 from shared.cases.schemas import CaseUpdate
 
                 cases.update_case(session, c, coordinator, case.id, case.version, CaseUpdate(is_typical=True))  # type: ignore[arg-type]
-    summaries = _past_summaries(session, now)
+    summaries = _last_weeks_summary(session, now, settings)
     # The history above would otherwise mail weeks-old notices on first start.
     session.execute(
         update(OutboxMessage).where(OutboxMessage.state == OutboxState.PENDING)  # type: ignore[arg-type]
@@ -243,33 +239,29 @@ def load_demo(session: Session, clock: Clock) -> DemoSummary:
                        assignments=n_assignments, summaries=summaries)
 
 
-def _past_summaries(session: Session, now: datetime) -> int:
-    """Deliver the last SUMMARY_WEEKS weeks' summaries at the moments the beat would have, as sent then.
+def _last_weeks_summary(session: Session, now: datetime, settings: Settings) -> int:
+    """Last week's summary (往期周报), delivered at the moment the beat would have and shown as sent then.
 
-    Only weeks whose moment has passed: loaded on a Monday before the send time, last
-    week's summary is left to the beat, which sends it for real at that time.  Their
-    emails count as sent at that moment, like the rest of the history's acts; none
-    reaches the mail catcher (the history mails nothing old)."""
-    settings = get_settings()
+    One week only: rendering a week's artefacts for every department costs the first start
+    about two seconds.  Loaded on a Monday before the send time, the week is left to the
+    beat, which sends it for real.  Its emails count as sent at that moment, like the rest
+    of the history's acts; none reaches the mail catcher (the history mails nothing old).
+    Answers how many summaries were delivered (0 or 1)."""
     calendar = working_calendar(session, settings)
-    current = IsoWeek.containing(now, calendar.tz)
-    delivered = 0
-    for back in range(SUMMARY_WEEKS, 0, -1):
-        week = current.shifted(-back)
-        moment = send_moment(week, calendar, settings.report_send_at)
-        if moment > now:
-            continue
-        try:
-            delivery.deliver_week(session, week, now=moment, settings=settings)
-        except DomainError:  # a week before the first case: nothing to report
-            continue
-        session.execute(
-            update(OutboxMessage).where(col(OutboxMessage.kind) == delivery.KIND,
-                                        col(OutboxMessage.state) == OutboxState.PENDING)
-            .values(state=OutboxState.SENT, attempts=1, sent_at=moment)
-        )
-        delivered += 1
-    return delivered
+    week = IsoWeek.containing(now, calendar.tz).shifted(-1)
+    moment = send_moment(week, calendar, settings.report_send_at)
+    if moment > now:
+        return 0
+    try:
+        delivery.deliver_week(session, week, now=moment, settings=settings)
+    except DomainError:  # a week before the first case: nothing to report
+        return 0
+    session.execute(
+        update(OutboxMessage).where(col(OutboxMessage.kind) == delivery.KIND,
+                                    col(OutboxMessage.state) == OutboxState.PENDING)
+        .values(state=OutboxState.SENT, attempts=1, sent_at=moment)
+    )
+    return 1
 
 
 def _play(session: Session, c: FrozenClock, now: datetime, rng: random.Random, users: dict[str, User],

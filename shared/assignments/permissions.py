@@ -68,7 +68,12 @@ def works_for(actor: User, a: AssignmentFacts) -> bool:
 
 def heads(actor: User, a: AssignmentFacts) -> bool:
     """A head of the assigned department: he signs its feedback off (审签)."""
-    return actor.role == Role.HEAD and actor.department_id == a.department_id
+    return heads_department(actor, a.department_id)
+
+
+def heads_department(actor: User, department_id: int) -> bool:
+    """A head of DEPARTMENT_ID: what waits for sign-off in it is his to sign."""
+    return actor.role == Role.HEAD and actor.department_id == department_id
 
 
 def may_decide_extension(actor: User, a: AssignmentFacts, case: CaseFacts) -> bool:

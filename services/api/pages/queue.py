@@ -33,6 +33,7 @@ from shared.assignments import queries
 from shared.assignments import queue as queue_read
 from shared.assignments.export import export_assignments
 from shared.assignments.models import AssignmentState, ExtensionRequest, ExtensionState
+from shared.assignments.permissions import heads_department
 from shared.assignments.queries import AssignmentFilter
 from shared.assignments.schemas import AssignmentPublic
 from shared.i18n import N_
@@ -172,6 +173,7 @@ def queue_page(page: PageDep, department_id: str | None = None, bucket: str | No
         names=names, counts=read.counts, items=items, bucket=bucket, buckets=BUCKETS,
         item_list=_item_list(page, read, kept, now) if read.rows and not bucket else None,
         global_reader=global_reader, coordination=coordination, pending=pending, supervised=supervised,
+        signs_off=heads_department(user, dept),
         read_only=user.role.value == "leader", due_soon_days=page.settings.reminder_due_soon_working_days,
         export_url="/queue?" + urlencode({k: v for k, v in (("department_id", requested), ("bucket", bucket),
                                                               ("format", "xlsx")) if v}),
