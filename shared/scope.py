@@ -7,9 +7,10 @@ answer NotFound (404), never Forbidden, so ids cannot be probed.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, NamedTuple, Protocol
 
-from sqlalchemy import ColumnElement, and_, event, false, or_, true
+from sqlalchemy import ColumnElement, and_, bindparam, event, false, or_, true
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
@@ -28,6 +29,26 @@ def sees_everything(actor: User) -> bool:
     return actor.role in GLOBAL_READERS
 
 
+class Reach(NamedTuple):
+    """All that what a reader sees depends on: every case, a department's (led or shared), or none.
+
+    The SQL conditions below are built from it alone, so it is also the key under which a
+    statement carrying one is built once and kept (building and keying a statement afresh cost
+    more CPU than PostgreSQL spent answering it)."""
+
+    everything: bool = False
+    department: bool = False
+    department_id: int | None = None
+
+
+def reach(actor: User) -> Reach:
+    if sees_everything(actor):
+        return Reach(everything=True)
+    if actor.role in DEPARTMENT_ROLES:
+        return Reach(department=True, department_id=actor.department_id)
+    return Reach()
+
+
 # Made once: building an alias costs more than the rest of the condition (every list of assignments asks).
 _SHARE = aliased(CaseShare, name="visible_share")
 _LEAD = aliased(Case, name="visible_lead")
@@ -37,22 +58,26 @@ def case_visible(actor: User, case_id_column: Any = None) -> ColumnElement[bool]
     """SQL condition: the case (by id column) is visible to the actor."""
     if case_id_column is None:
         return case_row_visible(actor, Case)
-    if sees_everything(actor):
+    return visible_by_column(reach(actor), case_id_column)
+
+
+def visible_by_column(r: Reach, case_id_column: Any) -> ColumnElement[bool]:
+    if r.everything:
         return true()
-    if actor.role not in DEPARTMENT_ROLES:
+    if not r.department:
         return false()
     # Aliases keep these subqueries from correlating with a Case the outer query joins.
     share, lead = _SHARE, _LEAD
     shared_with_me = (
         select(col(share.case_id))
-        .where(col(share.case_id) == case_id_column, col(share.department_id) == actor.department_id)
+        .where(col(share.case_id) == case_id_column, col(share.department_id) == r.department_id)
         .correlate_except(share)
         .offset(0)  # probed per row, never hashed (see case_row_visible)
         .exists()
     )
     lead_is_me = (
         select(col(lead.id))
-        .where(col(lead.id) == case_id_column, col(lead.lead_department_id) == actor.department_id)
+        .where(col(lead.id) == case_id_column, col(lead.lead_department_id) == r.department_id)
         .correlate_except(lead)
         .exists()
     )
@@ -64,9 +89,13 @@ def case_row_visible(actor: User, row: Any) -> ColumnElement[bool]:
 
     The lead department is read off the row; a share is probed per row.
     """
-    if sees_everything(actor):
+    return _row_visible(reach(actor), row)
+
+
+def _row_visible(r: Reach, row: Any) -> ColumnElement[bool]:
+    if r.everything:
         return true()
-    if actor.role not in DEPARTMENT_ROLES:
+    if not r.department:
         return false()
     # OFFSET 0 keeps PostgreSQL from turning this into a hashed subplan, which reads
     # every case_share row of the department (200,000 in the 1M benchmark) on each
@@ -74,11 +103,11 @@ def case_row_visible(actor: User, row: Any) -> ColumnElement[bool]:
     # the newest cases costs a few dozen index lookups.
     shared_with_me = (
         select(col(CaseShare.case_id))
-        .where(col(CaseShare.case_id) == row.id, col(CaseShare.department_id) == actor.department_id)
+        .where(col(CaseShare.case_id) == row.id, col(CaseShare.department_id) == r.department_id)
         .offset(0)
         .exists()
     )
-    return or_(row.lead_department_id == actor.department_id, shared_with_me)
+    return or_(row.lead_department_id == r.department_id, shared_with_me)
 
 
 class CasePart(NamedTuple):
@@ -129,6 +158,10 @@ def _reads(session: Session) -> dict[tuple[object, ...], Any]:
     return reads
 
 
+_SHARES_OF_CASE = (select(col(CaseShare.department_id)).where(col(CaseShare.case_id) == bindparam("case_id"))
+                   .order_by(col(CaseShare.department_id)))
+
+
 def shared_department_ids(session: Session, case_id: int) -> list[int]:
     """The departments CASE_ID is shared with, by id; read once per transaction while no share is pending."""
     key = ("shares", case_id)
@@ -138,8 +171,7 @@ def shared_department_ids(session: Session, case_id: int) -> list[int]:
         known = _reads(session).get(key)
         if known is not None:
             return list(known)
-    ids = list(session.scalars(select(col(CaseShare.department_id)).where(col(CaseShare.case_id) == case_id)
-                               .order_by(col(CaseShare.department_id))))
+    ids = list(session.scalars(_SHARES_OF_CASE, {"case_id": case_id}))
     _reads(session)[key] = tuple(ids)
     return ids
 
@@ -158,10 +190,7 @@ def case_for_read(session: Session, actor: User, case_id: int, *, for_update: bo
         known: Case | None = _reads(session).get(key)
         if known is not None:
             return known
-    stmt = select(Case).where(Case.id == case_id, case_visible(actor))  # type: ignore[arg-type]
-    if for_update:
-        stmt = stmt.with_for_update()
-    case: Case | None = session.scalars(stmt).first()
+    case: Case | None = session.scalars(_case_by_id(reach(actor), for_update), {"case_id": case_id}).first()
     if case is None:
         raise NotFound()
     _reads(session)[key] = case
@@ -171,16 +200,25 @@ def case_for_read(session: Session, actor: User, case_id: int, *, for_update: bo
 def assignment_for_read(
     session: Session, actor: User, assignment_id: int, *, for_update: bool = False
 ) -> Assignment:
-    stmt = select(Assignment).where(
-        Assignment.id == assignment_id,  # type: ignore[arg-type]
-        case_visible(actor, Assignment.case_id),
-    )
-    if for_update:
-        stmt = stmt.with_for_update()
-    assignment = session.scalars(stmt).first()
+    assignment = session.scalars(_assignment_by_id(reach(actor), for_update),
+                                 {"assignment_id": assignment_id}).first()
     if assignment is None:
         raise NotFound()
     return assignment
+
+
+# Kept per (reach, lock): a few per department.  The ids are bound at execution.
+@lru_cache(maxsize=512)
+def _case_by_id(r: Reach, for_update: bool) -> SelectOfScalar[Case]:
+    stmt = select(Case).where(col(Case.id) == bindparam("case_id"), _row_visible(r, Case))
+    return stmt.with_for_update() if for_update else stmt
+
+
+@lru_cache(maxsize=512)
+def _assignment_by_id(r: Reach, for_update: bool) -> SelectOfScalar[Assignment]:
+    stmt = select(Assignment).where(col(Assignment.id) == bindparam("assignment_id"),
+                                    visible_by_column(r, Assignment.case_id))
+    return stmt.with_for_update() if for_update else stmt
 
 
 def sees_personal_data(actor: User, case: Case) -> bool:

@@ -132,3 +132,27 @@ def test_a_case_shared_later_keeps_its_place_by_when_it_was_opened(api, world, m
         if not cursor:
             break
     assert got == [c.id for c in reversed(own)] + [old.id]
+
+
+def test_a_cases_timeline_pages_back_through_every_event_once(api, world, make_case, clock):
+    """Newest first, LIMIT at a time; events of one instant (the clock stands still between some) by id."""
+    case = make_case()
+    coord = api.as_user(world.coordinator)
+    for i in range(7):
+        assert coord.post(f"/api/v1/cases/{case.id}/comments", json={"text": f"第{i}条"}).status_code == 204
+        if i % 2:
+            clock.advance(minutes=1)
+    everything = coord.get(f"/api/v1/cases/{case.id}/timeline").json()
+    assert everything["next_cursor"] is None
+    seen, cursor = [], None
+    while True:
+        params = {"limit": 3, **({"cursor": cursor} if cursor else {})}
+        page = coord.get(f"/api/v1/cases/{case.id}/timeline", params=params).json()
+        assert len(page["items"]) <= 3
+        seen += [e["id"] for e in page["items"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert seen == [e["id"] for e in everything["items"]] and len(seen) == len(set(seen)) >= 8
+    comments = [e["after"]["text"] for e in everything["items"] if e["action"] == "commented"]
+    assert comments == [f"第{i}条" for i in reversed(range(7))]

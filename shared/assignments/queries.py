@@ -9,9 +9,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
+    Integer,
+    Select,
+    String,
+    bindparam,
     exists,
     literal_column,
     or_,
@@ -28,7 +33,7 @@ from shared.calendar.service import working_calendar
 from shared.cases.models import Case
 from shared.errors import Invalid
 from shared.pagination import after_cursor, encode_cursor
-from shared.scope import case_visible
+from shared.scope import Reach, reach, visible_by_column
 from shared.settings import Settings, get_settings
 from shared.users.models import User
 
@@ -155,49 +160,67 @@ def list_assignments(
     if sort not in SORTS:
         raise Invalid("sort", "field_not_allowed", allowed=", ".join(SORTS))
     column, descending = SORTS[sort]
-    stmt = (
-        select(*LIST_COLUMNS)
-        .join(Case, Case.id == Assignment.case_id)  # type: ignore[arg-type]
-        .where(case_visible(actor, Assignment.case_id))
-    )
-    if f.state:
-        stmt = stmt.where(Assignment.state.in_(f.state))  # type: ignore[attr-defined]
-    if f.department_id is not None:
-        stmt = stmt.where(Assignment.department_id == f.department_id)  # type: ignore[arg-type]
-    if f.case_id is not None:
-        stmt = stmt.where(Assignment.case_id == f.case_id)  # type: ignore[arg-type]
-    if f.inspection_id is not None:
-        stmt = stmt.where(Assignment.inspection_id == f.inspection_id)  # type: ignore[arg-type]
+    # What needs no bound value is built once per shape and kept (building and keying it afresh
+    # cost more CPU than its query); the due-date windows and the cursor are added to it per request.
+    stmt = _list_statement(reach(actor), sort, bool(f.state), f.department_id is not None, f.case_id is not None,
+                           f.inspection_id is not None, f.due_before is not None, f.campaign_id is not None,
+                           bool(f.category), bool(f.source), f.needs_decision, bool(f.q))
+    params: dict[str, Any] = {"states": f.state, "department_id": f.department_id, "case_id": f.case_id,
+                              "inspection_id": f.inspection_id, "due_before": f.due_before,
+                              "campaign_id": f.campaign_id, "category": f.category, "source": f.source,
+                              "pattern": f"%{escape_like(f.q)}%" if f.q else None, "limit": limit + 1}
     if f.overdue is not None:
         overdue = status.overdue_sql(now)
         stmt = stmt.where(overdue if f.overdue else ~overdue)
     if f.due_soon is not None:
         due_soon = status.due_soon_sql(now, due_soon_cutoff(session, now))
         stmt = stmt.where(due_soon if f.due_soon else ~due_soon)
-    if f.due_before is not None:
-        stmt = stmt.where(Assignment.feedback_due_at < f.due_before)  # type: ignore[arg-type,operator]
-    if f.campaign_id is not None:
-        stmt = stmt.where(Case.campaign_id == f.campaign_id)  # type: ignore[arg-type]
-    if f.category:
-        stmt = stmt.where(Case.category == f.category)  # type: ignore[arg-type]
-    if f.source:
-        stmt = stmt.where(Case.source == f.source)  # type: ignore[arg-type]
-    if f.needs_decision is not None:
-        stmt = stmt.where(Assignment.needs_decision.is_(f.needs_decision))  # type: ignore[attr-defined]
-    if f.q:
-        pattern = f"%{escape_like(f.q)}%"
-        stmt = stmt.where(or_(Case.title.ilike(pattern, escape="\\"),  # type: ignore[attr-defined]
-                              Case.enterprise_name.ilike(pattern, escape="\\")))  # type: ignore[union-attr]
     if cursor:
         stmt = stmt.where(after_cursor(column, Assignment.id, cursor, descending))
-    order = (column.desc(), Assignment.id.desc()) if descending else (column.asc(), Assignment.id.asc())  # type: ignore[union-attr,attr-defined]
-    rows = session.execute(stmt.order_by(*order).limit(limit + 1)).mappings().all()
+    rows = session.execute(stmt, {k: v for k, v in params.items() if v is not None}).mappings().all()
     items = [public_from_row(row, now, actor) for row in rows[:limit]]
     next_cursor = None
     if len(rows) > limit:
         last = rows[limit - 1]
         next_cursor = encode_cursor(last[column.key], last["id"])
     return items, next_cursor
+
+
+@lru_cache(maxsize=1024)
+def _list_statement(r: Reach, sort: str, by_state: bool, by_department: bool, by_case: bool, by_inspection: bool,
+                    by_due_before: bool, by_campaign: bool, by_category: bool, by_source: bool,
+                    needs_decision: bool | None, by_words: bool) -> Select[Any]:
+    """list_assignments' statement for one shape of filter, its values bound by name at execution."""
+    column, descending = SORTS[sort]
+    stmt = (
+        select(*LIST_COLUMNS)
+        .join(Case, Case.id == Assignment.case_id)  # type: ignore[arg-type]
+        .where(visible_by_column(r, Assignment.case_id))
+    )
+    if by_state:
+        stmt = stmt.where(col(Assignment.state).in_(bindparam("states", expanding=True)))
+    if by_department:
+        stmt = stmt.where(col(Assignment.department_id) == bindparam("department_id"))
+    if by_case:
+        stmt = stmt.where(col(Assignment.case_id) == bindparam("case_id"))
+    if by_inspection:
+        stmt = stmt.where(col(Assignment.inspection_id) == bindparam("inspection_id"))
+    if by_due_before:
+        stmt = stmt.where(col(Assignment.feedback_due_at) < bindparam("due_before"))
+    if by_campaign:
+        stmt = stmt.where(col(Case.campaign_id) == bindparam("campaign_id"))
+    if by_category:
+        stmt = stmt.where(col(Case.category) == bindparam("category"))
+    if by_source:
+        stmt = stmt.where(col(Case.source) == bindparam("source"))
+    if needs_decision is not None:
+        stmt = stmt.where(col(Assignment.needs_decision).is_(needs_decision))
+    if by_words:
+        pattern = bindparam("pattern", type_=String)
+        stmt = stmt.where(or_(col(Case.title).ilike(pattern, escape="\\"),
+                              col(Case.enterprise_name).ilike(pattern, escape="\\")))
+    order = (column.desc(), col(Assignment.id).desc()) if descending else (column.asc(), col(Assignment.id).asc())
+    return stmt.order_by(*order).limit(bindparam("limit", type_=Integer))
 
 
 def escape_like(text: str) -> str:

@@ -23,8 +23,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
-from sqlalchemy import select
+from sqlalchemy import Integer, Select, bindparam, select
 from sqlmodel import Session, col
 
 from shared import scope
@@ -281,13 +282,20 @@ def list_for_case(
 ) -> list[Attachment]:
     """The case's evidence, its feedback's and its inspections' included, oldest first."""
     scope.case_for_read(session, actor, case_id)
-    stmt = select(Attachment).where(Attachment.case_id == case_id)  # type: ignore[arg-type]
-    if owner_kind is not None:
-        stmt = stmt.where(Attachment.owner_kind == owner_kind)  # type: ignore[arg-type]
-    if owner_id is not None:
-        stmt = stmt.where(Attachment.owner_id == owner_id)  # type: ignore[arg-type]
-    stmt = stmt.order_by(Attachment.uploaded_at, Attachment.id).limit(limit)  # type: ignore[arg-type]
-    return list(session.scalars(stmt))
+    stmt = _case_attachments(owner_kind is not None, owner_id is not None)
+    return list(session.scalars(stmt, {"case_id": case_id, "owner_kind": owner_kind, "owner_id": owner_id,
+                                       "limit": limit}))
+
+
+@lru_cache(maxsize=4)
+def _case_attachments(by_kind: bool, by_owner: bool) -> Select[Attachment]:
+    """list_for_case's statement, built once per shape (every case page asks)."""
+    stmt = select(Attachment).where(col(Attachment.case_id) == bindparam("case_id"))
+    if by_kind:
+        stmt = stmt.where(col(Attachment.owner_kind) == bindparam("owner_kind"))
+    if by_owner:
+        stmt = stmt.where(col(Attachment.owner_id) == bindparam("owner_id"))
+    return stmt.order_by(col(Attachment.uploaded_at), col(Attachment.id)).limit(bindparam("limit", type_=Integer))
 
 
 

@@ -10,8 +10,8 @@ Lock order: callback, then assignment, then case (the assignments' own order aft
 
 from __future__ import annotations
 
+from sqlalchemy import bindparam, select
 from sqlalchemy import case as when
-from sqlalchemy import select
 from sqlmodel import Session, col
 
 from shared.actors import Actor
@@ -117,8 +117,12 @@ def list_callbacks(session: Session, actor: Actor, case_id: int) -> list[Callbac
     case = case_for_read(session, actor, case_id) if isinstance(actor, User) else session.get(Case, case_id)
     if case is None:
         raise NotFound()
-    return list(session.scalars(select(Callback).where(col(Callback.case_id) == case.id)
-                                .order_by(col(Callback.made_at), col(Callback.id))))
+    return list(session.scalars(_CASE_CALLBACKS, {"case_id": case.id}))
+
+
+# Built once: every case page asks.
+_CASE_CALLBACKS = (select(Callback).where(col(Callback.case_id) == bindparam("case_id"))
+                   .order_by(col(Callback.made_at), col(Callback.id)))
 
 
 def get_callback(session: Session, actor: User, callback_id: int, *, for_update: bool = False) -> Callback:

@@ -9,9 +9,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import BindParameter, Integer, Select, and_, bindparam, or_, select
 from sqlmodel import Session, col
 
 from shared.clock import Clock
@@ -73,6 +74,16 @@ def diff(obj: Any, changes: dict[str, Any]) -> tuple[dict[str, Any], dict[str, A
     return before, after
 
 
+@lru_cache(maxsize=2)
+def _timeline_page(older: bool) -> Select[Event]:
+    """A case's events newest first, from before (AT, LAST_ID) when OLDER; built once (every case page asks)."""
+    stmt = select(Event).where(col(Event.case_id) == bindparam("case_id"))
+    if older:
+        at: BindParameter[datetime] = bindparam("at")
+        stmt = stmt.where(or_(col(Event.at) < at, and_(col(Event.at) == at, col(Event.id) < bindparam("last_id"))))
+    return stmt.order_by(col(Event.at).desc(), col(Event.id).desc()).limit(bindparam("limit", type_=Integer))
+
+
 def timeline(session: Session, case_id: int, *, before: str | None = None,
              limit: int = 100) -> tuple[list[Event], str | None]:
     """A case's timeline, newest first, LIMIT at a time.
@@ -80,13 +91,13 @@ def timeline(session: Session, case_id: int, *, before: str | None = None,
     BEFORE is the cursor the previous page returned (its oldest row); the
     returned cursor pages further back, and is None once the oldest is shown.
     """
-    stmt = select(Event).where(col(Event.case_id) == case_id)
+    params: dict[str, Any] = {"case_id": case_id, "limit": limit + 1}
     if before:
         at, last_id = decode_cursor(before)
         if not isinstance(at, datetime) or at.tzinfo is None:
             raise Invalid("cursor", "field_invalid")
-        stmt = stmt.where(or_(col(Event.at) < at, and_(col(Event.at) == at, col(Event.id) < last_id)))
-    rows = list(session.scalars(stmt.order_by(col(Event.at).desc(), col(Event.id).desc()).limit(limit + 1)))
+        params.update(at=at, last_id=last_id)
+    rows = list(session.scalars(_timeline_page(bool(before)), params))
     if len(rows) <= limit:
         return rows, None
     rows = rows[:limit]
