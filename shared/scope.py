@@ -30,7 +30,8 @@ def sees_everything(actor: User) -> bool:
 
 
 class Reach(NamedTuple):
-    """All that what a reader sees depends on: every case, a department's (led or shared), or none.
+    """All that what a reader sees depends on: every case, a department's (led or shared), or none;
+    and whose complainants in full (every case's, or the department's own, as sees_personal_data).
 
     The SQL conditions below are built from it alone, so it is also the key under which a
     statement carrying one is built once and kept (building and keying a statement afresh cost
@@ -39,11 +40,12 @@ class Reach(NamedTuple):
     everything: bool = False
     department: bool = False
     department_id: int | None = None
+    every_complainant: bool = False
 
 
 def reach(actor: User) -> Reach:
     if sees_everything(actor):
-        return Reach(everything=True)
+        return Reach(everything=True, every_complainant=actor.role == Role.COORDINATOR)
     if actor.role in DEPARTMENT_ROLES:
         return Reach(department=True, department_id=actor.department_id)
     return Reach()
@@ -58,10 +60,10 @@ def case_visible(actor: User, case_id_column: Any = None) -> ColumnElement[bool]
     """SQL condition: the case (by id column) is visible to the actor."""
     if case_id_column is None:
         return case_row_visible(actor, Case)
-    return visible_by_column(reach(actor), case_id_column)
+    return column_visible_by_reach(reach(actor), case_id_column)
 
 
-def visible_by_column(r: Reach, case_id_column: Any) -> ColumnElement[bool]:
+def column_visible_by_reach(r: Reach, case_id_column: Any) -> ColumnElement[bool]:
     if r.everything:
         return true()
     if not r.department:
@@ -89,10 +91,10 @@ def case_row_visible(actor: User, row: Any) -> ColumnElement[bool]:
 
     The lead department is read off the row; a share is probed per row.
     """
-    return _row_visible(reach(actor), row)
+    return row_visible_by_reach(reach(actor), row)
 
 
-def _row_visible(r: Reach, row: Any) -> ColumnElement[bool]:
+def row_visible_by_reach(r: Reach, row: Any) -> ColumnElement[bool]:
     if r.everything:
         return true()
     if not r.department:
@@ -128,14 +130,18 @@ def visible_case_parts(actor: User) -> list[CasePart]:
     holds, which one OR over both parts cannot do (a small department's few
     shared cases would be found by walking all cases).
     """
-    if sees_everything(actor):
+    return visible_parts_by_reach(reach(actor))
+
+
+def visible_parts_by_reach(r: Reach) -> list[CasePart]:
+    if r.everything:
         return [CasePart(select(Case), col(Case.created_at), col(Case.id))]
-    if actor.role not in DEPARTMENT_ROLES:
+    if not r.department:
         return []
-    own = select(Case).where(col(Case.lead_department_id) == actor.department_id)
+    own = select(Case).where(col(Case.lead_department_id) == r.department_id)
     shared = select(Case).join(CaseShare, and_(
-        col(CaseShare.case_id) == col(Case.id), col(CaseShare.department_id) == actor.department_id,
-    )).where(col(Case.lead_department_id) != actor.department_id)
+        col(CaseShare.case_id) == col(Case.id), col(CaseShare.department_id) == r.department_id,
+    )).where(col(Case.lead_department_id) != r.department_id)
     return [CasePart(own, col(Case.created_at), col(Case.id)),
             CasePart(shared, col(CaseShare.case_created_at), col(CaseShare.case_id))]
 
@@ -210,14 +216,14 @@ def assignment_for_read(
 # Kept per (reach, lock): a few per department.  The ids are bound at execution.
 @lru_cache(maxsize=512)
 def _case_by_id(r: Reach, for_update: bool) -> SelectOfScalar[Case]:
-    stmt = select(Case).where(col(Case.id) == bindparam("case_id"), _row_visible(r, Case))
+    stmt = select(Case).where(col(Case.id) == bindparam("case_id"), row_visible_by_reach(r, Case))
     return stmt.with_for_update() if for_update else stmt
 
 
 @lru_cache(maxsize=512)
 def _assignment_by_id(r: Reach, for_update: bool) -> SelectOfScalar[Assignment]:
     stmt = select(Assignment).where(col(Assignment.id) == bindparam("assignment_id"),
-                                    visible_by_column(r, Assignment.case_id))
+                                    column_visible_by_reach(r, Assignment.case_id))
     return stmt.with_for_update() if for_update else stmt
 
 
@@ -230,10 +236,14 @@ def sees_personal_data(actor: User, case: Case) -> bool:
 
 def personal_data_sql(actor: User) -> ColumnElement[bool]:
     """sees_personal_data in SQL, over the Case table the query reads (phone search uses it)."""
-    if actor.role == Role.COORDINATOR:
+    return personal_data_by_reach(reach(actor))
+
+
+def personal_data_by_reach(r: Reach) -> ColumnElement[bool]:
+    if r.every_complainant:
         return true()
-    if actor.role in DEPARTMENT_ROLES:
-        return col(Case.lead_department_id) == actor.department_id
+    if r.department:
+        return col(Case.lead_department_id) == r.department_id
     return false()
 
 

@@ -33,7 +33,7 @@ from shared.calendar.service import working_calendar
 from shared.cases.models import Case
 from shared.errors import Invalid
 from shared.pagination import after_cursor, encode_cursor
-from shared.scope import Reach, reach, visible_by_column
+from shared.scope import Reach, column_visible_by_reach, reach
 from shared.settings import Settings, get_settings
 from shared.users.models import User
 
@@ -195,7 +195,7 @@ def _list_statement(r: Reach, sort: str, by_state: bool, by_department: bool, by
     stmt = (
         select(*LIST_COLUMNS)
         .join(Case, Case.id == Assignment.case_id)  # type: ignore[arg-type]
-        .where(visible_by_column(r, Assignment.case_id))
+        .where(column_visible_by_reach(r, Assignment.case_id))
     )
     if by_state:
         stmt = stmt.where(col(Assignment.state).in_(bindparam("states", expanding=True)))

@@ -67,11 +67,25 @@ import re
 import time as time_module
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache, partial
 from typing import Any
 from weakref import WeakKeyDictionary
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Engine, and_, exists, func, or_, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Engine,
+    Integer,
+    Select,
+    String,
+    and_,
+    bindparam,
+    exists,
+    func,
+    or_,
+    select,
+    union_all,
+)
 from sqlmodel import Session, col
 
 from shared import invalidation
@@ -83,11 +97,12 @@ from shared.cases.schemas import CaseSummary
 from shared.pagination import after_cursor, decode_cursor, encode_cursor
 from shared.scope import (
     DEPARTMENT_ROLES,
-    case_row_visible,
-    case_visible,
-    personal_data_sql,
+    Reach,
+    personal_data_by_reach,
+    reach,
+    row_visible_by_reach,
     sees_everything,
-    visible_case_parts,
+    visible_parts_by_reach,
 )
 from shared.users.models import User
 
@@ -137,24 +152,35 @@ def search_kind(q: str) -> str:
     return "fragment"
 
 
-def search_condition(actor: User, q: str) -> ColumnElement[bool]:
-    """What the search box Q matches, by its shape (see the module's docstring)."""
+def search_condition(r: Reach, kind: str, folds: bool) -> ColumnElement[bool]:
+    """What the search box matches, by its KIND (search_kind), its values bound by search_values."""
+    if kind in ("reference", "credit_code"):
+        column = Case.reference if kind == "reference" else Case.enterprise_credit_code
+        return col(column) == bindparam("q_exact", type_=String)
+    if kind == "phone":
+        return and_(personal_data_by_reach(r), col(Case.complainant_phone).in_(bindparam("q_phones", expanding=True)))
+    return fragment_condition(bindparam("q_pattern", type_=String), folds, col(Case.title), col(Case.enterprise_name))
+
+
+def search_values(q: str) -> dict[str, Any]:
+    """The values search_condition's statement is run with, for the search box Q."""
     text = q.strip()
     kind = search_kind(text)
-    if kind == "reference":
-        return col(Case.reference) == text.upper()
-    if kind == "credit_code":
-        return col(Case.enterprise_credit_code) == text.upper()
+    if kind in ("reference", "credit_code"):
+        return {"q_exact": text.upper()}
     if kind == "phone":
-        digits = re.sub(r"\D", "", text)
-        return and_(personal_data_sql(actor), col(Case.complainant_phone).in_(sorted({text, digits})))
-    return fragment_condition(text, col(Case.title), col(Case.enterprise_name))
+        return {"q_phones": sorted({text, re.sub(r"\D", "", text)})}
+    return {"q_pattern": f"%{escape_like(text)}%"}
 
 
-def fragment_condition(text: str, title: Any, enterprise_name: Any) -> ColumnElement[bool]:
-    """TEXT anywhere in the title or the enterprise name (columns of Case or of a subquery)."""
-    pattern = f"%{escape_like(text)}%"
-    if text.lower() == text.upper():
+def folds(text: str) -> bool:
+    """Whether TEXT has letters whose case a match must ignore (Chinese and digits have none)."""
+    return text.lower() != text.upper()
+
+
+def fragment_condition(pattern: Any, folding: bool, title: Any, enterprise_name: Any) -> ColumnElement[bool]:
+    """PATTERN ('%fragment%') anywhere in the title or the enterprise name (columns of Case or of a subquery)."""
+    if not folding:
         # Nothing to fold (Chinese, digits): LIKE gives the same rows and is about 3× cheaper per row
         # where the plan filters rows rather than asking the trigram index.
         return or_(title.like(pattern, escape="\\"), enterprise_name.like(pattern, escape="\\"))
@@ -170,7 +196,8 @@ def _fragment_is_rare(session: Session, text: str, bounds: list[ColumnElement[bo
     # The test is a column of the sample, not a WHERE of it: PostgreSQL then spends no time estimating
     # how many rows a LIKE keeps (it tries the pattern on every sampled value).  Counting stops at
     # COMMON_HITS, so a common fragment is told after a few dozen rows.
-    recent = (select(fragment_condition(text, col(Case.title), col(Case.enterprise_name)).label("held"))
+    held = fragment_condition(f"%{escape_like(text)}%", folds(text), col(Case.title), col(Case.enterprise_name))
+    recent = (select(held.label("held"))
               .where(*bounds).order_by(col(Case.created_at).desc()).limit(RECENT_SAMPLE).subquery())
     hits = select(recent.c.held).where(recent.c.held).limit(COMMON_HITS).subquery()
     return session.execute(select(func.count()).select_from(hits)).scalar_one() < COMMON_HITS
@@ -202,17 +229,18 @@ def _takes_candidates(session: Session, text: str, bounds: list[ColumnElement[bo
     return rare
 
 
-def _time_bounds(f: CaseFilter, cursor: str | None, created_at: Any, case_id: Any) -> tuple[
-        list[ColumnElement[bool]], list[ColumnElement[bool]]]:
+def _time_bounds(created_from: Any, created_before: Any, cursor: str | None, created_at: Any, case_id: Any
+                 ) -> tuple[list[ColumnElement[bool]], list[ColumnElement[bool]]]:
     """(where a walk newest first starts and stops, the page's conditions on time) on these columns.
 
-    The first repeats the cursor's first half in a form an index scan starts from, so a walk begins
-    at the cursor rather than passing every newer case (and the sample of _fragment_is_rare looks there)."""
+    CREATED_FROM and CREATED_BEFORE are values or bound parameters (None: no bound).  The first
+    repeats the cursor's first half in a form an index scan starts from, so a walk begins at the
+    cursor rather than passing every newer case (and the sample of _fragment_is_rare looks there)."""
     bounds: list[ColumnElement[bool]] = []
-    if f.created_from is not None:
-        bounds.append(created_at >= f.created_from)
-    if f.created_before is not None:
-        bounds.append(created_at < f.created_before)
+    if created_from is not None:
+        bounds.append(created_at >= created_from)
+    if created_before is not None:
+        bounds.append(created_at < created_before)
     if not cursor:
         return bounds, bounds
     bounds.append(created_at <= decode_cursor(cursor)[0])
@@ -247,45 +275,90 @@ def _first_page_subject(actor: User) -> int | None:
     return actor.department_id if actor.role in DEPARTMENT_ROLES and actor.department_id else None
 
 
+@dataclass(frozen=True)
+class _Shape:
+    """What a case list's statement is made of, without the values it runs with (see _statement)."""
+
+    reach: Reach
+    status: bool
+    campaign: bool
+    category: bool
+    source: bool
+    lead: bool
+    typical: bool | None
+    overdue: bool
+    search: str | None  # search_kind, or None
+    folds: bool
+    candidates: bool
+    created_from: bool
+    created_before: bool
+
+
 def _list_cases(session: Session, actor: User, f: CaseFilter, *, cursor: str | None,
                 limit: int, now: datetime | None) -> tuple[list[CaseSummary], str | None]:
-    conditions: list[ColumnElement[bool]] = []
-    if f.status:
-        conditions.append(col(Case.status) == f.status)
-    if f.campaign_id is not None:
-        conditions.append(col(Case.campaign_id) == f.campaign_id)
-    if f.category:
-        conditions.append(col(Case.category) == f.category)
-    if f.source:
-        conditions.append(col(Case.source) == f.source)
-    if f.lead_department_id is not None:
-        conditions.append(col(Case.lead_department_id) == f.lead_department_id)
-    if f.typical is not None:
-        conditions.append(col(Case.is_typical).is_(f.typical))
-    if f.overdue:
-        if now is None:
-            raise ValueError("the overdue filter needs now")
-        columns = Assignment.__table__.c  # type: ignore[attr-defined]
-        conditions.append(exists().where(columns.case_id == Case.id, overdue_sql(now, columns)))
-    if f.q:
-        conditions.append(search_condition(actor, f.q))
-    scope = visible_case_parts(actor)
-    if not scope:
+    if f.overdue and now is None:
+        raise ValueError("the overdue filter needs now")
+    text = (f.q or "").strip() if f.q else ""
+    kind = search_kind(text) if f.q else None
+    candidates = kind == "fragment" and _takes_candidates(
+        session, text, _time_bounds(f.created_from, f.created_before, cursor, col(Case.created_at), col(Case.id))[0],
+        (text, f.created_from, f.created_before, cursor))
+    shape = _Shape(reach(actor), bool(f.status), f.campaign_id is not None, bool(f.category), bool(f.source),
+                   f.lead_department_id is not None, f.typical, bool(f.overdue), kind, folds(text), candidates,
+                   f.created_from is not None, f.created_before is not None)
+    # A first page's statement is built once per shape and kept; a cursor's bounds are written into it.
+    stmt = _kept_statement(shape) if cursor is None else _statement(shape, cursor)
+    if stmt is None:
         return [], None
+    values = {"status": f.status, "campaign_id": f.campaign_id, "category": f.category, "source": f.source,
+              "lead_department_id": f.lead_department_id, "now": now if f.overdue else None,
+              "created_from": f.created_from, "created_before": f.created_before, "limit": limit + 1,
+              **(search_values(text) if f.q else {})}
+    rows = session.execute(stmt, {k: v for k, v in values.items() if v is not None}).all()
+    next_cursor = None
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        next_cursor = encode_cursor(last.created_at, last.id)
+    return [CaseSummary.model_validate(row._mapping) for row in rows[:limit]], next_cursor
+
+
+def _statement(shape: _Shape, cursor: str | None) -> Select[Any] | None:
+    """The list's statement for SHAPE, its values bound by name (_list_cases); None: the reader sees nothing."""
+    conditions: list[ColumnElement[bool]] = []
+    if shape.status:
+        conditions.append(col(Case.status) == bindparam("status"))
+    if shape.campaign:
+        conditions.append(col(Case.campaign_id) == bindparam("campaign_id"))
+    if shape.category:
+        conditions.append(col(Case.category) == bindparam("category"))
+    if shape.source:
+        conditions.append(col(Case.source) == bindparam("source"))
+    if shape.lead:
+        conditions.append(col(Case.lead_department_id) == bindparam("lead_department_id"))
+    if shape.typical is not None:
+        conditions.append(col(Case.is_typical).is_(shape.typical))
+    if shape.overdue:
+        columns = Assignment.__table__.c  # type: ignore[attr-defined]
+        conditions.append(exists().where(columns.case_id == Case.id, overdue_sql(bindparam("now"), columns)))
+    if shape.search:
+        conditions.append(search_condition(shape.reach, shape.search, shape.folds))
+    scope = visible_parts_by_reach(shape.reach)
+    if not scope:
+        return None
+    created_from: Any = bindparam("created_from") if shape.created_from else None
+    created_before: Any = bindparam("created_before") if shape.created_before else None
+    limit = bindparam("limit", type_=Integer)
     newest = (col(Case.created_at).desc(), col(Case.id).desc())
-    bounds, timed = _time_bounds(f, cursor, col(Case.created_at), col(Case.id))
-    text = (f.q or "").strip()
-    kind = search_kind(text) if text else None
-    if kind in FEW_HITS:
+    timed = _time_bounds(created_from, created_before, cursor, col(Case.created_at), col(Case.id))[1]
+    if shape.search in FEW_HITS:
         # A reference names one case, a credit code one enterprise's cases, a phone one person's: the
         # value's own index finds them and the scope is tested on each (the parts' union's rule, in its
         # one-condition form).  Even a chain with thousands of cases costs what the walk would: both
         # read all its cases for a reader who sees few of them; building the union cost more CPU than
         # this whole statement.
-        stmt = (select(*SUMMARY_COLUMNS).where(*conditions, *timed, case_visible(actor))
-                .order_by(*newest).limit(limit + 1))
-    elif kind == "fragment" and _takes_candidates(session, text, bounds,
-                                                  (text, f.created_from, f.created_before, cursor)):
+        return (select(*SUMMARY_COLUMNS).where(*conditions, *timed, row_visible_by_reach(shape.reach, Case))
+                .order_by(*newest).limit(limit))
+    if shape.candidates:
         # Every hit, sorted newest first, then the scope tested hit by hit until a page is full; only
         # the page's cases are read whole (sorting 2,000 whole rows cost more than finding them).
         # OFFSET 0 keeps the hits a subquery of their own: the scope is not pushed into it, and the
@@ -293,26 +366,24 @@ def _list_cases(session: Session, actor: User, f: CaseFilter, *, cursor: str | N
         # a walk whose LIMIT would look cheap).
         hits = (select(col(Case.id), col(Case.created_at), col(Case.lead_department_id))
                 .where(*conditions, *timed).order_by(*newest).offset(0).subquery())
-        page = (select(hits.c.id).where(case_row_visible(actor, hits.c))
-                .order_by(hits.c.created_at.desc(), hits.c.id.desc()).limit(limit + 1).subquery())
-        stmt = select(*SUMMARY_COLUMNS).join(page, col(Case.id) == page.c.id).order_by(*newest)
-    elif len(scope) == 1:
-        stmt = (scope[0].select.with_only_columns(*SUMMARY_COLUMNS).where(*conditions, *timed)
-                .order_by(*newest).limit(limit + 1))
-    else:
-        # Each part's newest (id, created_at) by its own columns, the newest of those, then only the
-        # page's cases read whole.  A union of whole Case rows made SQLAlchemy copy every column (and
-        # its foreign keys) into the union's columns on each request: half the CPU of a list.
-        keys = union_all(*(select(
-            part.select.with_only_columns(part.case_id.label("id"), part.created_at.label("created_at"))
-            .where(*conditions, *_time_bounds(f, cursor, part.created_at, part.case_id)[1])
-            .order_by(part.created_at.desc(), part.case_id.desc()).limit(limit + 1).subquery())
-            for part in scope)).subquery()
-        page = select(keys.c.id).order_by(keys.c.created_at.desc(), keys.c.id.desc()).limit(limit + 1).subquery()
-        stmt = select(*SUMMARY_COLUMNS).join(page, col(Case.id) == page.c.id).order_by(*newest)
-    rows = session.execute(stmt).all()
-    next_cursor = None
-    if len(rows) > limit:
-        last = rows[limit - 1]
-        next_cursor = encode_cursor(last.created_at, last.id)
-    return [CaseSummary.model_validate(row._mapping) for row in rows[:limit]], next_cursor
+        page = (select(hits.c.id).where(row_visible_by_reach(shape.reach, hits.c))
+                .order_by(hits.c.created_at.desc(), hits.c.id.desc()).limit(limit).subquery())
+        return select(*SUMMARY_COLUMNS).join(page, col(Case.id) == page.c.id).order_by(*newest)
+    if len(scope) == 1:
+        return (scope[0].select.with_only_columns(*SUMMARY_COLUMNS).where(*conditions, *timed)
+                .order_by(*newest).limit(limit))
+    # Each part's newest (id, created_at) by its own columns, the newest of those, then only the
+    # page's cases read whole.  A union of whole Case rows made SQLAlchemy copy every column (and
+    # its foreign keys) into the union's columns on each request: half the CPU of a list.
+    keys = union_all(*(select(
+        part.select.with_only_columns(part.case_id.label("id"), part.created_at.label("created_at"))
+        .where(*conditions, *_time_bounds(created_from, created_before, cursor, part.created_at, part.case_id)[1])
+        .order_by(part.created_at.desc(), part.case_id.desc()).limit(limit).subquery())
+        for part in scope)).subquery()
+    page = select(keys.c.id).order_by(keys.c.created_at.desc(), keys.c.id.desc()).limit(limit).subquery()
+    return select(*SUMMARY_COLUMNS).join(page, col(Case.id) == page.c.id).order_by(*newest)
+
+
+# Per shape, a few per department: building and keying a search's statement cost more CPU than the rest
+# of the list (SQLAlchemy keys a statement built afresh on every execution).
+_kept_statement = lru_cache(maxsize=1024)(partial(_statement, cursor=None))
