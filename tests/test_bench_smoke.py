@@ -12,6 +12,7 @@ rolled back, every message delivered exactly as often as sent.
 from __future__ import annotations
 
 import re
+import subprocess
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -170,6 +171,20 @@ def test_pages_benchmark_checks_every_search_and_measures_every_page(bench_db: t
         assert summary["rps"] > 0 and summary["non_2xx"] == 0, (name, summary)
         assert summary["p95_ms"] > 0
     assert set(out["in_process"]) == set(out["summary"]) - {"bare"}
+
+
+def test_side_by_side_serves_an_older_commit_beside_the_working_tree(bench_db: tuple[str, dict[str, Any]]) -> None:
+    from bench import side_by_side
+
+    url, _meta = bench_db
+    out = side_by_side.run("HEAD", ["case-page", "cases-api-title"], alternations=2, duration=1, connections=2,
+                           url=url)
+    assert set(out) == {"case-page", "cases-api-title"}
+    for name, result in out.items():
+        assert len(result["old_rps"]) == len(result["new_rps"]) == 2, (name, result)
+        assert min(result["old_rps"] + result["new_rps"]) > 0 and result["non_2xx"] == 0, (name, result)
+    worktrees = subprocess.run(["git", "worktree", "list"], capture_output=True, text=True, check=True).stdout
+    assert "gongzhi-old-" not in worktrees  # removed afterwards
 
 
 def test_reminder_benchmark_runs_the_pass_and_leaves_nothing_behind(bench_db: tuple[str, dict[str, Any]]) -> None:
