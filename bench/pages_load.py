@@ -210,15 +210,8 @@ def breakdown(url: str, settings: Settings, variants: dict[str, list[tuple[str, 
 # ------------------------------------------------------------------ the run
 
 
-def run(url: str | None = None, *, workers: int = 2, connections: int = 16, duration: float = 10.0,
-        rounds: int = 2, warmup: float = 3.0, tool: str = "auto", only: list[str] | None = None,
-        breakdown_only: bool = False, per_person: int = PER_PERSON,
-        breakdown_per_variant: int = 16) -> dict[str, Any]:
-    """PER_PERSON values of each search kind are sampled per person, all checked; WARMUP 0 skips the warm-ups."""
-    url = sqlalchemy_url(url or bench_url())
-    meta = read_meta(url)
-    settings = Settings(demo=True, database_url=url)
-    built = ensure_indexes(url)
+def signed_in_people(url: str, settings: Settings, per_person: int = PER_PERSON) -> list[dict[str, Any]]:
+    """The plans' four people, each with PER_PERSON values of every search kind and a fresh sign-in."""
     engine = make_engine(url)
     try:
         with Session(engine) as session:
@@ -228,6 +221,19 @@ def run(url: str | None = None, *, workers: int = 2, connections: int = 16, dura
         issue_tokens(engine, settings, people)
     finally:
         engine.dispose()
+    return people
+
+
+def run(url: str | None = None, *, workers: int = 2, connections: int = 16, duration: float = 10.0,
+        rounds: int = 2, warmup: float = 3.0, tool: str = "auto", only: list[str] | None = None,
+        breakdown_only: bool = False, per_person: int = PER_PERSON,
+        breakdown_per_variant: int = 16) -> dict[str, Any]:
+    """PER_PERSON values of each search kind are sampled per person, all checked; WARMUP 0 skips the warm-ups."""
+    url = sqlalchemy_url(url or bench_url())
+    meta = read_meta(url)
+    settings = Settings(demo=True, database_url=url)
+    built = ensure_indexes(url)
+    people = signed_in_people(url, settings, per_person)
     variants = plans(people)
     if only:
         variants = {k: v for k, v in variants.items() if k in only}

@@ -22,13 +22,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import Session
-
 from bench import loadgen
 from bench.common import PYTHON, ROOT, bench_url, free_port, sqlalchemy_url
-from bench.pages_load import PER_PERSON, pick_people, plans, samples
-from bench.queue_load import _wait_ready, issue_tokens
-from shared.db import make_engine
+from bench.pages_load import plans, signed_in_people
+from bench.queue_load import _wait_ready
 from shared.settings import Settings
 
 
@@ -43,17 +40,7 @@ def _serve(root: Path, url: str, log: Path) -> tuple[int, subprocess.Popen[bytes
 def run(old: str, variants: list[str], *, alternations: int, duration: float, connections: int,
         url: str | None = None) -> dict[str, Any]:
     url = sqlalchemy_url(url or bench_url())
-    settings = Settings(demo=True, database_url=url)
-    engine = make_engine(url)
-    try:
-        with Session(engine) as session:
-            people = pick_people(session, PER_PERSON)
-            for p in people:
-                p["samples"] = samples(session, p, PER_PERSON)
-        issue_tokens(engine, settings, people)
-    finally:
-        engine.dispose()
-    every = plans(people)
+    every = plans(signed_in_people(url, Settings(demo=True, database_url=url)))
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="gongzhi-old-") as tmp:
         tree = Path(tmp) / "old"
