@@ -38,7 +38,7 @@ def _serve(root: Path, url: str, log: Path) -> tuple[int, subprocess.Popen[bytes
 
 
 def run(old: str, variants: list[str], *, alternations: int, duration: float, connections: int,
-        url: str | None = None) -> dict[str, Any]:
+        url: str | None = None, warmup: float = 3.0) -> dict[str, Any]:
     url = sqlalchemy_url(url or bench_url())
     every = plans(signed_in_people(url, Settings(demo=True, database_url=url)))
     results: dict[str, Any] = {}
@@ -52,7 +52,7 @@ def run(old: str, variants: list[str], *, alternations: int, duration: float, co
             for variant in variants:
                 plan: loadgen.Plan = [(token, path) for token, path, _ in every[variant]]
                 for port, _ in servers.values():  # warm up: pools, caches, prepared statements
-                    loadgen.run(f"http://127.0.0.1:{port}", plan, connections=connections, duration=3)
+                    loadgen.run(f"http://127.0.0.1:{port}", plan, connections=connections, duration=warmup)
                 rps: dict[str, list[float]] = {"old": [], "new": []}
                 failed = 0
                 for i in range(alternations):
