@@ -147,6 +147,7 @@ def test_filters_round_trip_in_the_url(api: Any, app: Any, world: World, session
     coordinator = api.as_user(world.coordinator)
     assert api_refs(coordinator, **{**params, "overdue": "true"}) == [also.reference, late.reference]
     assert api_refs(coordinator, overdue="true") == [also.reference, late.reference]
+    assert api_refs(coordinator, source="media") == [also.reference, late.reference]
     assert api_refs(coordinator, date_to=(today - timedelta(days=4)).isoformat()) == [old.reference]
     assert api_refs(coordinator, date_from=(today - timedelta(days=3)).isoformat()) == [also.reference,
                                                                                           late.reference]

@@ -160,15 +160,14 @@ def list_assignments(
     if sort not in SORTS:
         raise Invalid("sort", "field_not_allowed", allowed=", ".join(SORTS))
     column, descending = SORTS[sort]
-    # What needs no bound value is built once per shape and kept (building and keying it afresh
-    # cost more CPU than its query); the due-date windows and the cursor are added to it per request.
-    stmt = _list_statement(reach(actor), sort, bool(f.state), f.department_id is not None, f.case_id is not None,
-                           f.inspection_id is not None, f.due_before is not None, f.campaign_id is not None,
-                           bool(f.category), bool(f.source), f.needs_decision, bool(f.q))
-    params: dict[str, Any] = {"states": f.state, "department_id": f.department_id, "case_id": f.case_id,
+    params: dict[str, Any] = {"states": f.state or None, "department_id": f.department_id, "case_id": f.case_id,
                               "inspection_id": f.inspection_id, "due_before": f.due_before,
-                              "campaign_id": f.campaign_id, "category": f.category, "source": f.source,
-                              "pattern": f"%{escape_like(f.q)}%" if f.q else None, "limit": limit + 1}
+                              "campaign_id": f.campaign_id, "category": f.category or None,
+                              "source": f.source or None, "pattern": f"%{escape_like(f.q)}%" if f.q else None}
+    params = {k: v for k, v in params.items() if v is not None}
+    # What needs no bound value is built once per shape (the filters given) and kept: building and keying
+    # it afresh cost more CPU than its query.  The due-date windows and the cursor are added per request.
+    stmt = _list_statement(reach(actor), sort, frozenset(params), f.needs_decision)
     if f.overdue is not None:
         overdue = status.overdue_sql(now)
         stmt = stmt.where(overdue if f.overdue else ~overdue)
@@ -177,7 +176,7 @@ def list_assignments(
         stmt = stmt.where(due_soon if f.due_soon else ~due_soon)
     if cursor:
         stmt = stmt.where(after_cursor(column, Assignment.id, cursor, descending))
-    rows = session.execute(stmt, {k: v for k, v in params.items() if v is not None}).mappings().all()
+    rows = session.execute(stmt, {**params, "limit": limit + 1}).mappings().all()
     items = [public_from_row(row, now, actor) for row in rows[:limit]]
     next_cursor = None
     if len(rows) > limit:
@@ -186,36 +185,29 @@ def list_assignments(
     return items, next_cursor
 
 
+# The filters that compare a column with their value, by the value's name in list_assignments' parameters.
+_EQUALS = {"department_id": Assignment.department_id, "case_id": Assignment.case_id,
+           "inspection_id": Assignment.inspection_id, "campaign_id": Case.campaign_id, "category": Case.category,
+           "source": Case.source}
+
+
 @lru_cache(maxsize=1024)
-def _list_statement(r: Reach, sort: str, by_state: bool, by_department: bool, by_case: bool, by_inspection: bool,
-                    by_due_before: bool, by_campaign: bool, by_category: bool, by_source: bool,
-                    needs_decision: bool | None, by_words: bool) -> Select[Any]:
-    """list_assignments' statement for one shape of filter, its values bound by name at execution."""
+def _list_statement(r: Reach, sort: str, given: frozenset[str], needs_decision: bool | None) -> Select[Any]:
+    """list_assignments' statement for the filters GIVEN (by name), their values bound at execution."""
     column, descending = SORTS[sort]
     stmt = (
         select(*LIST_COLUMNS)
         .join(Case, Case.id == Assignment.case_id)  # type: ignore[arg-type]
         .where(column_visible_by_reach(r, Assignment.case_id))
+        .where(*(col(c) == bindparam(name) for name, c in _EQUALS.items() if name in given))
     )
-    if by_state:
+    if "states" in given:
         stmt = stmt.where(col(Assignment.state).in_(bindparam("states", expanding=True)))
-    if by_department:
-        stmt = stmt.where(col(Assignment.department_id) == bindparam("department_id"))
-    if by_case:
-        stmt = stmt.where(col(Assignment.case_id) == bindparam("case_id"))
-    if by_inspection:
-        stmt = stmt.where(col(Assignment.inspection_id) == bindparam("inspection_id"))
-    if by_due_before:
+    if "due_before" in given:
         stmt = stmt.where(col(Assignment.feedback_due_at) < bindparam("due_before"))
-    if by_campaign:
-        stmt = stmt.where(col(Case.campaign_id) == bindparam("campaign_id"))
-    if by_category:
-        stmt = stmt.where(col(Case.category) == bindparam("category"))
-    if by_source:
-        stmt = stmt.where(col(Case.source) == bindparam("source"))
     if needs_decision is not None:
         stmt = stmt.where(col(Assignment.needs_decision).is_(needs_decision))
-    if by_words:
+    if "pattern" in given:
         pattern = bindparam("pattern", type_=String)
         stmt = stmt.where(or_(col(Case.title).ilike(pattern, escape="\\"),
                               col(Case.enterprise_name).ilike(pattern, escape="\\")))

@@ -280,41 +280,33 @@ class _Shape:
     """What a case list's statement is made of, without the values it runs with (see _statement)."""
 
     reach: Reach
-    status: bool
-    campaign: bool
-    category: bool
-    source: bool
-    lead: bool
+    given: frozenset[str]  # the names of the values it is run with
     typical: bool | None
-    overdue: bool
     search: str | None  # search_kind, or None
     folds: bool
     candidates: bool
-    created_from: bool
-    created_before: bool
 
 
 def _list_cases(session: Session, actor: User, f: CaseFilter, *, cursor: str | None,
                 limit: int, now: datetime | None) -> tuple[list[CaseSummary], str | None]:
     if f.overdue and now is None:
         raise ValueError("the overdue filter needs now")
-    text = (f.q or "").strip() if f.q else ""
+    text = (f.q or "").strip()
     kind = search_kind(text) if f.q else None
     candidates = kind == "fragment" and _takes_candidates(
         session, text, _time_bounds(f.created_from, f.created_before, cursor, col(Case.created_at), col(Case.id))[0],
         (text, f.created_from, f.created_before, cursor))
-    shape = _Shape(reach(actor), bool(f.status), f.campaign_id is not None, bool(f.category), bool(f.source),
-                   f.lead_department_id is not None, f.typical, bool(f.overdue), kind, folds(text), candidates,
-                   f.created_from is not None, f.created_before is not None)
+    values = {"status": f.status or None, "campaign_id": f.campaign_id, "category": f.category or None,
+              "source": f.source or None, "lead_department_id": f.lead_department_id,
+              "now": now if f.overdue else None, "created_from": f.created_from, "created_before": f.created_before,
+              **(search_values(text) if f.q else {})}
+    values = {k: v for k, v in values.items() if v is not None}
+    shape = _Shape(reach(actor), frozenset(values), f.typical, kind, folds(text), candidates)
     # A first page's statement is built once per shape and kept; a cursor's bounds are written into it.
     stmt = _kept_statement(shape) if cursor is None else _statement(shape, cursor)
     if stmt is None:
         return [], None
-    values = {"status": f.status, "campaign_id": f.campaign_id, "category": f.category, "source": f.source,
-              "lead_department_id": f.lead_department_id, "now": now if f.overdue else None,
-              "created_from": f.created_from, "created_before": f.created_before, "limit": limit + 1,
-              **(search_values(text) if f.q else {})}
-    rows = session.execute(stmt, {k: v for k, v in values.items() if v is not None}).all()
+    rows = session.execute(stmt, {**values, "limit": limit + 1}).all()
     next_cursor = None
     if len(rows) > limit:
         last = rows[limit - 1]
@@ -322,22 +314,17 @@ def _list_cases(session: Session, actor: User, f: CaseFilter, *, cursor: str | N
     return [CaseSummary.model_validate(row._mapping) for row in rows[:limit]], next_cursor
 
 
+# The filters that compare a column with their value, by the value's name in _list_cases.
+_EQUALS = {"status": Case.status, "campaign_id": Case.campaign_id, "category": Case.category,
+           "source": Case.source, "lead_department_id": Case.lead_department_id}
+
+
 def _statement(shape: _Shape, cursor: str | None) -> Select[Any] | None:
     """The list's statement for SHAPE, its values bound by name (_list_cases); None: the reader sees nothing."""
-    conditions: list[ColumnElement[bool]] = []
-    if shape.status:
-        conditions.append(col(Case.status) == bindparam("status"))
-    if shape.campaign:
-        conditions.append(col(Case.campaign_id) == bindparam("campaign_id"))
-    if shape.category:
-        conditions.append(col(Case.category) == bindparam("category"))
-    if shape.source:
-        conditions.append(col(Case.source) == bindparam("source"))
-    if shape.lead:
-        conditions.append(col(Case.lead_department_id) == bindparam("lead_department_id"))
+    conditions = [col(c) == bindparam(name) for name, c in _EQUALS.items() if name in shape.given]
     if shape.typical is not None:
         conditions.append(col(Case.is_typical).is_(shape.typical))
-    if shape.overdue:
+    if "now" in shape.given:
         columns = Assignment.__table__.c  # type: ignore[attr-defined]
         conditions.append(exists().where(columns.case_id == Case.id, overdue_sql(bindparam("now"), columns)))
     if shape.search:
@@ -345,8 +332,8 @@ def _statement(shape: _Shape, cursor: str | None) -> Select[Any] | None:
     scope = visible_parts_by_reach(shape.reach)
     if not scope:
         return None
-    created_from: Any = bindparam("created_from") if shape.created_from else None
-    created_before: Any = bindparam("created_before") if shape.created_before else None
+    created_from: Any = bindparam("created_from") if "created_from" in shape.given else None
+    created_before: Any = bindparam("created_before") if "created_before" in shape.given else None
     limit = bindparam("limit", type_=Integer)
     newest = (col(Case.created_at).desc(), col(Case.id).desc())
     timed = _time_bounds(created_from, created_before, cursor, col(Case.created_at), col(Case.id))[1]
