@@ -116,7 +116,8 @@ COMMON_HITS = 10  # from this many hits among them, a fragment is found by the w
 FEW_HITS = frozenset({"reference", "credit_code", "phone"})  # every hit is found through the value's index
 # A list reads the columns of its summary only: no description, no complainant, and rows rather than
 # Case objects in the session (tracking 50 of them cost more CPU than the statement's whole wait).
-SUMMARY_COLUMNS = tuple(getattr(Case, name) for name in CaseSummary.model_fields)
+SUMMARY_FIELDS = tuple(CaseSummary.model_fields)
+SUMMARY_COLUMNS = tuple(getattr(Case, name) for name in SUMMARY_FIELDS)
 
 
 @dataclass
@@ -311,7 +312,10 @@ def _list_cases(session: Session, actor: User, f: CaseFilter, *, cursor: str | N
     if len(rows) > limit:
         last = rows[limit - 1]
         next_cursor = encode_cursor(last.created_at, last.id)
-    return [CaseSummary.model_validate(row._mapping) for row in rows[:limit]], next_cursor
+    # From a plain dict: pydantic reads a row's mapping through the generic Mapping protocol, three times
+    # slower (0.63 against 0.20 ms for a page of 50).
+    items = [CaseSummary.model_validate(dict(zip(SUMMARY_FIELDS, row, strict=True))) for row in rows[:limit]]
+    return items, next_cursor
 
 
 # The filters that compare a column with their value, by the value's name in _list_cases.
