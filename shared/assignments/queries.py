@@ -163,7 +163,7 @@ def list_assignments(
     params: dict[str, Any] = {"states": f.state or None, "department_id": f.department_id, "case_id": f.case_id,
                               "inspection_id": f.inspection_id, "due_before": f.due_before,
                               "campaign_id": f.campaign_id, "category": f.category or None,
-                              "source": f.source or None, "pattern": f"%{escape_like(f.q)}%" if f.q else None}
+                              "source": f.source or None, "pattern": contains_pattern(f.q) if f.q else None}
     params = {k: v for k, v in params.items() if v is not None}
     # What needs no bound value is built once per shape (the filters given) and kept: building and keying
     # it afresh cost more CPU than its query.  The due-date windows and the cursor are added per request.
@@ -215,8 +215,9 @@ def _list_statement(r: Reach, sort: str, given: frozenset[str], needs_decision: 
     return stmt.order_by(*order).limit(bindparam("limit", type_=Integer))
 
 
-def escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+def contains_pattern(text: str) -> str:
+    """A LIKE pattern (ESCAPE '\\') for TEXT anywhere in a value: its own %, _ and \\ match themselves."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 def due_soon_cutoff(session: Session, now: datetime, settings: Settings | None = None) -> datetime:

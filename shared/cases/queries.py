@@ -90,7 +90,7 @@ from sqlmodel import Session, col
 
 from shared import invalidation
 from shared.assignments.models import Assignment
-from shared.assignments.queries import escape_like
+from shared.assignments.queries import contains_pattern
 from shared.assignments.status import overdue_sql
 from shared.cases.models import Case, CaseSource, CaseStatus
 from shared.cases.schemas import CaseSummary
@@ -171,7 +171,7 @@ def search_values(q: str) -> dict[str, Any]:
         return {"q_exact": text.upper()}
     if kind == "phone":
         return {"q_phones": sorted({text, re.sub(r"\D", "", text)})}
-    return {"q_pattern": f"%{escape_like(text)}%"}
+    return {"q_pattern": contains_pattern(text)}
 
 
 def folds(text: str) -> bool:
@@ -197,7 +197,7 @@ def _fragment_is_rare(session: Session, text: str, bounds: list[ColumnElement[bo
     # The test is a column of the sample, not a WHERE of it: PostgreSQL then spends no time estimating
     # how many rows a LIKE keeps (it tries the pattern on every sampled value).  Counting stops at
     # COMMON_HITS, so a common fragment is told after a few dozen rows.
-    held = fragment_condition(f"%{escape_like(text)}%", folds(text), col(Case.title), col(Case.enterprise_name))
+    held = fragment_condition(contains_pattern(text), folds(text), col(Case.title), col(Case.enterprise_name))
     recent = (select(held.label("held"))
               .where(*bounds).order_by(col(Case.created_at).desc()).limit(RECENT_SAMPLE).subquery())
     hits = select(recent.c.held).where(recent.c.held).limit(COMMON_HITS).subquery()
@@ -284,7 +284,7 @@ class _Shape:
     given: frozenset[str]  # the names of the values it is run with
     typical: bool | None
     search: str | None  # search_kind, or None
-    folds: bool
+    folds: bool  # a fragment with letters to fold (folds); False for every other kind
     candidates: bool
 
 
@@ -302,7 +302,7 @@ def _list_cases(session: Session, actor: User, f: CaseFilter, *, cursor: str | N
               "now": now if f.overdue else None, "created_from": f.created_from, "created_before": f.created_before,
               **(search_values(text) if f.q else {})}
     values = {k: v for k, v in values.items() if v is not None}
-    shape = _Shape(reach(actor), frozenset(values), f.typical, kind, folds(text), candidates)
+    shape = _Shape(reach(actor), frozenset(values), f.typical, kind, kind == "fragment" and folds(text), candidates)
     # A first page's statement is built once per shape and kept; a cursor's bounds are written into it.
     stmt = _kept_statement(shape) if cursor is None else _statement(shape, cursor)
     if stmt is None:
