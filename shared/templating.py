@@ -109,6 +109,26 @@ def _state(context: Context, value: object) -> Markup:
     return Markup(f'<span class="state state-{escape(value)}">{escape(state_label(str(value), _lang(context)))}</span>')
 
 
+@lru_cache(maxsize=256)
+def _options(choices: tuple[Any, ...], selected: str) -> Markup:
+    if not all(getattr(getattr(c, "__dataclass_params__", None), "frozen", False) for c in choices):
+        raise TypeError("options are kept by value: give a tuple of frozen choices (shared.departments.choices)")
+    return Markup("".join(f'<option value="{escape(c.id)}"{" selected" if str(c.id) == selected else ""}>'
+                          f"{escape(c.name)}</option>" for c in choices))
+
+
+def choice_options(choices: tuple[Any, ...], selected: object = None) -> Markup:
+    """``<option>`` for each department or campaign, SELECTED (an id, as a number or as typed) marked.
+
+    The same few lists (50 departments, the campaigns) are offered on every list and form: rendered once per
+    list and selection and kept, the way ``_when`` is a function and not a macro.  Choices are keyed by value,
+    so only a tuple of frozen choices is taken; a renamed department is a new tuple (shared.departments.choices
+    reads it anew)."""
+    if not isinstance(choices, tuple):
+        raise TypeError("options are kept by value: give a tuple of frozen choices (shared.departments.choices)")
+    return _options(choices, "" if selected is None else str(selected))
+
+
 def build_environment(directory: Path = TEMPLATES_DIR) -> Environment:
     env = Environment(
         loader=FileSystemLoader(str(directory)),
@@ -125,6 +145,7 @@ def build_environment(directory: Path = TEMPLATES_DIR) -> Environment:
     env.filters["local"] = _local_filter
     env.globals["time_element"] = _when
     env.globals["state_badge"] = _state
+    env.globals["options"] = choice_options
     return env
 
 

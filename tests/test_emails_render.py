@@ -178,3 +178,23 @@ def test_a_kept_macro_is_keyed_only_by_values() -> None:
     row = KeptMacro("pages/cases/_rows.html", "row")
     with pytest.raises(TypeError, match="keyed by value"):
         row("zh-CN", "Asia/Shanghai", {"id": 1}, "市消费者协会")
+
+
+def test_options_mark_the_selected_choice_and_take_only_frozen_choices() -> None:
+    from shared.departments.choices import Choice
+    from shared.templating import choice_options
+
+    choices = (Choice(1, "市场监管局"), Choice(2, "消协<分会>"))
+    assert choice_options(choices, "2") == choice_options(choices, 2) == (
+        '<option value="1">市场监管局</option><option value="2" selected>消协&lt;分会&gt;</option>')
+    assert "selected" not in choice_options(choices)
+    with pytest.raises(TypeError):
+        choice_options(list(choices), 1)  # type: ignore[arg-type]
+
+    @dataclass
+    class Editable:
+        id: int
+        name: str
+
+    with pytest.raises(TypeError):  # kept by identity, it would go on showing the old name
+        choice_options((Editable(1, "旧名"),))

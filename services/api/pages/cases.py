@@ -186,7 +186,7 @@ def detail_context(page: Page, case_id: int) -> dict[str, Any]:
         "people": people,
         "manager": manager,
         "can_comment": user.role != Role.LEADER,
-        "departments": active_departments(session) if manager else [],
+        "departments": active_departments(session) if manager else (),
         "open_form": None,
         "values": {},
         "snapshot": snapshot(page, view, items, names, campaign.name if campaign else "",
