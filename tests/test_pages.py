@@ -493,3 +493,31 @@ def test_a_form_posted_after_the_session_expired_comes_back_to_its_page(  # type
     assert r.status_code == 303 and r.headers["location"] == f"/login?next=/assignments/{a.id}"
     r = client.post(f"/assignments/{a.id}/accept", data=fields, headers={"Referer": "https://evil.example/x"})
     assert r.headers["location"] == "/login?next=/queue"
+
+
+def test_no_page_opens_a_second_session(app: Any) -> None:
+    """Every page has its session from PageDep (the form guard's); a route that also asked for SessionDep
+    would hold two connections, and on SQLite its two transactions lock each other ("database is locked")."""
+    from fastapi.dependencies.models import Dependant
+    from fastapi.dependencies.utils import get_dependant
+    from fastapi.routing import APIRoute
+
+    from services.api import pages
+    from services.api.deps import get_session
+
+    def calls(d: Dependant) -> set[object]:
+        return {d.call} | {c for sub in d.dependencies for c in calls(sub)}
+
+    def routes(router: Any) -> Iterator[tuple[str, Dependant]]:
+        for dep in router.dependencies:  # the router's own (the form guard, the admin check)
+            yield "router dependency", get_dependant(path="", call=dep.dependency)
+        for r in router.routes:
+            if isinstance(r, APIRoute):
+                yield r.path, r.dependant
+            inner = getattr(r, "original_router", None) or (r if hasattr(r, "dependencies") else None)
+            if inner is not None and inner is not router and not isinstance(r, APIRoute):
+                yield from routes(inner)
+
+    found = list(routes(pages.router)) + list(routes(pages.admin.router))
+    assert len([p for p, _ in found if p.startswith("/")]) > 50
+    assert [p for p, d in found if get_session in calls(d)] == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import Depends, Header, Path, Query, Request
@@ -26,9 +27,11 @@ SESSION_COOKIE = "gongzhi_session"
 # the thread pool, and each hop there costs more than the work (GIL hand-over).
 
 
-async def get_session(request: Request) -> AsyncIterator[Session]:
+@asynccontextmanager
+async def open_session(engine: Engine) -> AsyncIterator[Session]:
+    """A request's session, closed when the request is done (SessionDep, and the pages' PageDep)."""
     # Opening a session connects nothing; closing it may roll back on the wire.
-    session = Session(request.app.state.engine, expire_on_commit=False)
+    session = Session(engine, expire_on_commit=False)
     try:
         yield session
     finally:
@@ -36,6 +39,11 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
             await run_in_threadpool(session.close)
         else:  # never used (a kept answer): nothing to say to the database
             session.close()
+
+
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    async with open_session(request.app.state.engine) as session:
+        yield session
 
 
 async def get_clock(request: Request) -> Clock:

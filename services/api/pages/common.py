@@ -49,7 +49,7 @@ from pydantic import ValidationError
 from sqlmodel import Session
 
 from services.api.caching import NO_STORE_HEADERS
-from services.api.deps import SESSION_COOKIE, ClockDep, SessionDep, SettingsDep
+from services.api.deps import SESSION_COOKIE, open_session
 from services.api.errors import field_reason
 from services.api.pages import multipart
 from services.api.signin import clear_session_cookie
@@ -139,12 +139,9 @@ def _flash_cookie(settings: Settings, flash: Flash) -> str:
 
 def page_for(request: Request, session: Session, clock: Clock, settings: Settings, *,
              kept: User | None = None) -> Page:
-    """The request's Page, built once (guard_form may have built it first); KEPT: the user, known already.
+    """The request's Page; KEPT: the user, known already.
 
     Reading a token that is not kept takes a statement: call this from a thread."""
-    cached = getattr(request.state, "page", None)
-    if isinstance(cached, Page):
-        return cached
     token = request.cookies.get(SESSION_COOKIE) or None
     user: User | None = kept
     if token and user is None:
@@ -154,22 +151,26 @@ def page_for(request: Request, session: Session, clock: Clock, settings: Setting
             user, token = None, None
     lang = normalise_language(user.language) if user else pick_language(request.headers.get("accept-language"))
     raw_flash = request.cookies.get(FLASH_COOKIE)
-    page = Page(request=request, session=session, clock=clock, settings=settings, user=user, token=token,
+    return Page(request=request, session=session, clock=clock, settings=settings, user=user, token=token,
                 lang=lang, flashes=_read_flash(settings, raw_flash), had_flash_cookie=raw_flash is not None)
-    request.state.page = page
-    return page
 
 
-async def get_page(request: Request, session: SessionDep, clock: ClockDep, settings: SettingsDep) -> Page:
-    """PageDep: on the event loop when the sign-in is kept or there is none (no statement to wait for),
-    in a thread when the token must be read (as the API's get_current_user)."""
-    token = request.cookies.get(SESSION_COOKIE)
-    if isinstance(getattr(request.state, "page", None), Page) or not token:
-        return page_for(request, session, clock, settings)
-    kept = kept_tokens.kept_user(session.get_bind().engine, token, clock.now())
-    if kept is not None:
-        return page_for(request, session, clock, settings, kept=kept)
-    return await run_in_threadpool(page_for, request, session, clock, settings)
+async def get_page(request: Request) -> AsyncIterator[Page]:
+    """PageDep: the request's Page and its session, closed when the request is done.
+
+    One dependency with no dependencies of its own (the engine, clock and settings are the app's): FastAPI
+    solving a session, a clock and settings for it and again for guard_form was a tenth of a kept page's
+    CPU.  guard_form and the handler get the same Page (FastAPI solves a dependency once per request).  Built
+    on the event loop when the sign-in is kept or there is none (no statement to wait for), in a thread when
+    the token must be read (as the API's get_current_user)."""
+    state = request.app.state
+    async with open_session(state.engine) as session:
+        token = request.cookies.get(SESSION_COOKIE)
+        kept = kept_tokens.kept_user(state.engine, token, state.clock.now()) if token else None
+        if kept is not None or not token:
+            yield page_for(request, session, state.clock, state.settings, kept=kept)
+        else:
+            yield await run_in_threadpool(page_for, request, session, state.clock, state.settings)
 
 
 PageDep = Annotated[Page, Depends(get_page)]
@@ -386,33 +387,29 @@ def _login_token_ok(page: Page, given: str | None) -> bool:
     return bool(nonce) and tokens_match(csrf_for_login(page.settings, nonce or ""), given)
 
 
-async def guard_form(request: Request, session: SessionDep, clock: ClockDep,
-                     settings: SettingsDep) -> AsyncIterator[None]:
+async def guard_form(request: Request, page: PageDep) -> AsyncIterator[None]:
     """The pages router's dependency: every unsafe request needs a valid token, used once.
 
-    Safe requests (the stylesheet too) pay nothing: no form is read, no user looked up.
-    Files a form posted are staged while the request is handled and removed after,
-    unless a handler stored them.
+    Safe requests (the stylesheet too) pay nothing: no form is read.  Files a form
+    posted are staged while the request is handled and removed after, unless a
+    handler stored them.
     """
     if request.method in SAFE_METHODS:
         yield
         return
     try:
-        received = await _receive(request, settings)
+        received = await _receive(request, page.settings)
     except (TooLarge, Invalid) as exc:
-        page = await get_page(request, session, clock, settings)
         raise PageAnswer(await run_in_threadpool(error_page, page, exc.status, exc.key, **exc.params)) from None
     request.state.posted = received
     try:
-        await run_in_threadpool(_check_form_token, request, session, clock, settings, received.values())
+        await run_in_threadpool(_check_form_token, page, received.values())
         yield
     finally:
         received.discard()
 
 
-def _check_form_token(request: Request, session: Session, clock: Clock, settings: Settings,
-                      form: Mapping[str, str]) -> None:
-    page = page_for(request, session, clock, settings)  # the handler's PageDep gets this same page
+def _check_form_token(page: Page, form: Mapping[str, str]) -> None:
     given = form.get(FORM_TOKEN_FIELD)
     if _login_token_ok(page, given):
         return

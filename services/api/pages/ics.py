@@ -12,7 +12,6 @@ from typing import Any
 from fastapi.responses import Response
 
 from services.api.caching import NO_STORE_HEADERS
-from services.api.deps import ClockDep, SessionDep, SettingsDep
 from services.api.pages.common import (
     FormDep,
     Page,
@@ -41,7 +40,10 @@ HEADERS = {
 
 
 @router.get("/ics/{token}.ics")
-def calendar_feed(token: str, session: SessionDep, clock: ClockDep, settings: SettingsDep) -> Response:
+def calendar_feed(token: str, page: PageDep) -> Response:
+    # The page's session, the one the pages router's form guard opened: a second would be a second connection
+    # (and on SQLite a second transaction in the way of the first).
+    session, clock, settings = page.session, page.clock, page.settings
     try:
         feed, owner = feeds.resolve(session, token)
     except NotFound:
