@@ -156,3 +156,17 @@ def test_a_cases_timeline_pages_back_through_every_event_once(api, world, make_c
     assert seen == [e["id"] for e in everything["items"]] and len(seen) == len(set(seen)) >= 8
     comments = [e["after"]["text"] for e in everything["items"] if e["action"] == "commented"]
     assert comments == [f"第{i}条" for i in reversed(range(7))]
+
+
+def test_a_case_list_shows_what_its_own_transaction_changed_before_flushing(world, make_case, session):  # type: ignore[no-untyped-def]
+    """The list reads on the session's connection, past the ORM; what the session holds unwritten is
+    written first, as the session's own queries would (autoflush)."""
+    from shared.cases.models import Case
+    from shared.cases.queries import CaseFilter, list_cases
+
+    case = make_case(title="健身房预付卡退费")
+    row = session.get(Case, case.id)
+    row.title = "健身房预付卡退费（已改）"  # pending, not flushed
+    titles = [c.title for c in list_cases(session, world.coordinator, CaseFilter(q="已改"))[0]]
+    assert titles == ["健身房预付卡退费（已改）"]
+    session.rollback()
