@@ -9,12 +9,12 @@ failing with "database is locked" when a read lock is upgraded.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, event
+from sqlalchemy import CursorResult, DateTime, Executable, event
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import SessionTransaction
@@ -145,6 +145,16 @@ def session_scope(engine: Engine | None = None) -> Iterator[Session]:
 AfterCommit = Callable[[OrmSession], None]
 _after_commit: dict[str, AfterCommit] = {}
 _session_marks: set[str] = set()
+
+
+def read_columns(session: Session, stmt: Executable, params: Mapping[str, Any]) -> CursorResult[Any]:
+    """A statement that selects columns (no entity to load), on the session's connection, past the ORM layer.
+
+    The session's own execute would only wrap it (its compile state and result machinery): a fifth of a
+    list statement's CPU (0.60-0.69 against 0.45-0.52 ms for a case search, six turns).  The session is
+    flushed first, as its autoflush would have been, so the read sees what the session holds unwritten."""
+    session.flush()
+    return session.connection().execute(stmt, params)
 
 
 def install_after_commit(name: str, hook: AfterCommit, *, clears: str | None = None) -> None:

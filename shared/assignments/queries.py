@@ -31,6 +31,7 @@ from shared.assignments.permissions import CaseFacts, available_actions
 from shared.assignments.schemas import AssignmentPublic
 from shared.calendar.service import working_calendar
 from shared.cases.models import Case
+from shared.db import read_columns
 from shared.errors import Invalid
 from shared.pagination import after_cursor, encode_cursor
 from shared.scope import Reach, column_visible_by_reach, reach
@@ -176,7 +177,7 @@ def list_assignments(
         stmt = stmt.where(due_soon if f.due_soon else ~due_soon)
     if cursor:
         stmt = stmt.where(after_cursor(column, Assignment.id, cursor, descending))
-    rows = session.execute(stmt, {**params, "limit": limit + 1}).mappings().all()
+    rows = read_columns(session, stmt, {**params, "limit": limit + 1}).mappings().all()
     items = [public_from_row(row, now, actor) for row in rows[:limit]]
     next_cursor = None
     if len(rows) > limit:
