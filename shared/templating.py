@@ -8,9 +8,12 @@
 - Translation goes through the i18n extension with our own catalogue
   (the gettext catalogs of ``shared.i18n``): ``{{ _("email.greeting", name=user_name) }}``
   looks the *key* up in the language of the render (the ``lang`` variable
-  every render receives; zh-CN when absent).  An unknown key raises, for the
-  same reason as StrictUndefined.  Parameters use ``str.format`` names; the
-  result is a plain string, so autoescape still escapes user text inside it.
+  every render receives; zh-CN when absent; ``render`` passes a ``_`` bound to
+  it).  An unknown key raises, for the same reason as StrictUndefined.
+  Parameters use ``str.format`` names; the result is a plain string, so
+  autoescape still escapes user text inside it.
+- What a list repeats on every request is kept by value: a row (``KeptMacro``)
+  and the department and campaign ``<option>`` lists (``options``).
 - Email and report templates never receive ``request`` (``render_email``
   refuses it): whatever they show must come from explicit context.
 """
