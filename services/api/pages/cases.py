@@ -67,8 +67,10 @@ router = PathGate()
 PAGE_SIZE = 30
 TIMELINE_PAGE_SIZE = 100
 ASSIGNMENTS_SHOWN = 200
-# A list row is the same for the same case, lead department, language and time zone: kept, not re-rendered.
+# A list row is the same for the same case, lead department, language and time zone: kept, not re-rendered;
+# the head, the same for a language.
 CASE_ROW = KeptMacro("pages/cases/_rows.html", "row")
+CASE_HEAD = KeptMacro("pages/cases/_rows.html", "head")
 
 
 def _choice(value: str | None, allowed: type[CaseStatus] | type[CaseSource]) -> Any:
@@ -135,7 +137,8 @@ def cases_page(page: PageDep) -> Response:
     next_url = f"/cases?{urlencode({**query, 'cursor': next_cursor})}" if next_cursor else None
     names = department_names(page.session)
     rows = [CASE_ROW(page.lang, page.settings.timezone, c, names.get(c.lead_department_id, "")) for c in items]
-    return html(page, "cases/list.html", cases=items, rows=rows, next_url=next_url, filters=query,
+    return html(page, "cases/list.html", head=CASE_HEAD(page.lang, page.settings.timezone), rows=rows,
+                next_url=next_url, filters=query,
                 first_url=f"/cases?{urlencode(query)}", export_url=f"/cases?{urlencode({**query, 'format': 'xlsx'})}",
                 paged=bool(cursor),
                 departments=active_departments(page.session), statuses=[s.value for s in CaseStatus],
