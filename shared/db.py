@@ -16,8 +16,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import CursorResult, DateTime, Executable, event
-from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.engine import Dialect, Engine, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import SessionTransaction
 from sqlalchemy.pool import NullPool
