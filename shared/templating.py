@@ -21,7 +21,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import Enum
@@ -149,6 +149,8 @@ def build_environment(directory: Path = TEMPLATES_DIR) -> Environment:
     env.globals["time_element"] = _when
     env.globals["state_badge"] = _state
     env.globals["options"] = choice_options
+    env.globals["assignment_rows"] = _assignment_rows
+    env.globals["own_work"] = _own_work
     return env
 
 
@@ -218,8 +220,14 @@ class KeptMacro:
         return found
 
     def __call__(self, lang: str, timezone: str, *args: object) -> Markup:
-        lang = normalise_language(lang)
-        kept = self._module(lang, timezone)
+        return self._call(self._module(normalise_language(lang), timezone), args)
+
+    def many(self, lang: str, timezone: str, calls: Iterable[tuple[object, ...]]) -> list[Markup]:
+        """One call per tuple of CALLS, the template looked up once (a list's rows): as many ``__call__``."""
+        kept = self._module(normalise_language(lang), timezone)
+        return [self._call(kept, args) for args in calls]
+
+    def _call(self, kept: _Module, args: tuple[object, ...]) -> Markup:
         key = tuple(_by_value(a) for a in args)
         found = kept.rendered.get(key)
         if found is None:
@@ -229,6 +237,56 @@ class KeptMacro:
                     kept.rendered.pop(next(iter(kept.rendered)))
                 kept.rendered[key] = found
         return found
+
+
+class AssignmentRow(BaseModel):
+    """What a row of an assignment table shows (templates/pages/_assignment_row.html), and nothing else:
+    its key as a kept row, so a change to any of it is a new row."""
+
+    id: int
+    role: str
+    mine: bool  # the reader's own open work (他是承办人): 我承办
+    case_reference: str
+    case_title: str
+    department: str
+    state: str
+    acceptance_due_at: datetime
+    feedback_due_at: datetime
+    feedback_overdue: bool
+    acceptance_overdue: bool
+    needs_decision: bool
+    pending: bool  # an extension request waits
+    supervised: bool  # 挂牌督办
+    extended: bool
+    due_provisional: bool
+
+
+ASSIGNMENT_ROW = KeptMacro("pages/_assignment_row.html", "row")
+
+
+@pass_context
+def _own_work(context: Context, assignment: Any) -> bool:
+    """Whether the assignment is the reader's own open work (he is its 承办人): the badge 我承办."""
+    from shared.assignments.status import is_open
+
+    reader = getattr(context.get("user"), "id", None)
+    return reader is not None and assignment.assignee_id == reader and is_open(assignment.state)
+
+
+@pass_context
+def _assignment_rows(context: Context, items: Any, names: Any, pending: Any = (), supervised: Any = (),
+                     show_department: bool = True, show_title: bool = True) -> Markup:
+    """The rows of ``m.assignment_table``, each rendered once per its values and kept (a case page's or an
+    inbox's rows cost a third of their render as macros)."""
+    lang, timezone = _lang(context), context.get("timezone") or "Asia/Shanghai"
+    pending, supervised = set(pending), set(supervised)
+    return Markup("").join(ASSIGNMENT_ROW.many(lang, timezone, ((AssignmentRow(
+        id=a.id, role=str(a.role), mine=_own_work(context, a),
+        case_reference=a.case_reference, case_title=a.case_title, department=names.get(a.department_id, ""),
+        state=str(a.state), acceptance_due_at=a.acceptance_due_at, feedback_due_at=a.feedback_due_at,
+        feedback_overdue=a.feedback_overdue, acceptance_overdue=a.acceptance_overdue,
+        needs_decision=a.needs_decision, pending=a.id in pending, supervised=a.id in supervised,
+        extended=a.extended, due_provisional=a.due_provisional), show_department, show_title) for a in items)))
 
 
 @dataclass(frozen=True)

@@ -301,6 +301,43 @@ def test_case_list_rows_show_each_change_and_the_readers_language(app: Any, worl
     assert "紧急" not in row and "urgent" in row and 'data-label="Title"' in row, row
 
 
+def _assignment_row(page: str, assignment_id: int) -> str:
+    rows = re.findall(rf'<tr[^>]*>\s*<td class="nowrap card-head"[^>]*><a href="/assignments/{assignment_id}">.*?</tr>',
+                      page, re.S)
+    assert len(rows) == 1, rows
+    return rows[0]
+
+
+def test_assignment_rows_show_each_change_and_whose_work_it_is(app: Any, world: World, make_case, dispatch,  # type: ignore[no-untyped-def]
+                                                                session: Session, clock) -> None:
+    """A row of an assignment table is rendered once per its values (shared.templating ASSIGNMENT_ROW): its
+    state, the reader's own work (我承办), an overdue and the reader's language each give it anew."""
+    case = make_case(shared=("XFXH",))
+    a = dispatch(case, "XFXH", days=5)
+    path = f"/cases/{case.id}"
+    mine, colleague = browser(app, world.liaison("XFXH")), browser(app, world.head("XFXH"))
+    row = _assignment_row(mine.get(path).text, a.id)
+    assert "待签收" in row and "我承办" not in row and "已逾期" not in row, row
+
+    assignments.accept(session, clock, world.liaison("XFXH"), a.id, a.version)
+    session.commit()
+    row = _assignment_row(mine.get(path).text, a.id)
+    assert "办理中" in row and "待签收" not in row and "我承办" in row, row
+    other = _assignment_row(colleague.get(path).text, a.id)
+    assert "办理中" in other and "我承办" not in other, other  # the same row, read by someone else
+    assert _assignment_row(mine.get("/queue").text, a.id).count("我承办") == 1
+
+    clock.advance(days=30)
+    row = _assignment_row(mine.get(path).text, a.id)
+    assert "已逾期" in row and 'class="row-overdue"' in row, row
+    me = session.get(User, world.liaison("XFXH").id)
+    assert me is not None
+    users.update_preferences(session, clock, me, me.version, {"language": "en"})
+    session.commit()
+    row = _assignment_row(mine.get(path).text, a.id)
+    assert "办理中" not in row and "in progress" in row and 'data-label="State"' in row, row
+
+
 # ------------------------------------------------------------------ acting
 
 def test_forms_offered_are_exactly_the_allowed_actions(app: Any, world: World, make_case, dispatch) -> None:  # type: ignore[no-untyped-def]

@@ -136,7 +136,7 @@ def cases_page(page: PageDep) -> Response:
         query["date_to"] = last.isoformat()
     next_url = f"/cases?{urlencode({**query, 'cursor': next_cursor})}" if next_cursor else None
     names = department_names(page.session)
-    rows = [CASE_ROW(page.lang, page.settings.timezone, c, names.get(c.lead_department_id, "")) for c in items]
+    rows = CASE_ROW.many(page.lang, page.settings.timezone, ((c, names.get(c.lead_department_id, "")) for c in items))
     return html(page, "cases/list.html", head=CASE_HEAD(page.lang, page.settings.timezone), rows=rows,
                 next_url=next_url, filters=query,
                 first_url=f"/cases?{urlencode(query)}", export_url=f"/cases?{urlencode({**query, 'format': 'xlsx'})}",
