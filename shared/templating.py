@@ -12,7 +12,8 @@
   it).  An unknown key raises, for the same reason as StrictUndefined.
   Parameters use ``str.format`` names; the result is a plain string, so
   autoescape still escapes user text inside it.
-- What a list repeats on every request is kept by value: a row (``KeptMacro``)
+- What a list repeats on every request is kept by value: a row (``KeptMacro``:
+  the case list's, and every assignment table's through ``assignment_rows``)
   and the department and campaign ``<option>`` lists (``options``).
 - Email and report templates never receive ``request`` (``render_email``
   refuses it): whatever they show must come from explicit context.
@@ -35,6 +36,7 @@ from jinja2.runtime import Context
 from markupsafe import Markup, escape
 from pydantic import BaseModel
 
+from shared.assignments.status import is_open
 from shared.i18n import DEFAULT_LANGUAGE, LANGUAGES, message, normalise_language, plural_message, state_label
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
@@ -267,8 +269,6 @@ ASSIGNMENT_ROW = KeptMacro("pages/_assignment_row.html", "row")
 @pass_context
 def _own_work(context: Context, assignment: Any) -> bool:
     """Whether the assignment is the reader's own open work (he is its 承办人): the badge 我承办."""
-    from shared.assignments.status import is_open
-
     reader = getattr(context.get("user"), "id", None)
     return reader is not None and assignment.assignee_id == reader and is_open(assignment.state)
 
