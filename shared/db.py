@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+from psycopg.pq import ConnStatus, TransactionStatus
 from sqlalchemy import CursorResult, DateTime, Executable, event
 from sqlalchemy.engine import Dialect, Engine, make_url
 from sqlalchemy.exc import DisconnectionError
@@ -72,8 +73,6 @@ def _quiet(dbapi_connection: Any) -> bool:
     An idle connection has nothing to read.  When the server ends it (a restart, an
     administrator's pg_terminate_backend, idle_session_timeout, a proxy closing it),
     its farewell and the socket's end arrive, and the socket becomes readable."""
-    from psycopg.pq import ConnStatus, TransactionStatus
-
     pgconn = dbapi_connection.pgconn
     if dbapi_connection.closed or pgconn.status != ConnStatus.OK or pgconn.transaction_status != TransactionStatus.IDLE:
         return False

@@ -152,6 +152,7 @@ def build_environment(directory: Path = TEMPLATES_DIR) -> Environment:
     env.globals["state_badge"] = _state
     env.globals["options"] = choice_options
     env.globals["assignment_rows"] = _assignment_rows
+    env.globals["assignment_head"] = _assignment_head
     env.globals["own_work"] = _own_work
     return env
 
@@ -264,6 +265,13 @@ class AssignmentRow(BaseModel):
 
 
 ASSIGNMENT_ROW = KeptMacro("pages/_assignment_row.html", "row")
+ASSIGNMENT_HEAD = KeptMacro("pages/_assignment_row.html", "head")
+
+
+@pass_context
+def _assignment_head(context: Context, show_department: bool = True, show_title: bool = True) -> Markup:
+    """The head of ``m.assignment_table``, kept per language and columns shown."""
+    return ASSIGNMENT_HEAD(_lang(context), context.get("timezone") or "Asia/Shanghai", show_department, show_title)
 
 
 @pass_context
