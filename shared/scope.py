@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any, NamedTuple, Protocol
 
-from sqlalchemy import ColumnElement, and_, bindparam, event, false, or_, true
+from sqlalchemy import ColumnElement, Select, String, and_, bindparam, cast, event, false, func, or_, true
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
@@ -192,13 +192,22 @@ def _forget_reads(session: OrmSession, _context: object) -> None:
 
 def case_for_read(session: Session, actor: User, case_id: int, *, for_update: bool = False) -> Case:
     key = (actor.id, actor.role, actor.department_id, case_id)
-    if not for_update and session.in_transaction():
+    if for_update:
+        locked: Case | None = session.scalars(_case_by_id(reach(actor), True), {"case_id": case_id}).first()
+        if locked is None:
+            raise NotFound()
+        _reads(session)[key] = locked
+        return locked
+    if session.in_transaction():
         known: Case | None = _reads(session).get(key)
         if known is not None:
             return known
-    case: Case | None = session.scalars(_case_by_id(reach(actor), for_update), {"case_id": case_id}).first()
-    if case is None:
+    row = session.execute(_case_with_shares(reach(actor)), {"case_id": case_id}).first()
+    if row is None:
         raise NotFound()
+    case, shares = row
+    # Read with the case (the autoflush before it wrote any pending share): shared_department_ids finds them.
+    _reads(session)[("shares", case_id)] = tuple(sorted(int(i) for i in shares.split(","))) if shares else ()
     _reads(session)[key] = case
     return case
 
@@ -218,6 +227,17 @@ def assignment_for_read(
 def _case_by_id(r: Reach, for_update: bool) -> SelectOfScalar[Case]:
     stmt = select(Case).where(col(Case.id) == bindparam("case_id"), row_visible_by_reach(r, Case))
     return stmt.with_for_update() if for_update else stmt
+
+
+# The departments a case is shared with, as one string, read with the case: every page and answer that shows
+# a case shows them, and a statement of their own cost a round trip and ~0.3 ms of the server's CPU.
+_SHARES_WITH_CASE = (select(func.aggregate_strings(cast(col(CaseShare.department_id), String), ","))
+                     .where(col(CaseShare.case_id) == col(Case.id)).scalar_subquery())
+
+
+@lru_cache(maxsize=512)
+def _case_with_shares(r: Reach) -> Select[tuple[Case, str | None]]:
+    return _case_by_id(r, False).add_columns(_SHARES_WITH_CASE)  # type: ignore[return-value]
 
 
 @lru_cache(maxsize=512)
