@@ -54,18 +54,21 @@ def run(old: str, variants: list[str], *, alternations: int, duration: float, co
                 for port, _ in servers.values():  # warm up: pools, caches, prepared statements
                     loadgen.run(f"http://127.0.0.1:{port}", plan, connections=connections, duration=warmup)
                 rps: dict[str, list[float]] = {"old": [], "new": []}
+                p95: dict[str, list[float]] = {"old": [], "new": []}
                 failed = 0
                 for i in range(alternations):
                     for name in ("old", "new") if i % 2 == 0 else ("new", "old"):
                         port = servers[name][0]
                         r = loadgen.run(f"http://127.0.0.1:{port}", plan, connections=connections, duration=duration)
                         rps[name].append(r["rps"])
+                        p95[name].append(r.get("p95_ms", r["p99_ms"]))
                         failed += int(r.get("non_2xx", 0))
                 before, after = statistics.median(rps["old"]), statistics.median(rps["new"])
                 results[variant] = {"old_rps": rps["old"], "new_rps": rps["new"], "change": after / before - 1,
-                                    "non_2xx": failed}
+                                    "old_p95_ms": p95["old"], "new_p95_ms": p95["new"], "non_2xx": failed}
                 print(f"  [side by side] {variant:24s} {before:8.1f} -> {after:8.1f} req/s "
-                      f"({100 * (after / before - 1):+.1f} %)  old {rps['old']} new {rps['new']}", flush=True)
+                      f"({100 * (after / before - 1):+.1f} %), p95 {statistics.median(p95['old']):.1f} -> "
+                      f"{statistics.median(p95['new']):.1f} ms  old {rps['old']} new {rps['new']}", flush=True)
         finally:
             for _, proc in servers.values():
                 proc.terminate()

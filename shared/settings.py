@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     # The API's PostgreSQL statements are cancelled after this long (0: never), so a page
     # whose browser went away stops costing the database (shared/db.make_engine).
     statement_timeout_ms: int = Field(default=5000, ge=0, le=600_000)
+    # Ordinary requests one server process lets into the application at once; more wait
+    # their turn (services/api/admission.py; 0: no limit).  Exports and uploads take no place.
+    concurrent_requests: int = Field(default=4, ge=0, le=1000)
     # Sign-in throttling (shared/users/throttle.py): failures in a row one address may make
     # on one account before each next try waits 1, 2, 4 … seconds (at most the window), and
     # failures one address may make across all accounts within the window.

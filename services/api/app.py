@@ -12,7 +12,7 @@ from fastapi import APIRouter, FastAPI
 from sqlalchemy.engine import Engine
 from starlette.middleware.gzip import GZipMiddleware
 
-from services.api import docs, errors, openapi, routes, security_headers, signin
+from services.api import admission, docs, errors, openapi, routes, security_headers, signin
 from services.api.routes import API_PREFIX
 from shared import invalidation
 from shared.clock import Clock, SystemClock
@@ -85,6 +85,7 @@ def create_app(
     errors.install(app)
     signin.install(app)  # after errors: it wraps their handler to add Retry-After to 429s
     docs.install(app, API_PREFIX)
+    app.add_middleware(admission.Admission, limit=settings.concurrent_requests)
     # The queue's JSON shrinks about nine times; small answers are not worth compressing.
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES, compresslevel=GZIP_LEVEL)
     # Added last, so outermost: every answer, the API boundary's 500s included, carries them.
