@@ -192,22 +192,21 @@ def _forget_reads(session: OrmSession, _context: object) -> None:
 
 def case_for_read(session: Session, actor: User, case_id: int, *, for_update: bool = False) -> Case:
     key = (actor.id, actor.role, actor.department_id, case_id)
-    if for_update:
-        locked: Case | None = session.scalars(_case_by_id(reach(actor), True), {"case_id": case_id}).first()
-        if locked is None:
-            raise NotFound()
-        _reads(session)[key] = locked
-        return locked
-    if session.in_transaction():
+    if not for_update and session.in_transaction():
         known: Case | None = _reads(session).get(key)
         if known is not None:
             return known
-    row = session.execute(_case_with_shares(reach(actor)), {"case_id": case_id}).first()
-    if row is None:
+    case: Case | None
+    if for_update:
+        case = session.scalars(_case_by_id(reach(actor), True), {"case_id": case_id}).first()
+    else:
+        case, shares = session.execute(_case_with_shares(reach(actor)), {"case_id": case_id}).first() or (None, None)
+        if case is not None:
+            # Read with the case (the autoflush before it wrote any pending share): shared_department_ids
+            # finds them.
+            _reads(session)[("shares", case_id)] = tuple(sorted(int(i) for i in shares.split(","))) if shares else ()
+    if case is None:
         raise NotFound()
-    case, shares = row
-    # Read with the case (the autoflush before it wrote any pending share): shared_department_ids finds them.
-    _reads(session)[("shares", case_id)] = tuple(sorted(int(i) for i in shares.split(","))) if shares else ()
     _reads(session)[key] = case
     return case
 
