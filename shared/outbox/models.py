@@ -20,7 +20,7 @@ class OutboxState(StrEnum):
 
 class OutboxMessage(SQLModel, table=True):
     __tablename__ = "outbox_message"
-    __table_args__ = (Index("ix_outbox_state_next", "state", "next_attempt_at"),)
+    __table_args__ = (Index("ix_outbox_state_next", "state", "next_attempt_at", "id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     dedup_key: str = Field(max_length=200, unique=True)

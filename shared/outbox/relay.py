@@ -202,15 +202,15 @@ _CLAIMED_AT = bindparam("round_claimed_at", type_=_t.c.claimed_at.type)
 @functools.cache
 def _claim_statement(dialect: str, *, settles: bool) -> Update:
     """Parameters now, limit; with `settles` (PostgreSQL) also those of `_mark_sent_statement`."""
-    # Ordered exactly as the (state, next_attempt_at) index is, so the claim reads
-    # `limit` index entries and stops.  With an `id` tie-break as well, every claim
-    # would read and sort all the due rows: a pass enqueues thousands of digests
-    # with the same next_attempt_at, so draining them cost O(n²).  Ties come out in
-    # index order (insertion order, near enough), and the round is sorted by id.
+    # Ordered exactly as the (state, next_attempt_at, id) index is, so the claim
+    # reads `limit` index entries and stops: a pass enqueues thousands of digests
+    # with the same next_attempt_at, and sorting them on every claim cost O(n²).
+    # The id settles ties, so a backlog goes out oldest first whichever plan the
+    # server picks (a small table's sort is not stable without it).
     due = (
         select(_t.c.id)
         .where(_t.c.state == OutboxState.PENDING.value, _t.c.next_attempt_at <= _NOW)
-        .order_by(_t.c.next_attempt_at)
+        .order_by(_t.c.next_attempt_at, _t.c.id)
         .limit(bindparam("limit", type_=Integer))
     )
     if dialect == "postgresql":

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-03 06:11:07.776825
+Create Date: 2026-12-04 07:29:12.032397
 
 """
 from typing import Sequence, Union
@@ -230,7 +230,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('outbox_message', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_outbox_message_recipient_user_id'), ['recipient_user_id'], unique=False)
-        batch_op.create_index('ix_outbox_state_next', ['state', 'next_attempt_at'], unique=False)
+        batch_op.create_index('ix_outbox_state_next', ['state', 'next_attempt_at', 'id'], unique=False)
 
     op.create_table('weekly_report',
     sa.Column('id', sa.Integer(), nullable=False),
