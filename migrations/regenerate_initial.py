@@ -3,7 +3,8 @@
     .venv/bin/python -m migrations.regenerate_initial
 
 Autogenerate cannot see the append-only triggers on `event` and `audit_log`, the
-queue stamp triggers or the lz4 compression of the outbox bodies, so they are added here.
+queue stamp and case_search triggers or the lz4 compression of the outbox bodies, so they
+are added here.
 Once a release has shipped, write new revisions instead of running this.
 """
 
@@ -17,6 +18,7 @@ from alembic import command
 
 import shared.models  # noqa: F401  (every table, so every append-only one is registered)
 from shared import append_only, invalidation
+from shared.cases import search_table
 from shared.cases.models import TRIGRAM_EXTENSION
 from shared.departments.models import QUEUE_STAMP_DROP, QUEUE_STAMP_TRIGGERS
 from shared.migrate import MIGRATIONS, alembic_config, dialect_only_ddl
@@ -47,6 +49,9 @@ DROP_QUEUE_STAMPS = _per_dialect(QUEUE_STAMP_DROP, "The queue stamp triggers.")
 KEPT = _per_dialect(invalidation.TRIGGERS, "Every write to what a kept queue or sign-in was read from notifies "
                                            "the API processes (shared.invalidation).")
 DROP_KEPT = _per_dialect(invalidation.DROP, "The kept-copy notification triggers.")
+CASE_SEARCH = _per_dialect(search_table.TRIGGERS, "Every write to a case keeps its case_search row in step "
+                                                  "(shared.cases.search_table).")
+DROP_CASE_SEARCH = _per_dialect(search_table.DROP, "The case_search triggers.")
 TRIGGER = _per_dialect({"postgresql": [sql for t in append_only.TABLES for sql in append_only.statements(t)]},
                        "The audit trails are append-only even for the application's own database user.")
 DROP_TRIGGER = _per_dialect({"postgresql": [sql for t in append_only.TABLES for sql in append_only.drop_statements(t)]},
@@ -68,11 +73,11 @@ def main() -> None:
     text = path.read_text()
     marker = "    # ### end Alembic commands ###"
     upgrade_end = text.index(marker)
-    added = TRIGGER + LZ4_BODIES + QUEUE_STAMPS + KEPT + PG_ONLY_INDEXES
+    added = TRIGGER + LZ4_BODIES + QUEUE_STAMPS + KEPT + CASE_SEARCH + PG_ONLY_INDEXES
     text = text[:upgrade_end] + marker + "\n" + added + text[upgrade_end + len(marker) + 1:]
     downgrade_start = text.index('"""Downgrade schema."""')
     body_start = text.index("\n", downgrade_start) + 1
-    text = text[:body_start] + DROP_TRIGGER + DROP_QUEUE_STAMPS + DROP_KEPT + text[body_start:]
+    text = text[:body_start] + DROP_TRIGGER + DROP_QUEUE_STAMPS + DROP_KEPT + DROP_CASE_SEARCH + text[body_start:]
     path.write_text(text)
     print(f"wrote {path.relative_to(MIGRATIONS.parent)}")
 

@@ -11,6 +11,7 @@ from shared.calendar_feeds.models import CalendarFeed
 from shared.callbacks.models import Callback
 from shared.campaigns.models import Campaign
 from shared.cases.models import Case, CaseSequence, CaseShare
+from shared.cases.search_table import CaseSearch
 from shared.departments.models import Department
 from shared.events.models import Event
 from shared.feedback.models import Feedback
@@ -39,6 +40,7 @@ __all__ = [
     "Callback",
     "Campaign",
     "Case",
+    "CaseSearch",
     "CaseSequence",
     "CaseShare",
     "Department",

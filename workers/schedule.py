@@ -20,6 +20,7 @@ OUTBOX_REAP = "outbox.reap"
 WEEKLY_REPORT = "reports.weekly"
 ATTACHMENTS_SWEEP = "attachments.sweep"
 IDEMPOTENCY_SWEEP = "idempotency.sweep"
+SEARCH_CLUSTER = "search.cluster"
 
 RELAY_EVERY_SECONDS = 15.0
 REAP_EVERY_SECONDS = 60.0
@@ -55,6 +56,12 @@ def beat_schedule(settings: Settings | None = None) -> dict[str, dict[str, Any]]
             "task": IDEMPOTENCY_SWEEP,
             "schedule": crontab(minute=41),
             "options": {"expires": 3000},
+        },
+        # At night, local time: the rewrite holds the search table for a few seconds.
+        "search-cluster": {
+            "task": SEARCH_CLUSTER,
+            "schedule": crontab(minute=23, hour=3),
+            "options": {"expires": 3 * 3600},
         },
     }
     # The weekly summary joins the schedule once its task module exists

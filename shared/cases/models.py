@@ -30,7 +30,7 @@ class CaseStatus(StrEnum):
     CLOSED = "closed"
 
 
-def _trigram_index(name: str, column: str) -> Index:
+def trigram_index(name: str, column: str) -> Index:
     """A GIN trigram index for ILIKE '%fragment%' search, on PostgreSQL only (SQLite has no pg_trgm)."""
     return Index(name, column, postgresql_using="gin", postgresql_ops={column: "gin_trgm_ops"}).ddl_if(
         dialect="postgresql")
@@ -53,8 +53,8 @@ class Case(SQLModel, table=True):
         Index("ix_case_closed_at", "closed_at"),
         # Search (shared/cases/queries.py): exact matches on the phone, fragments of title and name.
         Index("ix_case_complainant_phone", "complainant_phone"),
-        _trigram_index("ix_case_title_trgm", "title"),
-        _trigram_index("ix_case_enterprise_name_trgm", "enterprise_name"),
+        trigram_index("ix_case_title_trgm", "title"),
+        trigram_index("ix_case_enterprise_name_trgm", "enterprise_name"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -28,11 +28,13 @@ not by the planner:
   walked: a page divided by the density of the fragment in the part (有限公司 is
   in three cases of four: ~70 rows; a title's words in one of sixteen: ~1,000,
   ~4,000 through a part holding a fifth of all cases);
-- the candidates: every case holding the fragment, from the trigram index,
-  sorted newest first, then tested against the reader's scope one by one until a
-  page is full (``scope.case_row_visible``).  It costs the cases holding the
-  fragment, wherever they are in time (four characters of an enterprise's name:
-  ~2,000 of the benchmark's 1M cases, 3–5 ms).
+- the candidates: every case holding the fragment, from the trigram indexes of
+  ``case_search`` (shared/cases/search_table.py: a narrow row per case, kept in
+  enterprise-name order), sorted newest first, then tested against the reader's
+  scope one by one until a page is full (``scope.case_row_visible``).  It costs
+  the cases holding the fragment, wherever they are in time (four characters of an
+  enterprise's name: ~2,000 of the benchmark's 1M cases on ~45 pages, 0.6–1 ms;
+  3–5 ms when they were read from ``case``, a page each).
 
 The planner cannot tell these apart well enough: its estimate of a fragment is
 off two or three times, and it prices the walk as if a LIKE per row were nearly
@@ -94,6 +96,7 @@ from shared.assignments.queries import contains_pattern
 from shared.assignments.status import overdue_sql
 from shared.cases.models import Case, CaseSource, CaseStatus
 from shared.cases.schemas import CaseSummary
+from shared.cases.search_table import CaseSearch
 from shared.db import read_columns
 from shared.pagination import after_cursor, decode_cursor, encode_cursor
 from shared.scope import (
@@ -326,14 +329,13 @@ _EQUALS = {"status": Case.status, "campaign_id": Case.campaign_id, "category": C
 
 def _statement(shape: _Shape, cursor: str | None) -> Select[Any] | None:
     """The list's statement for SHAPE, its values bound by name (_list_cases); None: the reader sees nothing."""
-    conditions = [col(c) == bindparam(name) for name, c in _EQUALS.items() if name in shape.given]
+    filters = [col(c) == bindparam(name) for name, c in _EQUALS.items() if name in shape.given]
     if shape.typical is not None:
-        conditions.append(col(Case.is_typical).is_(shape.typical))
+        filters.append(col(Case.is_typical).is_(shape.typical))
     if "now" in shape.given:
         columns = Assignment.__table__.c  # type: ignore[attr-defined]
-        conditions.append(exists().where(columns.case_id == Case.id, overdue_sql(bindparam("now"), columns)))
-    if shape.search:
-        conditions.append(search_condition(shape.reach, shape.search, shape.folds))
+        filters.append(exists().where(columns.case_id == Case.id, overdue_sql(bindparam("now"), columns)))
+    conditions = [*filters, search_condition(shape.reach, shape.search, shape.folds)] if shape.search else filters
     scope = visible_parts_by_reach(shape.reach)
     if not scope:
         return None
@@ -351,13 +353,20 @@ def _statement(shape: _Shape, cursor: str | None) -> Select[Any] | None:
         return (select(*SUMMARY_COLUMNS).where(*conditions, *timed, row_visible_by_reach(shape.reach, Case))
                 .order_by(*newest).limit(limit))
     if shape.candidates:
-        # Every hit, sorted newest first, then the scope tested hit by hit until a page is full; only
-        # the page's cases are read whole (sorting 2,000 whole rows cost more than finding them).
-        # OFFSET 0 keeps the hits a subquery of their own: the scope is not pushed into it, and the
-        # outer ORDER BY makes PostgreSQL plan it for all its rows (so from the trigram index, never
-        # a walk whose LIMIT would look cheap).
-        hits = (select(col(Case.id), col(Case.created_at), col(Case.lead_department_id))
-                .where(*conditions, *timed).order_by(*newest).offset(0).subquery())
+        # Every hit, from case_search (shared/cases/search_table.py: one enterprise's cases on a few
+        # pages), sorted newest first, then the scope tested hit by hit until a page is full; only the
+        # page's cases are read whole.  The other filters need the case's own row.  OFFSET 0 keeps the
+        # hits a subquery of their own: the scope is not pushed into it, and the outer ORDER BY makes
+        # PostgreSQL plan it for all its rows (so from the trigram index, never a walk whose LIMIT
+        # would look cheap).
+        row = CaseSearch.__table__.c  # type: ignore[attr-defined]
+        hits_of = (select(row.case_id.label("id"), row.created_at, row.lead_department_id)
+                   .where(fragment_condition(bindparam("q_pattern", type_=String), shape.folds, row.title,
+                                             row.enterprise_name),
+                          *_time_bounds(created_from, created_before, cursor, row.created_at, row.case_id)[1]))
+        if filters:
+            hits_of = hits_of.join(Case, col(Case.id) == row.case_id).where(*filters)
+        hits = hits_of.order_by(row.created_at.desc(), row.case_id.desc()).offset(0).subquery()
         page = (select(hits.c.id).where(row_visible_by_reach(shape.reach, hits.c))
                 .order_by(hits.c.created_at.desc(), hits.c.id.desc()).limit(limit).subquery())
         return select(*SUMMARY_COLUMNS).join(page, col(Case.id) == page.c.id).order_by(*newest)

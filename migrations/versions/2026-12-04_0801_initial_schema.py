@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-04 07:29:12.032397
+Create Date: 2026-12-04 08:01:35.179519
 
 """
 from typing import Sequence, Union
@@ -287,6 +287,18 @@ def upgrade() -> None:
         batch_op.create_index('ix_audit_log_actor_id', ['actor_id', 'id'], unique=False)
         batch_op.create_index('ix_audit_log_at', ['at'], unique=False)
         batch_op.create_index('ix_audit_log_case_id', ['case_id', 'id'], unique=False)
+
+    op.create_table('case_search',
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('lead_department_id', sa.Integer(), nullable=False),
+    sa.Column('title', sa.String(length=200), nullable=False),
+    sa.Column('enterprise_name', sa.String(length=200), nullable=True),
+    sa.ForeignKeyConstraint(['case_id'], ['case.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('case_id')
+    )
+    with op.batch_alter_table('case_search', schema=None) as batch_op:
+        batch_op.create_index('ix_case_search_name', ['enterprise_name', 'title'], unique=False)
 
     op.create_table('case_share',
     sa.Column('case_id', sa.Integer(), nullable=False),
@@ -670,11 +682,22 @@ def upgrade() -> None:
         op.execute('CREATE TRIGGER kept_lists_case_share_delete AFTER DELETE ON case_share REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION kept_case_lists_notify()')
         op.execute('CREATE TRIGGER kept_lists_case_truncate AFTER TRUNCATE ON "case" FOR EACH STATEMENT EXECUTE FUNCTION kept_case_lists_notify()')
         op.execute('CREATE TRIGGER kept_lists_case_share_truncate AFTER TRUNCATE ON case_share FOR EACH STATEMENT EXECUTE FUNCTION kept_case_lists_notify()')
+    # Every write to a case keeps its case_search row in step (shared.cases.search_table).
+    if op.get_bind().dialect.name == 'postgresql':
+        op.execute('CREATE OR REPLACE FUNCTION case_search_added() RETURNS trigger AS $$\nBEGIN\n    INSERT INTO case_search (case_id, created_at, lead_department_id, title, enterprise_name) SELECT id, created_at, lead_department_id, title, enterprise_name FROM added_cases;\n    RETURN NULL;\nEND;\n$$ LANGUAGE plpgsql')
+        op.execute('CREATE OR REPLACE FUNCTION case_search_changed() RETURNS trigger AS $$\nBEGIN\n    UPDATE case_search SET created_at = NEW.created_at, lead_department_id = NEW.lead_department_id, title = NEW.title, enterprise_name = NEW.enterprise_name WHERE case_id = NEW.id;\n    RETURN NULL;\nEND;\n$$ LANGUAGE plpgsql')
+        op.execute('CREATE TRIGGER case_search_insert AFTER INSERT ON "case" REFERENCING NEW TABLE AS added_cases FOR EACH STATEMENT EXECUTE FUNCTION case_search_added()')
+        op.execute('CREATE TRIGGER case_search_update AFTER UPDATE OF created_at, lead_department_id, title, enterprise_name ON "case" FOR EACH ROW WHEN (OLD.created_at IS DISTINCT FROM NEW.created_at OR OLD.lead_department_id IS DISTINCT FROM NEW.lead_department_id OR OLD.title IS DISTINCT FROM NEW.title OR OLD.enterprise_name IS DISTINCT FROM NEW.enterprise_name) EXECUTE FUNCTION case_search_changed()')
+    if op.get_bind().dialect.name == 'sqlite':
+        op.execute('CREATE TRIGGER case_search_insert AFTER INSERT ON "case" BEGIN INSERT INTO case_search (case_id, created_at, lead_department_id, title, enterprise_name) VALUES (NEW.id, NEW.created_at, NEW.lead_department_id, NEW.title, NEW.enterprise_name); END')
+        op.execute('CREATE TRIGGER case_search_update AFTER UPDATE OF created_at, lead_department_id, title, enterprise_name ON "case" BEGIN UPDATE case_search SET created_at = NEW.created_at, lead_department_id = NEW.lead_department_id, title = NEW.title, enterprise_name = NEW.enterprise_name WHERE case_id = NEW.id; END')
     # Search: trigram indexes for fragments of titles and enterprise names (shared.cases.models).
     if op.get_bind().dialect.name == 'postgresql':
         op.execute('CREATE EXTENSION IF NOT EXISTS pg_trgm')
         op.execute('CREATE INDEX ix_case_enterprise_name_trgm ON "case" USING gin (enterprise_name gin_trgm_ops)')
         op.execute('CREATE INDEX ix_case_title_trgm ON "case" USING gin (title gin_trgm_ops)')
+        op.execute('CREATE INDEX ix_case_search_enterprise_name_trgm ON case_search USING gin (enterprise_name gin_trgm_ops)')
+        op.execute('CREATE INDEX ix_case_search_title_trgm ON case_search USING gin (title gin_trgm_ops)')
 
 
 def downgrade() -> None:
@@ -700,6 +723,13 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == 'postgresql':
         op.execute('DROP FUNCTION IF EXISTS kept_copies_notify() CASCADE')
         op.execute('DROP FUNCTION IF EXISTS kept_case_lists_notify() CASCADE')
+    # The case_search triggers.
+    if op.get_bind().dialect.name == 'postgresql':
+        op.execute('DROP FUNCTION IF EXISTS case_search_added() CASCADE')
+        op.execute('DROP FUNCTION IF EXISTS case_search_changed() CASCADE')
+    if op.get_bind().dialect.name == 'sqlite':
+        op.execute('DROP TRIGGER IF EXISTS case_search_insert')
+        op.execute('DROP TRIGGER IF EXISTS case_search_update')
     # ### commands auto generated by Alembic - please adjust! ###
     with op.batch_alter_table('reminder_notice', schema=None) as batch_op:
         batch_op.drop_index('ix_reminder_notice_waiting', postgresql_where=sa.text('digest_key IS NULL'), sqlite_where=sa.text('digest_key IS NULL'))
@@ -784,6 +814,10 @@ def downgrade() -> None:
         batch_op.drop_index('ix_case_share_department')
 
     op.drop_table('case_share')
+    with op.batch_alter_table('case_search', schema=None) as batch_op:
+        batch_op.drop_index('ix_case_search_name')
+
+    op.drop_table('case_search')
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
         batch_op.drop_index('ix_audit_log_case_id')
         batch_op.drop_index('ix_audit_log_at')
