@@ -9,7 +9,7 @@ One search box finds a case by what a caller has in hand, told apart by its shap
   the SQL form of ``scope.sees_personal_data``).  Anyone else gets no rows for any
   phone, so neither the rows nor their absence tell whether a number is on file;
 - anything else: a fragment of the title or of the enterprise name, served on
-  PostgreSQL by the trigram indexes of shared/cases/models.py (3 characters and
+  PostgreSQL by the trigram indexes of shared/cases/search_table.py (3 characters and
   more; shorter fragments scan newest first, bounded by the statement timeout).
 
 The list is newest first with keyset pagination: no page counts the rows.

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-04 08:01:35.179519
+Create Date: 2026-12-04 08:21:12.354940
 
 """
 from typing import Sequence, Union
@@ -694,8 +694,6 @@ def upgrade() -> None:
     # Search: trigram indexes for fragments of titles and enterprise names (shared.cases.models).
     if op.get_bind().dialect.name == 'postgresql':
         op.execute('CREATE EXTENSION IF NOT EXISTS pg_trgm')
-        op.execute('CREATE INDEX ix_case_enterprise_name_trgm ON "case" USING gin (enterprise_name gin_trgm_ops)')
-        op.execute('CREATE INDEX ix_case_title_trgm ON "case" USING gin (title gin_trgm_ops)')
         op.execute('CREATE INDEX ix_case_search_enterprise_name_trgm ON case_search USING gin (enterprise_name gin_trgm_ops)')
         op.execute('CREATE INDEX ix_case_search_title_trgm ON case_search USING gin (title gin_trgm_ops)')
 
