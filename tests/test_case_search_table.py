@@ -118,3 +118,32 @@ def test_the_rewrite_is_on_the_schedule_at_night() -> None:
     assert entry["task"] == "search.cluster" and entry["schedule"] == crontab(minute=23, hour=3)
     app.loader.import_default_modules()
     assert "search.cluster" in app.tasks
+
+
+def test_a_fragment_with_other_filters_finds_the_same_cases_either_way(
+        session: Session, clock: Any, world: World, make_case: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The candidates come from case_search, the state and the dates from the case: the same rows as the walk."""
+    from datetime import timedelta
+
+    from shared.cases.models import CaseStatus
+
+    older = make_case(title="预付卡投诉", enterprise_name="永安盛商贸有限公司")
+    clock.advance(days=3)
+    closed = make_case(title="退费投诉", enterprise_name="永安盛商贸有限公司")
+    cases.close_case(session, clock, world.coordinator, closed.id, closed.version, "已办结")
+    newest = make_case(title="闭店投诉", enterprise_name="永安盛商贸有限公司")
+    make_case(title="噪音扰民", enterprise_name="恒通达物流有限公司")
+    session.commit()
+    since = clock.now() - timedelta(days=1)
+    asked = {
+        "open": CaseFilter(q="永安盛", status=CaseStatus.OPEN),
+        "closed": CaseFilter(q="永安盛", status=CaseStatus.CLOSED),
+        "since": CaseFilter(q="永安盛", created_from=since),
+        "before": CaseFilter(q="永安盛", created_before=since),
+    }
+    expected = {"open": [newest.reference, older.reference], "closed": [closed.reference],
+                "since": [newest.reference, closed.reference], "before": [older.reference]}
+    for candidates in ((False, True) if session.get_bind().dialect.name == "postgresql" else (False,)):
+        monkeypatch.setattr(queries, "_takes_candidates", lambda *_, c=candidates: c)
+        got = {k: [c.reference for c in list_cases(session, world.coordinator, f)[0]] for k, f in asked.items()}
+        assert got == expected, candidates
