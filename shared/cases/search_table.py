@@ -17,8 +17,9 @@ one statement), changes by the row, and only when one of these columns changes,
 so the frequent writes to a case's status or version leave the order alone.  A case
 deleted takes its row with it (foreign key).
 
-Only shared/cases/queries.py reads the table, for the candidates of a fragment; SQLite
-keeps it as well, so both databases have one schema.
+The searches read it for the cases holding a fragment: the case list's candidates
+(shared/cases/queries.py) and the assignment list's search (shared/assignments/queries.py).
+SQLite keeps it as well, so both databases have one schema.
 """
 
 from __future__ import annotations
