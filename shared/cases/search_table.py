@@ -52,9 +52,10 @@ class CaseSearch(SQLModel, table=True):
     enterprise_name: str | None = Field(default=None, max_length=200)
 
 
-_COLUMNS = "case_id, created_at, lead_department_id, title, enterprise_name"
-_FROM_CASE = "id, created_at, lead_department_id, title, enterprise_name"
+# The columns copied from `case`, named alike in both tables; case_search's key is the case's id.
 _KEPT = ("created_at", "lead_department_id", "title", "enterprise_name")
+_COLUMNS = ", ".join(("case_id", *_KEPT))
+_FROM_CASE = ", ".join(("id", *_KEPT))
 _SET = ", ".join(f"{c} = NEW.{c}" for c in _KEPT)
 
 _POSTGRESQL = [
@@ -78,7 +79,7 @@ $$ LANGUAGE plpgsql""",
 ]
 _SQLITE = [
     f'CREATE TRIGGER case_search_insert AFTER INSERT ON "case" BEGIN '
-    f"INSERT INTO {TABLE} ({_COLUMNS}) VALUES ({', '.join(f'NEW.{c}' for c in _FROM_CASE.split(', '))}); END",
+    f"INSERT INTO {TABLE} ({_COLUMNS}) VALUES ({', '.join(f'NEW.{c}' for c in ('id', *_KEPT))}); END",
     f'CREATE TRIGGER case_search_update AFTER UPDATE OF {", ".join(_KEPT)} ON "case" BEGIN '
     f"UPDATE {TABLE} SET {_SET} WHERE case_id = NEW.id; END",
 ]
@@ -97,6 +98,8 @@ for _dialect, _statements in TRIGGERS.items():
 # A nightly rewrite waits this long for the searches in progress, then gives up until the next night:
 # waiting longer would hold every new search behind it.
 CLUSTER_LOCK_TIMEOUT = "5s"
+# PostgreSQL's lock_not_available: the lock timeout ran out (told by its code: the message may be in Chinese).
+LOCK_NOT_AVAILABLE = "55P03"
 
 
 def cluster(conn: Connection) -> bool:

@@ -22,7 +22,7 @@ def cluster_case_search() -> bool:
         with get_engine().begin() as conn:
             return search_table.cluster(conn)
     except OperationalError as exc:
-        if "lock timeout" not in str(exc.orig):
+        if getattr(exc.orig, "sqlstate", None) != search_table.LOCK_NOT_AVAILABLE:
             raise
         log.warning("case_search not rewritten tonight: %s", exc.orig)
         return False
